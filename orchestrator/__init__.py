@@ -1,0 +1,1 @@
+"""smd: Startup, Made Deterministic."""

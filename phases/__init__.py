@@ -1,0 +1,1 @@
+"""Ready-made phases built on the public API of orchestrator."""
