@@ -1,0 +1,245 @@
+"""Agent events to the user they concern, through that user's own manager."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from types import TracebackType
+from typing import Any, Self, cast
+
+from ._conformance import check_manager_interface, qualified_type_name
+from ._context import UserExecutionContext
+from ._errors import FactoryComplianceError
+from ._protocols import WebSocketManagerFactoryProtocol, WebSocketManagerProtocol
+from ._result import Concern, FactoryValidationResult, Violation
+
+_ENVELOPE_FIELDS = frozenset({"type", "user_id", "thread_id", "run_id", "timestamp"})
+
+
+class AgentWebSocketBridge:
+    """Sends agent lifecycle events to the user they concern, and only to that user.
+
+    Each user context gets its own manager, created once through the factory
+    and admitted only if it passes the manager protocol and the factory's own
+    `validate_manager_instance`. A notification that cannot be delivered raises;
+    nothing is reported as sent that was not.
+
+    Args:
+        factory: Creates the managers; usually one the factory gate has validated.
+
+    Raises:
+        TypeError: If `factory` lacks the factory protocol's methods.
+    """
+
+    def __init__(self, factory: WebSocketManagerFactoryProtocol) -> None:
+        if not isinstance(factory, WebSocketManagerFactoryProtocol):
+            msg = (
+                f"factory {qualified_type_name(factory)} lacks create_manager, "
+                "validate_manager_instance or supports_user_isolation"
+            )
+            raise TypeError(msg)
+        self._factory = factory
+        self._managers: dict[UserExecutionContext, WebSocketManagerProtocol] = {}
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<AgentWebSocketBridge factory={qualified_type_name(self._factory)} "
+            f"managers={len(self._managers)} closed={self._closed}>"
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def manager_for(self, user_context: UserExecutionContext) -> WebSocketManagerProtocol:
+        """Return the manager of `user_context`, creating it on first use.
+
+        Args:
+            user_context: The context whose manager is wanted.
+
+        Returns:
+            The one manager this bridge holds for `user_context`.
+
+        Raises:
+            FactoryComplianceError: If the factory's manager is not compliant.
+            TypeError: If `user_context` is not a `UserExecutionContext`.
+            RuntimeError: If the bridge is closed.
+        """
+        self._ensure_open()
+        existing = self._managers.get(self._checked_context(user_context))
+        if existing is not None:
+            return existing
+        manager = self._admit(user_context, self._factory.create_manager(user_context))
+        self._managers[user_context] = manager
+        return manager
+
+    def assign_manager(self, user_context: UserExecutionContext, manager: object) -> None:
+        """Hand the bridge a manager for `user_context`; the bridge closes it on `close()`.
+
+        Raises:
+            FactoryComplianceError: If `manager` is not compliant.
+            ValueError: If the context already has a manager.
+            RuntimeError: If the bridge is closed.
+        """
+        self._ensure_open()
+        if self._checked_context(user_context) in self._managers:
+            msg = f"user {user_context.user_id!r} already has a manager for this context"
+            raise ValueError(msg)
+        self._managers[user_context] = self._admit(user_context, manager)
+
+    async def notify_agent_started(
+        self, user_context: UserExecutionContext, agent_name: str, **data: Any
+    ) -> dict[str, Any]:
+        """Tell the user an agent started. Returns the message delivered."""
+        return await self._notify(user_context, "agent_started", {"agent_name": agent_name}, data)
+
+    async def notify_agent_thinking(
+        self, user_context: UserExecutionContext, agent_name: str, reasoning: str, **data: Any
+    ) -> dict[str, Any]:
+        """Share the agent's current reasoning with the user. Returns the message delivered."""
+        fields = {"agent_name": agent_name, "reasoning": reasoning}
+        return await self._notify(user_context, "agent_thinking", fields, data)
+
+    async def notify_tool_executing(
+        self, user_context: UserExecutionContext, tool_name: str, **data: Any
+    ) -> dict[str, Any]:
+        """Tell the user a tool started. Returns the message delivered."""
+        return await self._notify(user_context, "tool_executing", {"tool_name": tool_name}, data)
+
+    async def notify_tool_completed(
+        self, user_context: UserExecutionContext, tool_name: str, result: Any = None, **data: Any
+    ) -> dict[str, Any]:
+        """Tell the user a tool finished, with its result. Returns the message delivered."""
+        fields = {"tool_name": tool_name, "result": result}
+        return await self._notify(user_context, "tool_completed", fields, data)
+
+    async def notify_agent_completed(
+        self, user_context: UserExecutionContext, agent_name: str, result: Any = None, **data: Any
+    ) -> dict[str, Any]:
+        """Tell the user an agent finished, with its result. Returns the message delivered."""
+        fields = {"agent_name": agent_name, "result": result}
+        return await self._notify(user_context, "agent_completed", fields, data)
+
+    async def notify_agent_error(
+        self,
+        user_context: UserExecutionContext,
+        agent_name: str,
+        error: str | BaseException,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """Tell the user an agent failed; an exception is sent as `Type: message`.
+
+        Returns:
+            The message delivered.
+        """
+        if isinstance(error, BaseException):
+            error = f"{type(error).__name__}: {error}"
+        fields = {"agent_name": agent_name, "error": error}
+        return await self._notify(user_context, "agent_error", fields, data)
+
+    async def close(self) -> None:
+        """Close every manager the bridge holds, newest first, even if some fail.
+
+        Raises:
+            ExceptionGroup: If any manager failed to close; every other one was
+                still closed.
+        """
+        self._closed = True
+        managers = list(reversed(self._managers.values()))
+        self._managers.clear()
+        errors: list[Exception] = []
+        for manager in managers:
+            close = getattr(manager, "close", None)
+            if close is None:
+                continue
+            try:
+                outcome = close()
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception as exc:  # One failing close must not stop the others.
+                errors.append(exc)
+        if errors:
+            msg = f"closing {len(errors)} of {len(managers)} WebSocket managers failed"
+            raise ExceptionGroup(msg, errors)
+
+    async def _notify(
+        self,
+        user_context: UserExecutionContext,
+        event_type: str,
+        fields: dict[str, Any],
+        data: dict[str, Any],
+    ) -> dict[str, Any]:
+        clashes = sorted(data.keys() & (_ENVELOPE_FIELDS | fields.keys()))
+        if clashes:
+            msg = f"{event_type}: extra data may not replace the fields {clashes}"
+            raise ValueError(msg)
+        manager = self.manager_for(user_context)
+        message = {
+            "type": event_type,
+            "user_id": user_context.user_id,
+            "thread_id": user_context.thread_id,
+            "run_id": user_context.run_id,
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            **fields,
+            **data,
+        }
+        await manager.send_to_user(user_context.user_id, message)
+        return message
+
+    def _admit(
+        self, user_context: UserExecutionContext, manager: object
+    ) -> WebSocketManagerProtocol:
+        violations = check_manager_interface(manager)
+        verdict = self._factory.validate_manager_instance(manager)
+        if getattr(verdict, "is_valid", None) is not True:
+            violations.extend(self._factory_verdict_violations(verdict))
+        if violations:
+            result = FactoryValidationResult.from_violations(
+                violations, manager_type=qualified_type_name(manager), checked=tuple(Concern)
+            )
+            context = f"AgentWebSocketBridge: manager for user {user_context.user_id!r}"
+            raise FactoryComplianceError(result, context=context)
+        return cast("WebSocketManagerProtocol", manager)
+
+    @staticmethod
+    def _factory_verdict_violations(verdict: object) -> list[Violation]:
+        if not isinstance(verdict, FactoryValidationResult):
+            return [
+                Violation(
+                    f"validate_manager_instance: returned {qualified_type_name(verdict)}, "
+                    "not a FactoryValidationResult",
+                    "Return a FactoryValidationResult from validate_manager_instance.",
+                    Concern.FACTORY_METHOD,
+                )
+            ]
+        if not verdict.validation_errors:
+            return [
+                Violation(
+                    "validate_manager_instance: rejected the manager without saying why",
+                    "Use a manager the factory accepts.",
+                    Concern.FACTORY_METHOD,
+                )
+            ]
+        return [
+            Violation(detail, action, Concern.FACTORY_METHOD)
+            for detail, action in verdict.violations
+        ]
+
+    def _checked_context(self, user_context: object) -> UserExecutionContext:
+        if not isinstance(user_context, UserExecutionContext):
+            msg = f"user_context must be a UserExecutionContext, not {type(user_context).__name__}"
+            raise TypeError(msg)
+        return user_context
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            msg = "the AgentWebSocketBridge is closed"
+            raise RuntimeError(msg)
