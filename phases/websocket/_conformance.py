@@ -121,11 +121,21 @@ def _check_signature(
         signature.bind(*spec.sample_args, **dict(spec.sample_kwargs))
     except TypeError:
         return Violation(
-            f"{label}: signature {spec.name}{signature} cannot be called as {spec.shape}",
+            f"{label}: signature {spec.name}{_unannotated(signature)} "
+            f"cannot be called as {spec.shape}",
             declare,
             concern,
         )
     return None
+
+
+def _unannotated(signature: inspect.Signature) -> inspect.Signature:
+    # Annotations make the line long and vary with `from __future__ import annotations`.
+    empty = inspect.Parameter.empty
+    return signature.replace(
+        parameters=[p.replace(annotation=empty) for p in signature.parameters.values()],
+        return_annotation=empty,
+    )
 
 
 def check_manager_interface(manager: object) -> list[Violation]:

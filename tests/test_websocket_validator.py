@@ -1,0 +1,234 @@
+"""The factory gate decides from behaviour: each fault gives its own violation line."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from unittest.mock import Mock
+
+import pytest
+import websocket_fakes as fakes
+
+from phases.websocket import (
+    FactoryComplianceError,
+    FactoryValidationResult,
+    StandardizedWebSocketManagerFactory,
+    WebSocketManagerFactoryValidator,
+)
+
+pytestmark = pytest.mark.anyio
+
+FAST = 0.2
+
+
+async def errors_of(factory: object) -> tuple[str, ...]:
+    result = await WebSocketManagerFactoryValidator.validate_factory(factory, call_timeout=FAST)
+    assert not result.is_valid
+    assert not result.is_production_ready
+    return result.validation_errors
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+async def test_the_standard_factory_is_production_ready() -> None:
+    factory = StandardizedWebSocketManagerFactory()
+    result = await WebSocketManagerFactoryValidator.validate_factory(factory)
+    assert result.is_valid, result.validation_errors
+    assert result.is_production_ready
+    assert result.manager_type == "phases.websocket._manager.IsolatedWebSocketManager"
+
+
+async def test_a_correct_third_party_factory_passes() -> None:
+    result = await WebSocketManagerFactoryValidator.validate_factory(fakes.ThirdPartyFactory())
+    assert result.is_valid, result.validation_errors
+    assert result.is_production_ready
+
+
+async def test_every_violation_comes_with_an_action() -> None:
+    result = await WebSocketManagerFactoryValidator.validate_factory(Mock(), call_timeout=FAST)
+    assert len(result.actions) == len(result.validation_errors) > 0
+    assert all(action for action in result.actions)
+
+
+async def test_a_mock_fails_although_it_passes_every_hasattr_check() -> None:
+    errors = await errors_of(Mock())
+    assert "supports_user_isolation: returned a Mock, not True" in errors
+    assert "create_manager: two users received the same manager instance" in errors
+    assert "manager.send_to_user: is a plain method; the protocol requires async def" in errors
+
+
+async def test_a_missing_method_fails() -> None:
+    errors = await errors_of(fakes.FactoryMissingIsolationClaim())
+    assert errors == ("supports_user_isolation: method missing",)
+
+
+async def test_a_create_manager_without_a_user_context_parameter_fails() -> None:
+    errors = await errors_of(fakes.FactoryWithoutUserContextParameter())
+    assert errors == (
+        "create_manager: signature create_manager() cannot be called as "
+        "create_manager(user_context, mode=WebSocketManagerMode.UNIFIED, **kwargs)",
+    )
+
+
+async def test_an_async_create_manager_fails() -> None:
+    errors = await errors_of(fakes.FactoryWithAsyncCreate())
+    assert errors == ("create_manager: is async def; the protocol requires a plain method",)
+
+
+async def test_a_factory_denying_isolation_fails() -> None:
+    errors = await errors_of(fakes.FactoryDenyingIsolation())
+    assert errors == ("supports_user_isolation: returned False, not True",)
+
+
+async def test_a_sync_manager_method_where_async_is_required_fails() -> None:
+    errors = await errors_of(fakes.FactoryWithSyncSend())
+    assert errors == ("manager.send_to_user: is a plain method; the protocol requires async def",)
+
+
+async def test_a_manager_method_with_the_wrong_signature_fails() -> None:
+    errors = await errors_of(fakes.FactoryWithMisshapenSend())
+    assert errors == (
+        "manager.send_to_user: signature send_to_user(message) cannot be called as "
+        "send_to_user(user_id, message)",
+    )
+
+
+async def test_a_shared_manager_instance_fails() -> None:
+    errors = await errors_of(fakes.SharedInstanceFactory())
+    assert errors == ("create_manager: two users received the same manager instance",)
+
+
+async def test_a_shared_registry_behind_distinct_managers_fails() -> None:
+    errors = await errors_of(fakes.SharedRegistryFactory())
+    assert "validate_manager_instance: accepted an object that is not a manager" not in errors
+    assert (
+        "isolation: user B's manager delivered to user A's connection via "
+        "send_to_user(user A), send_to_thread(thread A)"
+    ) in errors
+
+
+async def test_a_manager_that_drops_messages_fails() -> None:
+    errors = await errors_of(fakes.DroppingFactory())
+    assert errors == (
+        "manager.send_to_user: a message sent through user A's manager never reached "
+        "user A's connection",
+        "manager.emit_critical_event: a message sent through user A's manager never reached "
+        "user A's connection",
+        "manager.send_to_user: a delivery to a failing connection raised nothing "
+        "(reported as sent)",
+    )
+
+
+async def test_a_manager_that_swallows_delivery_failures_fails() -> None:
+    errors = await errors_of(fakes.SwallowingFactory())
+    assert errors == (
+        "manager.send_to_user: a delivery to a failing connection raised nothing "
+        "(reported as sent)",
+    )
+
+
+async def test_a_health_check_that_always_says_active_fails() -> None:
+    errors = await errors_of(fakes.AlwaysActiveFactory())
+    assert errors == (
+        "manager.is_connection_active: returned True after the user's only connection was removed",
+    )
+
+
+async def test_a_validate_manager_instance_that_checks_hasattr_fails() -> None:
+    errors = await errors_of(fakes.HasattrValidatingFactory())
+    assert errors == (
+        "validate_manager_instance: accepted an object that is not a manager "
+        "(an impostor that passes hasattr checks)",
+    )
+
+
+async def test_a_validate_manager_instance_that_rejects_its_own_managers_fails() -> None:
+    errors = await errors_of(fakes.SelfRejectingFactory())
+    assert errors == ("validate_manager_instance: rejected a manager the factory created",)
+
+
+async def test_a_factory_that_serves_a_missing_user_context_fails() -> None:
+    errors = await errors_of(fakes.ContextlessFactory())
+    assert errors == (
+        "create_manager: returned a manager for a missing user context (None) instead of raising",
+    )
+
+
+async def test_a_factory_sharing_one_manager_between_contextless_callers_fails() -> None:
+    errors = await errors_of(fakes.SharedAnonymousManagerFactory())
+    assert errors == (
+        "create_manager: handed the same manager to two callers without a user context",
+    )
+
+
+async def test_an_optional_context_with_fresh_managers_passes() -> None:
+    factory = StandardizedWebSocketManagerFactory(require_user_context=False)
+    result = await WebSocketManagerFactoryValidator.validate_factory(factory)
+    assert result.is_valid, result.validation_errors
+
+
+async def test_a_factory_that_raises_fails() -> None:
+    errors = await errors_of(fakes.RaisingFactory())
+    assert errors == (
+        "create_manager: raised RuntimeError: manager pool exhausted for a valid user context",
+    )
+
+
+async def test_a_factory_hanging_in_a_plain_method_fails_within_the_bound(
+    release: threading.Event,
+) -> None:
+    errors = await errors_of(fakes.HangingFactory(release))
+    assert errors == ("create_manager: did not return within 0.2s for a valid user context",)
+
+
+async def test_a_manager_hanging_in_an_async_method_fails_within_the_bound() -> None:
+    errors = await errors_of(fakes.HangingAsyncFactory())
+    assert errors == ("manager.add_connection: did not return within 0.2s",)
+
+
+async def test_an_object_that_is_no_factory_at_all_fails_on_each_method() -> None:
+    errors = await errors_of(object())
+    assert errors == (
+        "create_manager: method missing",
+        "validate_manager_instance: method missing",
+        "supports_user_isolation: method missing",
+    )
+
+
+async def test_a_failed_check_falsifies_only_what_it_concerns() -> None:
+    result = await WebSocketManagerFactoryValidator.validate_factory(fakes.AlwaysActiveFactory())
+    assert result.factory_method_available
+    assert result.user_context_isolated
+    assert not result.interface_compliant
+
+
+async def test_require_factory_compliance_returns_the_result_of_a_compliant_factory() -> None:
+    result = await WebSocketManagerFactoryValidator.require_factory_compliance(
+        StandardizedWebSocketManagerFactory(), context="startup"
+    )
+    assert isinstance(result, FactoryValidationResult)
+    assert result.is_production_ready
+
+
+async def test_require_factory_compliance_raises_with_the_result_and_context() -> None:
+    with pytest.raises(FactoryComplianceError) as caught:
+        await WebSocketManagerFactoryValidator.require_factory_compliance(
+            fakes.SharedInstanceFactory(), context="websocket_factory_validation"
+        )
+    assert caught.value.context == "websocket_factory_validation"
+    assert caught.value.result.validation_errors == (
+        "create_manager: two users received the same manager instance",
+    )
+    assert "two users received the same manager instance" in str(caught.value)
+
+
+async def test_a_non_positive_call_timeout_is_refused() -> None:
+    with pytest.raises(ValueError, match="call_timeout must be positive"):
+        await WebSocketManagerFactoryValidator.validate_factory(
+            StandardizedWebSocketManagerFactory(), call_timeout=0
+        )
