@@ -1,1 +1,81 @@
-"""smd: Startup, Made Deterministic."""
+"""smd: Startup, Made Deterministic.
+
+Boot a service as a dependency graph of phases, in the same order every time,
+and refuse to start when something that must hold does not.
+"""
+
+from ._boot import Boot as Boot
+from ._context import PhaseContext as PhaseContext
+from ._diagnostic import Diagnostic as Diagnostic
+from ._errors import BootAborted as BootAborted
+from ._errors import BootError as BootError
+from ._errors import GateFailed as GateFailed
+from ._errors import GraphError as GraphError
+from ._errors import PhaseTimeout as PhaseTimeout
+from ._events import BootFailed as BootFailed
+from ._events import BootReady as BootReady
+from ._events import BootStarted as BootStarted
+from ._events import BootStopped as BootStopped
+from ._events import Event as Event
+from ._events import EventSink as EventSink
+from ._events import PhaseBlocked as PhaseBlocked
+from ._events import PhaseCancelled as PhaseCancelled
+from ._events import PhaseCompleted as PhaseCompleted
+from ._events import PhaseFailed as PhaseFailed
+from ._events import PhaseRetrying as PhaseRetrying
+from ._events import PhaseSkipped as PhaseSkipped
+from ._events import PhaseStarted as PhaseStarted
+from ._events import TeardownCompleted as TeardownCompleted
+from ._events import TeardownFailed as TeardownFailed
+from ._events import TeardownStarted as TeardownStarted
+from ._gate import GateResult as GateResult
+from ._phase import PhaseSpec as PhaseSpec
+from ._plan import BootPlan as BootPlan
+from ._plan import Edge as Edge
+from ._report import BootReport as BootReport
+from ._report import PhaseRecord as PhaseRecord
+from ._retry import Retry as Retry
+from ._running import RunningBoot as RunningBoot
+from ._sinks import StructlogSink as StructlogSink
+from ._status import BootState as BootState
+from ._status import PhaseStatus as PhaseStatus
+from ._status import TeardownOutcome as TeardownOutcome
+
+__all__ = [
+    "Boot",
+    "BootAborted",
+    "BootError",
+    "BootFailed",
+    "BootPlan",
+    "BootReady",
+    "BootReport",
+    "BootStarted",
+    "BootState",
+    "BootStopped",
+    "Diagnostic",
+    "Edge",
+    "Event",
+    "EventSink",
+    "GateFailed",
+    "GateResult",
+    "GraphError",
+    "PhaseBlocked",
+    "PhaseCancelled",
+    "PhaseCompleted",
+    "PhaseContext",
+    "PhaseFailed",
+    "PhaseRecord",
+    "PhaseRetrying",
+    "PhaseSkipped",
+    "PhaseSpec",
+    "PhaseStarted",
+    "PhaseStatus",
+    "PhaseTimeout",
+    "Retry",
+    "RunningBoot",
+    "StructlogSink",
+    "TeardownCompleted",
+    "TeardownFailed",
+    "TeardownOutcome",
+    "TeardownStarted",
+]

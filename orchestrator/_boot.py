@@ -1,0 +1,190 @@
+"""The declaration of a boot: a name plus phases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from ._errors import GraphError
+from ._phase import PhaseKind, PhaseSpec, build_spec
+from ._plan import BootPlan
+from ._retry import Retry
+from ._validate import find_problems
+
+if TYPE_CHECKING:
+    from ._events import EventSink
+    from ._report import BootReport
+    from ._running import RunningBoot
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Boot:
+    """A service's boot sequence: phases whose parameters name what they depend on.
+
+    Args:
+        name: the boot's name, shown in reports and diagnostics.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._declared: list[PhaseSpec] = []
+        self._plan: BootPlan | None = None
+
+    def __repr__(self) -> str:
+        return f"<Boot {self.name!r} phases={len(self._declared)}>"
+
+    @property
+    def phases(self) -> tuple[PhaseSpec, ...]:
+        """The phases as declared, in declaration order."""
+        return tuple(self._declared)
+
+    @overload
+    def phase(self, function: F, /) -> F: ...
+    @overload
+    def phase(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        after: Iterable[str] | str = (),
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        critical: bool = True,
+        when: Callable[[], object] | bool | None = None,
+        teardown_timeout: float | None = None,
+        description: str | None = None,
+        expected_duration: float | None = None,
+    ) -> Callable[[F], F]: ...
+    def phase(self, function: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
+        """Declare a phase; use as `@boot.phase` or `@boot.phase(timeout=...)`."""
+        return self._decorate("phase", function, options)
+
+    @overload
+    def gate(self, function: F, /) -> F: ...
+    @overload
+    def gate(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        after: Iterable[str] | str = (),
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        critical: bool = True,
+        when: Callable[[], object] | bool | None = None,
+        teardown_timeout: float | None = None,
+        description: str | None = None,
+        expected_duration: float | None = None,
+    ) -> Callable[[F], F]: ...
+    def gate(self, function: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
+        """Declare a gate: a phase that decides whether the boot may continue."""
+        return self._decorate("gate", function, options)
+
+    def add(self, target: object, *, kind: PhaseKind = "phase", **options: Any) -> PhaseSpec:
+        """Declare a function or an object with `start`/`stop` as a phase.
+
+        Returns:
+            The declared `PhaseSpec`.
+        """
+        spec = build_spec(target, kind=kind, **options)
+        self._declared.append(spec)
+        self._plan = None
+        return spec
+
+    def include(self, other: Boot | Iterable[PhaseSpec]) -> None:
+        """Add every phase of another boot (or a list of phases) after this boot's own."""
+        specs = other.phases if isinstance(other, Boot) else tuple(other)
+        for spec in specs:
+            if not isinstance(spec, PhaseSpec):
+                raise TypeError(f"include() takes a Boot or PhaseSpec objects, got {spec!r}")
+        self._declared.extend(specs)
+        self._plan = None
+
+    def validate(self) -> None:
+        """Check the declaration without running anything.
+
+        Raises:
+            GraphError: listing every problem (cycles, unknown or duplicate
+                names, bad options), not only the first.
+        """
+        problems = find_problems(self.name, self._declared)
+        if problems:
+            raise GraphError(problems)
+
+    def plan(self) -> BootPlan:
+        """The deterministic plan of this boot (validated first).
+
+        Raises:
+            GraphError: the declaration is invalid.
+        """
+        if self._plan is None:
+            self.validate()
+            self._plan = BootPlan.from_specs(self.name, tuple(self._declared))
+        return self._plan
+
+    def start(
+        self,
+        *,
+        max_concurrency: int | None = None,
+        deadline: float | None = None,
+        sinks: Iterable[EventSink] | None = None,
+        handle_signals: bool = False,
+    ) -> AbstractAsyncContextManager[RunningBoot]:
+        """Boot on entry (or raise `BootAborted`); tear down on exit.
+
+        Args:
+            max_concurrency: at most this many phases start at once (None: no limit).
+            deadline: seconds for the whole boot.
+            sinks: receivers of the boot's events; None means the structlog sink.
+            handle_signals: abort on SIGINT/SIGTERM during boot (the CLI sets this).
+        """
+        from ._running import open_boot
+
+        return open_boot(
+            self.plan(),
+            max_concurrency=max_concurrency,
+            deadline=deadline,
+            sinks=sinks,
+            handle_signals=handle_signals,
+        )
+
+    async def run_once(
+        self,
+        *,
+        max_concurrency: int | None = None,
+        deadline: float | None = None,
+        sinks: Iterable[EventSink] | None = None,
+        handle_signals: bool = False,
+    ) -> BootReport:
+        """Boot, tear down, and return the final report.
+
+        Raises:
+            BootAborted: the boot failed; it was torn down first.
+        """
+        async with self.start(
+            max_concurrency=max_concurrency,
+            deadline=deadline,
+            sinks=sinks,
+            handle_signals=handle_signals,
+        ) as running:
+            pass
+        return running.report
+
+    def serve(self, **options: Any) -> int:
+        """Boot, wait for SIGINT/SIGTERM, tear down; returns the process exit code."""
+        from ._serve import serve
+
+        return serve(self, **options)
+
+    def _decorate(
+        self, kind: PhaseKind, function: F | None, options: dict[str, Any]
+    ) -> F | Callable[[F], F]:
+        def declare(target: F) -> F:
+            self.add(target, kind=kind, **options)
+            return target
+
+        return declare(function) if function is not None else declare

@@ -1,0 +1,43 @@
+"""What a phase may ask about itself while it runs: the `ctx` parameter."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import structlog
+
+from ._masking import MaskingLogger
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseContext:
+    """Passed to a phase that declares a `ctx` parameter.
+
+    Attributes:
+        boot: the boot's name.
+        phase: this phase's name.
+        attempt: 1 for the first attempt, 2 for the first retry, ...
+        deadline: the anyio clock time at which this attempt is cancelled, or None.
+        log: a structlog logger bound to `boot` and `phase`.
+    """
+
+    boot: str
+    phase: str
+    attempt: int
+    deadline: float | None
+    log: Any
+
+    @classmethod
+    def create(cls, boot: str, phase: str, attempt: int, deadline: float | None) -> PhaseContext:
+        """A context with a logger bound to this boot and phase (lazily configured)."""
+        log = structlog.get_logger("smd.phase").bind(boot=boot, phase=phase, attempt=attempt)
+        return cls(boot, phase, attempt, deadline, MaskingLogger(log))
+
+    def remaining(self) -> float:
+        """Seconds until this attempt's deadline (infinity when there is none)."""
+        if self.deadline is None:
+            return math.inf
+        return max(0.0, self.deadline - anyio.current_time())

@@ -1,0 +1,156 @@
+"""The one structured explanation a user gets for every failure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._masking import mask_text
+
+SCHEMA = "smd.diagnostic/1"
+
+DiagnosticKind = Literal[
+    "invalid_graph",
+    "invalid_target",
+    "phase_failed",
+    "gate_failed",
+    "timed_out",
+    "interrupted",
+    "internal_error",
+]
+
+EXIT_CODES: Mapping[str, int] = {
+    "invalid_target": 64,  # EX_USAGE: the TARGET given to `smd` does not name a Boot
+    "invalid_graph": 65,  # EX_DATAERR
+    "phase_failed": 69,  # EX_UNAVAILABLE
+    "internal_error": 70,  # EX_SOFTWARE
+    "timed_out": 75,  # EX_TEMPFAIL
+    "gate_failed": 78,  # EX_CONFIG
+    "interrupted": 130,  # 128 + SIGINT; SIGTERM gives 143
+}
+
+_TITLES: Mapping[str, str] = {
+    "invalid_target": "BOOT TARGET COULD NOT BE LOADED",
+    "invalid_graph": "BOOT GRAPH IS INVALID",
+    "phase_failed": "BOOT FAILED TO START",
+    "gate_failed": "BOOT REFUSED BY A GATE",
+    "timed_out": "BOOT TIMED OUT",
+    "interrupted": "BOOT INTERRUPTED",
+    "internal_error": "INTERNAL ERROR IN SMD",
+}
+
+
+def exit_code_for(kind: str, *, signal_number: int | None = None) -> int:
+    """The process exit code for a diagnostic kind (128 + signal for interruptions)."""
+    if kind == "interrupted" and signal_number is not None:
+        return 128 + signal_number
+    return EXIT_CODES[kind]
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`Type: message` with credentials masked, the form used for every `cause` and `error`."""
+    message = str(exc)
+    name = type(exc).__qualname__
+    return mask_text(f"{name}: {message}" if message else name)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """What went wrong, where, and what to do about it.
+
+    `str(diagnostic)` is the human block; `to_dict()` / `to_json()` is the
+    schema `smd.diagnostic/1`.
+    """
+
+    boot: str
+    fingerprint: str
+    kind: DiagnosticKind
+    phase: str | None
+    summary: str
+    details: tuple[str, ...] = ()
+    action: str = ""
+    cause: str | None = None
+    blocked: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    teardown: tuple[tuple[str, str], ...] = ()
+    exit_code: int = field(default=-1)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "summary", mask_text(self.summary))
+        object.__setattr__(self, "details", tuple(mask_text(str(d)) for d in self.details))
+        object.__setattr__(self, "action", mask_text(self.action))
+        if self.cause is not None:
+            object.__setattr__(self, "cause", mask_text(self.cause))
+        if self.exit_code == -1:
+            object.__setattr__(self, "exit_code", exit_code_for(self.kind))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The diagnostic as plain data, schema `smd.diagnostic/1`."""
+        return {
+            "schema": SCHEMA,
+            "boot": self.boot,
+            "fingerprint": self.fingerprint,
+            "kind": self.kind,
+            "phase": self.phase,
+            "summary": self.summary,
+            "details": list(self.details),
+            "action": self.action,
+            "cause": self.cause,
+            "blocked": list(self.blocked),
+            "cancelled": list(self.cancelled),
+            "teardown": [{"phase": name, "outcome": outcome} for name, outcome in self.teardown],
+            "exit_code": self.exit_code,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The diagnostic as JSON with sorted keys."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnostic:
+        """Read back what `to_dict` wrote."""
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
+        return cls(
+            boot=data["boot"],
+            fingerprint=data["fingerprint"],
+            kind=data["kind"],
+            phase=data["phase"],
+            summary=data["summary"],
+            details=tuple(data["details"]),
+            action=data["action"],
+            cause=data["cause"],
+            blocked=tuple(data["blocked"]),
+            cancelled=tuple(data["cancelled"]),
+            teardown=tuple((item["phase"], item["outcome"]) for item in data["teardown"]),
+            exit_code=data["exit_code"],
+        )
+
+    def __str__(self) -> str:
+        rule = "*" * 40
+        where = f" (phase '{self.phase}')" if self.phase else ""
+        lines = [
+            rule,
+            _TITLES[self.kind],
+            rule,
+            "",
+            f"Boot:        {self.boot} [{self.fingerprint}]",
+            f"Description: {self.summary}{where}",
+        ]
+        lines += [f"  - {detail}" for detail in self.details]
+        if self.cause:
+            lines.append(f"Cause:       {self.cause}")
+        if self.blocked:
+            lines.append(f"Blocked:     {', '.join(self.blocked)}")
+        if self.cancelled:
+            lines.append(f"Cancelled:   {', '.join(self.cancelled)}")
+        if self.teardown:
+            done = ", ".join(f"{name} ({outcome})" for name, outcome in self.teardown)
+            lines.append(f"Torn down:   {done}")
+        if self.action:
+            lines += ["", "Action:"]
+            lines += [f"  {line}" for line in self.action.splitlines()]
+        lines += ["", f"Exit code:   {self.exit_code} ({self.kind})"]
+        return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""The sealed set of typed events a boot emits, and the sink protocol that receives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from ._diagnostic import Diagnostic
+    from ._status import BootState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Common fields: the boot's name and seconds since it started (`at`)."""
+
+    name: ClassVar[str] = "event"
+    boot: str
+    at: float
+    phase: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BootStarted(Event):
+    """The boot began; `phases` is how many its plan holds."""
+
+    name: ClassVar[str] = "boot.started"
+    fingerprint: str
+    phases: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseStarted(Event):
+    """An attempt of a phase's start began."""
+
+    name: ClassVar[str] = "phase.started"
+    phase: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseRetrying(Event):
+    """An attempt failed and another will follow after `delay` seconds."""
+
+    name: ClassVar[str] = "phase.retrying"
+    phase: str
+    attempt: int
+    delay: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseCompleted(Event):
+    """A phase's start succeeded; its value is available to dependents."""
+
+    name: ClassVar[str] = "phase.completed"
+    phase: str
+    attempts: int
+    duration: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseFailed(Event):
+    """A phase's last attempt raised or timed out."""
+
+    name: ClassVar[str] = "phase.failed"
+    phase: str
+    attempts: int
+    duration: float
+    error: str
+    timed_out: bool
+    critical: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseSkipped(Event):
+    """A phase's `when=` was false, or something it needs was skipped."""
+
+    name: ClassVar[str] = "phase.skipped"
+    phase: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseBlocked(Event):
+    """A phase will never start: something it waits for failed, or the boot aborted."""
+
+    name: ClassVar[str] = "phase.blocked"
+    phase: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseCancelled(Event):
+    """A phase in flight was cancelled because the boot aborted."""
+
+    name: ClassVar[str] = "phase.cancelled"
+    phase: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeardownStarted(Event):
+    """A started phase's teardown began."""
+
+    name: ClassVar[str] = "teardown.started"
+    phase: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeardownCompleted(Event):
+    """A phase's teardown finished."""
+
+    name: ClassVar[str] = "teardown.completed"
+    phase: str
+    duration: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeardownFailed(Event):
+    """A phase's teardown raised or timed out; the remaining teardowns still run."""
+
+    name: ClassVar[str] = "teardown.failed"
+    phase: str
+    duration: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BootReady(Event):
+    """Every phase settled and the boot is READY or DEGRADED."""
+
+    name: ClassVar[str] = "boot.ready"
+    state: BootState
+    duration: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BootFailed(Event):
+    """The boot aborted; `diagnostic` says why."""
+
+    name: ClassVar[str] = "boot.failed"
+    diagnostic: Diagnostic
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BootStopped(Event):
+    """Teardown finished; the boot is STOPPED."""
+
+    name: ClassVar[str] = "boot.stopped"
+    duration: float
+
+
+class EventSink(Protocol):
+    """Receives every event of a boot, synchronously, in the order they happen.
+
+    A sink must be quick and must not raise; an exception from a sink is
+    recorded as an internal error of that sink and does not affect the boot.
+    """
+
+    def __call__(self, event: Event, /) -> None: ...
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    BootStarted,
+    PhaseStarted,
+    PhaseRetrying,
+    PhaseCompleted,
+    PhaseFailed,
+    PhaseSkipped,
+    PhaseBlocked,
+    PhaseCancelled,
+    TeardownStarted,
+    TeardownCompleted,
+    TeardownFailed,
+    BootReady,
+    BootFailed,
+    BootStopped,
+)

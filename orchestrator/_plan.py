@@ -1,0 +1,122 @@
+"""The immutable, deterministic plan of a boot and its fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import networkx as nx
+
+from ._phase import PhaseSpec
+
+EdgeKind = Literal["requires", "after"]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """`dependent` waits for `dependency`; `kind` says whether it also receives its value."""
+
+    dependency: str
+    dependent: str
+    kind: EdgeKind
+
+
+def build_graph(phases: tuple[PhaseSpec, ...]) -> nx.DiGraph:
+    """The phase graph: one node per phase, an edge from each dependency to its dependent."""
+    graph = nx.DiGraph()
+    for index, spec in enumerate(phases):
+        graph.add_node(spec.name, index=index, kind=spec.kind, spec=spec)
+    for spec in phases:
+        for dependency in spec.requires:
+            graph.add_edge(dependency, spec.name, kind="requires")
+        for dependency in spec.after:
+            if not graph.has_edge(dependency, spec.name):
+                graph.add_edge(dependency, spec.name, kind="after")
+    return graph
+
+
+def plan_order(graph: nx.DiGraph) -> list[str]:
+    """The lexicographic topological order keyed by declaration order."""
+    index: Mapping[str, int] = nx.get_node_attributes(graph, "index")
+    return list(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
+
+
+def fingerprint_of(boot: str, phases: tuple[PhaseSpec, ...], edges: tuple[Edge, ...]) -> str:
+    """First 12 hex digits of a sha256 over the canonical form of the plan."""
+    canonical = {
+        "boot": boot,
+        "phases": [spec.canonical() for spec in phases],
+        "edges": [[edge.dependency, edge.dependent, edge.kind] for edge in edges],
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class BootPlan:
+    """The phases of a boot in deterministic order, their edges and a fingerprint.
+
+    Same declaration, same plan, same fingerprint, on every machine.
+    """
+
+    boot: str
+    phases: tuple[PhaseSpec, ...]
+    edges: tuple[Edge, ...]
+    fingerprint: str
+    _positions: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_specs(cls, boot: str, declared: tuple[PhaseSpec, ...]) -> BootPlan:
+        """Plan a validated declaration."""
+        graph = build_graph(declared)
+        specs = {spec.name: spec for spec in declared}
+        ordered = tuple(specs[name] for name in plan_order(graph))
+        position = {spec.name: i for i, spec in enumerate(ordered)}
+        edges = tuple(
+            sorted(
+                (Edge(u, v, data["kind"]) for u, v, data in graph.edges(data=True)),
+                key=lambda e: (position[e.dependent], position[e.dependency]),
+            )
+        )
+        return cls(boot, ordered, edges, fingerprint_of(boot, ordered, edges), position)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Phase names in plan order."""
+        return tuple(spec.name for spec in self.phases)
+
+    def position(self, name: str) -> int:
+        """Where `name` stands in plan order (0 first)."""
+        return self._positions[name]
+
+    def __getitem__(self, name: str) -> PhaseSpec:
+        return self.phases[self._positions[name]]
+
+    def __len__(self) -> int:
+        return len(self.phases)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The networkx graph of the plan (a fresh copy is yours to change)."""
+        return build_graph(self.phases)
+
+    def dependents(self, name: str) -> tuple[str, ...]:
+        """Phases that wait directly for `name`, in plan order."""
+        found = [edge.dependent for edge in self.edges if edge.dependency == name]
+        return tuple(sorted(found, key=self.position))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data (schema `smd.plan/1`)."""
+        return {
+            "schema": "smd.plan/1",
+            "boot": self.boot,
+            "fingerprint": self.fingerprint,
+            "phases": [spec.canonical() for spec in self.phases],
+            "edges": [
+                {"from": e.dependency, "to": e.dependent, "kind": e.kind} for e in self.edges
+            ],
+        }

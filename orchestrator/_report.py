@@ -1,0 +1,162 @@
+"""What happened in one boot, phase by phase, in plan order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._status import BootState, PhaseStatus, TeardownOutcome
+
+SCHEMA = "smd.report/1"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRecord:
+    """One phase's outcome.
+
+    `start`, `end` and the teardown times are seconds since the boot started,
+    None when that part never ran. `depends_on` names every phase this one
+    waited for (its dependencies and its `after=` phases), so a report alone is
+    enough to compute the critical chain.
+    """
+
+    name: str
+    kind: str
+    status: PhaseStatus
+    attempts: int = 0
+    start: float | None = None
+    end: float | None = None
+    error: dict[str, str] | None = None
+    teardown: TeardownOutcome = TeardownOutcome.NOT_NEEDED
+    depends_on: tuple[str, ...] = ()
+    critical: bool = True
+    teardown_start: float | None = None
+    teardown_end: float | None = None
+    teardown_error: dict[str, str] | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the first attempt's start to the end, or None if it never ran."""
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+    @property
+    def teardown_duration(self) -> float | None:
+        """Seconds its teardown took, or None if none ran."""
+        if self.teardown_start is None or self.teardown_end is None:
+            return None
+        return self.teardown_end - self.teardown_start
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain data."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "start": self.start,
+            "end": self.end,
+            "duration": self.duration,
+            "error": self.error,
+            "teardown": self.teardown.value,
+            "depends_on": list(self.depends_on),
+            "critical": self.critical,
+            "teardown_start": self.teardown_start,
+            "teardown_end": self.teardown_end,
+            "teardown_duration": self.teardown_duration,
+            "teardown_error": self.teardown_error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PhaseRecord:
+        """Read back what `to_dict` wrote."""
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            status=PhaseStatus(data["status"]),
+            attempts=data["attempts"],
+            start=data["start"],
+            end=data["end"],
+            error=data["error"],
+            teardown=TeardownOutcome(data["teardown"]),
+            depends_on=tuple(data.get("depends_on", ())),
+            critical=data.get("critical", True),
+            teardown_start=data.get("teardown_start"),
+            teardown_end=data.get("teardown_end"),
+            teardown_error=data.get("teardown_error"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BootReport:
+    """The outcome of one boot: its state and one `PhaseRecord` per phase, in plan order."""
+
+    boot: str
+    fingerprint: str
+    state: BootState
+    started_at: str
+    duration: float
+    phases: tuple[PhaseRecord, ...] = field(default=())
+    diagnostic: dict[str, Any] | None = None
+    outcome: BootState | None = None
+    """What the boot reached (READY, DEGRADED or FAILED), kept after `state` moves on to STOPPED."""
+
+    def __getitem__(self, name: str) -> PhaseRecord:
+        for record in self.phases:
+            if record.name == name:
+                return record
+        raise KeyError(name)
+
+    def by_status(self, *statuses: PhaseStatus) -> tuple[str, ...]:
+        """Names of the phases in any of `statuses`, in plan order."""
+        return tuple(record.name for record in self.phases if record.status in statuses)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data, schema `smd.report/1`."""
+        return {
+            "schema": SCHEMA,
+            "boot": self.boot,
+            "fingerprint": self.fingerprint,
+            "state": self.state.value,
+            "started_at": self.started_at,
+            "duration": self.duration,
+            "phases": [record.to_dict() for record in self.phases],
+            "diagnostic": self.diagnostic,
+            "outcome": (self.outcome or self.state).value,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The report as JSON with sorted keys."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BootReport:
+        """Read back what `to_dict` wrote.
+
+        Raises:
+            ValueError: the data is not an `smd.report/1` document.
+        """
+        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, Mapping) else type(data).__name__
+            raise ValueError(f"not a {SCHEMA} document (schema={found!r})")
+        try:
+            return cls(
+                boot=data["boot"],
+                fingerprint=data["fingerprint"],
+                state=BootState(data["state"]),
+                started_at=data["started_at"],
+                duration=data["duration"],
+                phases=tuple(PhaseRecord.from_dict(item) for item in data["phases"]),
+                diagnostic=data.get("diagnostic"),
+                outcome=BootState(data.get("outcome", data["state"])),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed {SCHEMA} document: {exc!r}") from exc
+
+    @classmethod
+    def from_json(cls, text: str) -> BootReport:
+        """Read back what `to_json` wrote."""
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,121 @@
+"""Static checks of a declaration: every problem at once, each with what to do."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Sequence
+
+import networkx as nx
+
+from ._diagnostic import Diagnostic
+from ._phase import PhaseSpec, name_problems
+from ._plan import build_graph
+
+
+def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
+    """Every problem in the declaration, in declaration order, as `invalid_graph` diagnostics."""
+
+    def problem(phase: str | None, summary: str, details: Sequence[str], action: str) -> None:
+        found.append(
+            Diagnostic(
+                boot=boot,
+                fingerprint="-",
+                kind="invalid_graph",
+                phase=phase,
+                summary=summary,
+                details=tuple(details),
+                action=action,
+            )
+        )
+
+    found: list[Diagnostic] = []
+    if not declared:
+        problem(None, f"boot '{boot}' declares no phases", (), "Declare at least one phase.")
+    counts = Counter(spec.name for spec in declared)
+    reported_duplicates: set[str] = set()
+    for spec in declared:
+        for reason in name_problems(spec.name):
+            problem(spec.name, reason, [f"declared at {spec.source}"], "Rename the phase.")
+        if counts[spec.name] > 1 and spec.name not in reported_duplicates:
+            reported_duplicates.add(spec.name)
+            sources = [f"declared at {s.source}" for s in declared if s.name == spec.name]
+            problem(
+                spec.name,
+                f"phase name '{spec.name}' is declared {counts[spec.name]} times",
+                sources,
+                "Give each phase a unique name (name=...).",
+            )
+        options = spec.problems()
+        if options:
+            problem(
+                spec.name,
+                f"phase '{spec.name}' has {len(options)} invalid option(s)",
+                options,
+                "Fix the options in the declaration at " + spec.source + ".",
+            )
+    names = list(counts)
+    for spec in declared:
+        for dependency in spec.waits_for:
+            if dependency in counts:
+                continue
+            how = "a parameter" if dependency in spec.requires else "an after= name"
+            guesses = difflib.get_close_matches(dependency, names, n=1, cutoff=0.6)
+            hint = f"did you mean '{guesses[0]}'?" if guesses else "no phase has a similar name"
+            problem(
+                spec.name,
+                f"phase '{spec.name}' depends on unknown phase '{dependency}' ({hint})",
+                [f"'{dependency}' is {how} of '{spec.name}' declared at {spec.source}"],
+                (
+                    f"Rename it to '{guesses[0]}'"
+                    if guesses
+                    else f"Declare a phase named '{dependency}'"
+                )
+                + ", or give the parameter a default value if it is not a dependency.",
+            )
+    found += _cycles(boot, declared)
+    return found
+
+
+def _cycles(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
+    unique = tuple({spec.name: spec for spec in reversed(declared)}.values())[::-1]
+    graph = build_graph(unique)
+    graph.remove_nodes_from([n for n in list(graph) if "index" not in graph.nodes[n]])
+    index = {spec.name: i for i, spec in enumerate(unique)}
+    components = [
+        sorted(component, key=index.__getitem__)
+        for component in nx.strongly_connected_components(graph)
+        if len(component) > 1 or graph.has_edge(*(next(iter(component)),) * 2)
+    ]
+    diagnostics = []
+    for component in sorted(components, key=lambda c: index[c[0]]):
+        cycle = _cycle_through(graph.subgraph(component), component[0])
+        path = " -> ".join([*cycle, cycle[0]])
+        diagnostics.append(
+            Diagnostic(
+                boot=boot,
+                fingerprint="-",
+                kind="invalid_graph",
+                phase=component[0],
+                summary=f"dependency cycle: {path} (each phase waits for the one before it)",
+                details=tuple(
+                    f"'{cycle[(i + 1) % len(cycle)]}' waits for '{name}'"
+                    for i, name in enumerate(cycle)
+                ),
+                action=(
+                    "Break the cycle: remove one of these dependencies, or turn one into a "
+                    "parameter with a default value; smd never breaks a cycle for you."
+                ),
+            )
+        )
+    return diagnostics
+
+
+def _cycle_through(component: nx.DiGraph, start: str) -> list[str]:
+    """A shortest cycle through `start`, as the list of its phases in dependency order."""
+    best: list[str] | None = None
+    for predecessor in component.predecessors(start):
+        path = nx.shortest_path(component, start, predecessor)
+        if best is None or len(path) < len(best):
+            best = path
+    return best if best is not None else [start]

@@ -1,0 +1,75 @@
+"""Argument parsing and dispatch; every failure becomes a diagnostic and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from .._diagnostic import Diagnostic, describe_exception
+from .._errors import GraphError
+from . import _analyze, _inspect, _run
+from ._load import TargetError
+from ._output import print_diagnostic
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Each command module adds its sub-commands; `handler` in the namespace runs it.
+COMMAND_MODULES = (_run, _inspect, _analyze)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `smd` argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="smd",
+        description="Startup, Made Deterministic: run, check, plan, simulate and analyse a boot.",
+        epilog="TARGET is module:attribute or path/to/file.py:attribute naming a Boot "
+        "(the attribute defaults to `boot`).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `smd` console script; returns the exit code."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    handler: Handler = arguments.handler
+    try:
+        return handler(arguments)
+    except TargetError as exc:
+        print_diagnostic(exc.diagnostic, as_json=_wants_json(arguments))
+        return exc.diagnostic.exit_code
+    except GraphError as exc:
+        for diagnostic in exc.diagnostics:
+            print_diagnostic(diagnostic, as_json=_wants_json(arguments))
+        return exc.diagnostics[0].exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("SMD_DEBUG"):
+            traceback.print_exc()
+        diagnostic = Diagnostic(
+            boot=getattr(arguments, "target", None) or "smd",
+            fingerprint="-",
+            kind="internal_error",
+            phase=None,
+            summary=f"smd {arguments.command} failed unexpectedly",
+            details=(describe_exception(exc),),
+            action="This is a bug in smd; rerun with SMD_DEBUG=1 for the traceback and report it.",
+            cause=describe_exception(exc),
+        )
+        print_diagnostic(diagnostic)
+        return diagnostic.exit_code
+
+
+def _wants_json(arguments: argparse.Namespace) -> bool:
+    return getattr(arguments, "format", None) == "json"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Resolving a TARGET (`module:attribute` or `path/to/file.py:attribute`) to a Boot."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from .._boot import Boot
+from .._diagnostic import Diagnostic, describe_exception
+
+
+class TargetError(Exception):
+    """The TARGET does not name a Boot; carries the diagnostic to show."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+        super().__init__(diagnostic.summary)
+
+
+def _problem(target: str, summary: str, details: tuple[str, ...], action: str) -> TargetError:
+    return TargetError(
+        Diagnostic(
+            boot=target,
+            fingerprint="-",
+            kind="invalid_target",
+            phase=None,
+            summary=summary,
+            details=details,
+            action=action,
+        )
+    )
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """`(module_or_path, attribute)`; the attribute defaults to `boot`."""
+    where, sep, attribute = target.rpartition(":")
+    if sep and attribute.isidentifier() and where:
+        return where, attribute
+    return target, "boot"
+
+
+def load_boot(target: str) -> Boot:
+    """Import the module or file named by `target` and return its Boot.
+
+    Raises:
+        TargetError: the module cannot be imported, the attribute is missing,
+            or it is not a Boot.
+    """
+    where, attribute = split_target(target)
+    module = _import(target, where)
+    if not hasattr(module, attribute):
+        candidates = sorted(n for n, v in vars(module).items() if isinstance(v, Boot))
+        hint = (
+            f"Boots defined there: {', '.join(candidates)}" if candidates else "it defines no Boot"
+        )
+        raise _problem(
+            target,
+            f"'{where}' has no attribute '{attribute}'",
+            (hint,),
+            f"Name the Boot explicitly: smd ... {where}:ATTRIBUTE",
+        )
+    value = getattr(module, attribute)
+    if not isinstance(value, Boot):
+        raise _problem(
+            target,
+            f"'{where}:{attribute}' is a {type(value).__name__}, not a Boot",
+            (f"{attribute} = {value!r:.100}",),
+            "Point TARGET at an orchestrator.Boot instance.",
+        )
+    return value
+
+
+def _import(target: str, where: str) -> object:
+    path = Path(where)
+    try:
+        if where.endswith(".py") or path.suffix == ".py" or "/" in where:
+            if not path.is_file():
+                raise _problem(
+                    target,
+                    f"file '{where}' does not exist",
+                    (f"looked for {path.resolve()}",),
+                    "Check the path; TARGET is path/to/file.py:attribute or module:attribute.",
+                )
+            return _import_file(path)
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return importlib.import_module(where)
+    except TargetError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise _problem(
+            target,
+            f"module '{where}' cannot be found",
+            (describe_exception(exc), f"sys.path[0] is {sys.path[0]!r}"),
+            "Install the package, run smd from the project directory, or give a file path.",
+        ) from exc
+    except Exception as exc:
+        raise _problem(
+            target,
+            f"importing '{where}' raised {type(exc).__name__}",
+            (describe_exception(exc),),
+            "Fix the error in the module; smd only imports it to find the Boot.",
+        ) from exc
+
+
+def _import_file(path: Path) -> object:
+    directory = str(path.resolve().parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    name = path.stem if path.stem.isidentifier() else "smd_target"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,63 @@
+"""Shared output for the commands: consoles, diagnostics, logging set-up."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal
+
+import structlog
+from rich.console import Console
+
+from .._diagnostic import Diagnostic
+from .._masking import mask_processor
+
+LogFormat = Literal["console", "json", "auto"]
+
+
+def stdout() -> Console:
+    """The console for results (highlighting off: output is data)."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def stderr() -> Console:
+    """The console for progress and diagnostics."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_diagnostic(diagnostic: Diagnostic, *, as_json: bool = False) -> None:
+    """Show a diagnostic on stderr (JSON on stdout when asked)."""
+    if as_json:
+        sys.stdout.write(diagnostic.to_json() + "\n")
+        return
+    style = "bold red" if diagnostic.kind != "interrupted" else "bold yellow"
+    stderr().print(str(diagnostic), style=style, markup=False)
+
+
+def configure_logging(log_format: LogFormat) -> str:
+    """Configure structlog for the command: console on a terminal, JSON otherwise.
+
+    Returns:
+        The format chosen ("console" or "json").
+    """
+    chosen = log_format
+    if chosen == "auto":
+        chosen = "console" if sys.stderr.isatty() else "json"
+    renderer: structlog.typing.Processor = (
+        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        if chosen == "console"
+        else structlog.processors.JSONRenderer(sort_keys=True)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    return chosen

@@ -1,0 +1,132 @@
+"""`smd run TARGET`: boot (with a live view on a terminal), serve or stop, report."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import anyio
+from rich.table import Table
+
+from .._boot import Boot
+from .._errors import BootAborted
+from .._events import EventSink
+from .._report import BootReport
+from .._sinks import StructlogSink
+from ._live import STYLES, LiveView
+from ._load import load_boot
+from ._output import configure_logging, print_diagnostic, stderr, stdout
+
+
+def register(commands: Any) -> None:
+    """Add `run` to the sub-commands."""
+    run = commands.add_parser("run", help="boot, serve until SIGINT/SIGTERM, tear down")
+    run.add_argument("target", metavar="TARGET")
+    run.add_argument("--once", action="store_true", help="tear down as soon as the boot is ready")
+    run.add_argument("--report", metavar="FILE", type=Path, help="write the report JSON here")
+    run.add_argument(
+        "--log-format",
+        choices=("auto", "console", "json"),
+        default="auto",
+        help="auto: a live view on a terminal, JSON logs otherwise",
+    )
+    run.add_argument("--max-concurrency", type=_positive_int, metavar="N", default=None)
+    run.add_argument("--deadline", type=_positive_float, metavar="SECONDS", default=None)
+    run.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    run.set_defaults(handler=run_command)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def run_command(arguments: argparse.Namespace) -> int:
+    """Boot the TARGET; return 0 after an orderly stop, else the diagnostic's exit code."""
+    boot = load_boot(arguments.target)
+    plan = boot.plan()
+    live = arguments.log_format == "auto" and sys.stderr.isatty()
+    configure_logging("console" if live else arguments.log_format)
+    with ExitStack() as stack:
+        sinks: list[EventSink] = (
+            [stack.enter_context(LiveView(plan, stderr()))] if live else [StructlogSink()]
+        )
+        outcome = anyio.run(
+            _boot_and_serve, boot, arguments, sinks, stack, backend=arguments.backend
+        )
+    report, exit_code = outcome
+    if arguments.report is not None:
+        arguments.report.write_text(report.to_json() + "\n")
+    if exit_code == 0:
+        stdout().print(timings_table(report))
+    return exit_code
+
+
+async def _boot_and_serve(
+    boot: Boot, arguments: argparse.Namespace, sinks: list[EventSink], stack: ExitStack
+) -> tuple[BootReport, int]:
+    try:
+        async with boot.start(
+            max_concurrency=arguments.max_concurrency,
+            deadline=arguments.deadline,
+            sinks=sinks,
+            handle_signals=True,
+        ) as running:
+            stack.close()  # stop the live view before anything else is printed
+            state = running.state.value
+            stderr().print(f"boot '{boot.name}' is {state}", style=STYLES_BY_STATE.get(state, ""))
+            if not arguments.once:
+                stderr().print("serving; SIGINT or SIGTERM stops it")
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        break
+    except BootAborted as aborted:
+        stack.close()
+        print_diagnostic(aborted.diagnostic)
+        return aborted.report, aborted.exit_code
+    return running.report, 0
+
+
+STYLES_BY_STATE = {"ready": "bold green", "degraded": "bold yellow"}
+
+
+def timings_table(report: BootReport) -> Table:
+    """The plan order with each phase's status, start offset, duration and teardown."""
+    outcome = (report.outcome or report.state).value
+    table = Table(
+        title=f"boot '{report.boot}' [{report.fingerprint}] {outcome} "
+        f"in {report.duration * 1000:.1f} ms",
+        title_justify="left",
+    )
+    for column in ("#", "phase", "kind", "status", "start", "duration", "teardown"):
+        table.add_column(
+            column, justify="right" if column in ("#", "start", "duration") else "left"
+        )
+    for position, record in enumerate(report.phases, start=1):
+        table.add_row(
+            str(position),
+            record.name,
+            record.kind,
+            f"[{STYLES[record.status]}]{record.status.value}[/]",
+            _ms(record.start),
+            _ms(record.duration),
+            record.teardown.value,
+        )
+    return table
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
