@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from phases.websocket import (
     FactoryValidationResult,
@@ -18,12 +19,16 @@ from phases.websocket import (
 
 
 class RecordingWebSocket:
-    """An in-memory client that records every message sent to it."""
+    """An in-memory client that records every message sent to it.
+
+    Each send yields to the scheduler first, so concurrent senders really interleave.
+    """
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
 
     async def send_json(self, message: dict[str, Any]) -> None:
+        await anyio.lowlevel.checkpoint()
         self.received.append(message)
 
 

@@ -1,0 +1,259 @@
+"""The agent bridge delivers each user's events to that user only, and never loses one."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import Mock
+
+import anyio
+import pytest
+import websocket_fakes as fakes
+
+from phases.websocket import (
+    AgentWebSocketBridge,
+    FactoryComplianceError,
+    IsolatedWebSocketManager,
+    StandardizedWebSocketManagerFactory,
+    UserExecutionContext,
+    WebSocketConnection,
+    WebSocketDeliveryError,
+)
+
+pytestmark = pytest.mark.anyio
+
+ALICE = fakes.make_context("alice")
+BOB = fakes.make_context("bob")
+ENVELOPE = {"type", "user_id", "thread_id", "run_id", "timestamp"}
+
+
+async def listen(
+    bridge: AgentWebSocketBridge, context: UserExecutionContext
+) -> fakes.RecordingWebSocket:
+    websocket = fakes.RecordingWebSocket()
+    manager = bridge.manager_for(context)
+    await manager.add_connection(
+        WebSocketConnection(f"conn-{context.user_id}", context.user_id, websocket)
+    )
+    return websocket
+
+
+def bridge() -> AgentWebSocketBridge:
+    return AgentWebSocketBridge(StandardizedWebSocketManagerFactory())
+
+
+async def test_a_context_gets_one_manager_however_often_it_asks() -> None:
+    agents = bridge()
+    assert agents.manager_for(ALICE) is agents.manager_for(ALICE)
+
+
+async def test_two_contexts_get_two_managers() -> None:
+    agents = bridge()
+    assert agents.manager_for(ALICE) is not agents.manager_for(BOB)
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "event_type", "fields"),
+    [
+        ("notify_agent_started", ("planner",), "agent_started", {"agent_name": "planner"}),
+        (
+            "notify_agent_thinking",
+            ("planner", "weighing options"),
+            "agent_thinking",
+            {"agent_name": "planner", "reasoning": "weighing options"},
+        ),
+        ("notify_tool_executing", ("search",), "tool_executing", {"tool_name": "search"}),
+        (
+            "notify_tool_completed",
+            ("search", {"hits": 3}),
+            "tool_completed",
+            {"tool_name": "search", "result": {"hits": 3}},
+        ),
+        (
+            "notify_agent_completed",
+            ("planner", "done"),
+            "agent_completed",
+            {"agent_name": "planner", "result": "done"},
+        ),
+        (
+            "notify_agent_error",
+            ("planner", "quota exceeded"),
+            "agent_error",
+            {"agent_name": "planner", "error": "quota exceeded"},
+        ),
+    ],
+)
+async def test_each_notification_carries_the_envelope_and_its_fields(
+    method: str, args: tuple[Any, ...], event_type: str, fields: dict[str, Any]
+) -> None:
+    agents = bridge()
+    websocket = await listen(agents, ALICE)
+    await getattr(agents, method)(ALICE, *args, step=2)
+    (message,) = websocket.received
+    assert set(message) == ENVELOPE | set(fields) | {"step"}
+    assert message["type"] == event_type
+    assert (message["user_id"], message["thread_id"], message["run_id"]) == (
+        "user-alice",
+        "thread-alice",
+        "run-alice",
+    )
+    assert {key: message[key] for key in fields} == fields
+    assert message["step"] == 2
+
+
+async def test_an_agent_error_given_as_an_exception_is_sent_as_type_and_message() -> None:
+    agents = bridge()
+    websocket = await listen(agents, ALICE)
+    await agents.notify_agent_error(ALICE, "planner", TimeoutError("model slow"))
+    assert websocket.received[0]["error"] == "TimeoutError: model slow"
+
+
+async def test_a_notification_reaches_its_user_and_nobody_else() -> None:
+    agents = bridge()
+    alice = await listen(agents, ALICE)
+    bob = await listen(agents, BOB)
+    await agents.notify_agent_started(ALICE, "planner")
+    assert len(alice.received) == 1
+    assert bob.received == []
+
+
+async def test_extra_data_may_not_replace_envelope_fields() -> None:
+    agents = bridge()
+    await listen(agents, ALICE)
+    with pytest.raises(ValueError, match=r"may not replace the fields \['user_id'\]"):
+        await agents.notify_agent_started(ALICE, "planner", user_id="user-bob")
+
+
+async def test_a_failed_delivery_raises() -> None:
+    agents = bridge()
+    await agents.manager_for(ALICE).add_connection(
+        WebSocketConnection("conn-broken", ALICE.user_id, fakes.BrokenWebSocket())
+    )
+    with pytest.raises(WebSocketDeliveryError):
+        await agents.notify_agent_started(ALICE, "planner")
+
+
+async def test_a_notification_for_a_user_without_connections_raises() -> None:
+    with pytest.raises(WebSocketDeliveryError, match="no connection"):
+        await bridge().notify_agent_started(ALICE, "planner")
+
+
+async def test_a_manager_failing_the_protocol_is_refused() -> None:
+    agents = AgentWebSocketBridge(fakes.FactoryWithSyncSend())
+    with pytest.raises(FactoryComplianceError) as caught:
+        agents.manager_for(ALICE)
+    assert caught.value.result.validation_errors == (
+        "manager.send_to_user: is a plain method; the protocol requires async def",
+    )
+
+
+async def test_a_manager_its_own_factory_rejects_is_refused() -> None:
+    agents = AgentWebSocketBridge(fakes.SelfRejectingFactory())
+    with pytest.raises(FactoryComplianceError, match="never good enough"):
+        agents.manager_for(ALICE)
+
+
+async def test_assigning_a_mock_as_a_manager_is_refused() -> None:
+    with pytest.raises(FactoryComplianceError, match="is a plain method"):
+        bridge().assign_manager(ALICE, Mock())
+
+
+async def test_assigning_a_compliant_manager_makes_it_the_contexts_manager() -> None:
+    agents = bridge()
+    manager = IsolatedWebSocketManager(ALICE)
+    agents.assign_manager(ALICE, manager)
+    assert agents.manager_for(ALICE) is manager
+
+
+async def test_assigning_a_second_manager_to_a_context_is_refused() -> None:
+    agents = bridge()
+    agents.manager_for(ALICE)
+    with pytest.raises(ValueError, match="already has a manager"):
+        agents.assign_manager(ALICE, IsolatedWebSocketManager(ALICE))
+
+
+def test_a_bridge_over_something_that_is_no_factory_is_refused() -> None:
+    with pytest.raises(TypeError, match="lacks create_manager"):
+        AgentWebSocketBridge(object())  # type: ignore[arg-type]
+
+
+async def test_closing_the_bridge_closes_every_manager_it_created() -> None:
+    agents = bridge()
+    managers = [agents.manager_for(ALICE), agents.manager_for(BOB)]
+    await agents.close()
+    assert all(isinstance(m, IsolatedWebSocketManager) and m.closed for m in managers)
+
+
+async def test_a_closed_bridge_refuses_new_work() -> None:
+    async with bridge() as agents:
+        pass
+    with pytest.raises(RuntimeError, match="closed"):
+        agents.manager_for(ALICE)
+
+
+async def test_a_manager_failing_to_close_does_not_stop_the_others() -> None:
+    class StuckManager(IsolatedWebSocketManager):
+        async def close(self) -> None:
+            raise OSError("socket stuck")
+
+    agents = bridge()
+    agents.assign_manager(ALICE, StuckManager(ALICE))
+    healthy = agents.manager_for(BOB)
+    with pytest.raises(ExceptionGroup) as caught:
+        await agents.close()
+    assert [type(e) for e in caught.value.exceptions] == [OSError]
+    assert isinstance(healthy, IsolatedWebSocketManager)
+    assert healthy.closed
+
+
+AGENT_EVENTS = [
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+]
+
+
+async def run_agent(agents: AgentWebSocketBridge, context: UserExecutionContext) -> None:
+    await agents.notify_agent_started(context, "planner")
+    await agents.notify_agent_thinking(context, "planner", "choosing a tool")
+    await agents.notify_tool_executing(context, "search")
+    await agents.notify_tool_completed(context, "search", result={"hits": 1})
+    await agents.notify_agent_completed(context, "planner", result="answer")
+
+
+async def test_a_thousand_concurrent_users_each_get_their_own_events_in_order() -> None:
+    agents = bridge()
+    contexts = [fakes.make_context(f"load-{index}") for index in range(1000)]
+    inboxes = {context.user_id: await listen(agents, context) for context in contexts}
+    async with anyio.create_task_group() as tasks:
+        for context in contexts:
+            tasks.start_soon(run_agent, agents, context)
+    for user_id, inbox in inboxes.items():
+        assert [message["type"] for message in inbox.received] == AGENT_EVENTS
+        assert {message["user_id"] for message in inbox.received} == {user_id}
+    await agents.close()
+
+
+async def test_under_load_a_failed_delivery_raises_for_its_user_only() -> None:
+    agents = bridge()
+    contexts = [fakes.make_context(f"load-{index}") for index in range(1000)]
+    inboxes = {context.user_id: await listen(agents, context) for context in contexts}
+    victim = contexts[500]
+    await agents.manager_for(victim).add_connection(
+        WebSocketConnection("conn-broken", victim.user_id, fakes.BrokenWebSocket())
+    )
+    failures: list[str] = []
+
+    async def run_and_record(context: UserExecutionContext) -> None:
+        try:
+            await run_agent(agents, context)
+        except WebSocketDeliveryError as error:
+            failures.append(error.user_id)
+
+    async with anyio.create_task_group() as tasks:
+        for context in contexts:
+            tasks.start_soon(run_and_record, context)
+    assert failures == [victim.user_id]
+    delivered = sum(len(inbox.received) for inbox in inboxes.values())
+    assert delivered == 999 * len(AGENT_EVENTS) + 1
