@@ -139,6 +139,13 @@ async def test_a_health_check_that_always_says_active_fails() -> None:
     )
 
 
+async def test_a_health_report_that_is_a_bare_true_fails() -> None:
+    errors = await errors_of(fakes.BooleanHealthFactory())
+    assert errors == (
+        "manager.get_connection_health: returned True, not a mapping describing the connections",
+    )
+
+
 async def test_a_validate_manager_instance_that_checks_hasattr_fails() -> None:
     errors = await errors_of(fakes.HasattrValidatingFactory())
     assert errors == (

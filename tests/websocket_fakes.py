@@ -366,3 +366,14 @@ class HangingConnectManager(ThirdPartyManager):
 
 class HangingAsyncFactory(ThirdPartyFactory):
     manager_class = HangingConnectManager
+
+
+class BooleanHealthManager(ThirdPartyManager):
+    """Its health report is a bare True, as the seed system's was."""
+
+    def get_connection_health(self, user_id: str) -> Any:
+        return True
+
+
+class BooleanHealthFactory(ThirdPartyFactory):
+    manager_class = BooleanHealthManager

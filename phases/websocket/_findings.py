@@ -1,0 +1,57 @@
+"""Where an audit records what failed, and how a failed call reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._probe import Outcome, call_async
+from ._result import Concern, Violation
+
+
+def short_repr(value: object) -> str:
+    """Show plain values as they are and objects by type, so lines stay stable across runs."""
+    if value is None or isinstance(value, bool | int | float | str):
+        text = repr(value)
+        return text if len(text) <= 60 else f"{text[:57]}..."
+    return f"a {type(value).__name__}"
+
+
+class Findings:
+    """The violations found so far, and the time bound every probing call obeys.
+
+    Args:
+        timeout: Seconds any one call into the factory or a manager may take.
+    """
+
+    def __init__(self, *, timeout: float) -> None:
+        self.timeout = timeout
+        self.violations: list[Violation] = []
+
+    def fail(self, detail: str, action: str, concern: Concern) -> None:
+        """Record one failed check."""
+        self.violations.append(Violation(detail, action, concern))
+
+    def fail_call(self, label: str, outcome: Outcome, concern: Concern, when: str = "") -> None:
+        """Record a call that hung or raised where it should have returned."""
+        suffix = f" {when}" if when else ""
+        if outcome.timed_out:
+            self.fail(
+                f"{label}: did not return within {self.timeout:g}s{suffix}",
+                f"Make {label} return promptly; the gate bounds every call and a hung "
+                "call would hang the boot.",
+                concern,
+            )
+        else:
+            self.fail(
+                f"{label}: raised {outcome.describe_error()}{suffix}",
+                f"Make {label} succeed for this input; see the error it raised.",
+                concern,
+            )
+
+    async def succeeds(self, label: str, function: Callable[..., Any], *args: Any) -> bool:
+        """Await `function(*args)` within the bound; say whether it returned, recording why not."""
+        outcome = await call_async(self.timeout, function, *args)
+        if not outcome.returned:
+            self.fail_call(label, outcome, Concern.INTERFACE)
+        return outcome.returned
