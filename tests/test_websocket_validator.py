@@ -186,6 +186,19 @@ async def test_a_factory_that_raises_fails() -> None:
     )
 
 
+async def test_a_factory_error_is_shown_with_its_secrets_masked() -> None:
+    errors = await errors_of(fakes.RaisingFactory("cannot reach redis://app:hunter2@cache/0"))
+    assert errors == (
+        "create_manager: raised RuntimeError: cannot reach redis://app:***@cache/0 "
+        "for a valid user context",
+    )
+
+
+async def test_a_method_whose_lookup_raises_fails() -> None:
+    errors = await errors_of(fakes.FactoryWithRaisingProperty())
+    assert errors == ("supports_user_isolation: looking it up raised RuntimeError",)
+
+
 async def test_a_factory_hanging_in_a_plain_method_fails_within_the_bound(
     release: threading.Event,
 ) -> None:

@@ -336,10 +336,21 @@ class SharedAnonymousManagerFactory(ThirdPartyFactory):
 class RaisingFactory(ThirdPartyFactory):
     """create_manager fails for every user."""
 
+    def __init__(self, message: str = "manager pool exhausted") -> None:
+        self._message = message
+
     def create_manager(
         self, user_context: Any, mode: Any = WebSocketManagerMode.UNIFIED, **kwargs: Any
     ) -> ThirdPartyManager:
-        raise RuntimeError("manager pool exhausted")
+        raise RuntimeError(self._message)
+
+
+class FactoryWithRaisingProperty(ThirdPartyFactory):
+    """Looking up supports_user_isolation raises instead of giving a method."""
+
+    @property
+    def supports_user_isolation(self) -> Any:  # type: ignore[override]
+        raise RuntimeError("not configured")
 
 
 class HangingFactory(ThirdPartyFactory):

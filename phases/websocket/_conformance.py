@@ -95,6 +95,9 @@ def check_method(
         method = getattr(subject, spec.name)
     except AttributeError:
         return Violation(f"{label}: method missing", declare, concern)
+    except Exception as exc:  # A property that raises is a finding about the subject.
+        detail = f"{label}: looking it up raised {type(exc).__name__}"
+        return Violation(detail, declare, concern)
     if not callable(method):
         found = type(method).__name__
         return Violation(f"{label}: is a {found}, not a method", declare, concern)

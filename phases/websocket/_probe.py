@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import anyio.to_thread
+
+_DSN_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]*:)[^@\s]+@")
+_CREDENTIAL_PAIR = re.compile(
+    r"(?P<head>\b[\w-]*(?:password|passwd|secret|token|key|credentials?)[\w-]*\s*[=:]\s*)"
+    r"[^\s,;&)]+",
+    re.IGNORECASE,
+)
+
+
+def mask_secrets(text: str) -> str:
+    """Mask DSN passwords and `credential=value` pairs, so factory errors can be shown safely."""
+    text = _DSN_PASSWORD.sub(r"\g<head>***@", text)
+    return _CREDENTIAL_PAIR.sub(r"\g<head>***", text)
 
 
 class ProbeWebSocket:
@@ -62,7 +76,7 @@ class Outcome:
         """Render the error as `Type: message`, short enough for one line."""
         if self.error is None:
             return "nothing"
-        text = str(self.error).splitlines()[0] if str(self.error) else ""
+        text = mask_secrets(str(self.error).splitlines()[0]) if str(self.error) else ""
         if len(text) > 120:
             text = f"{text[:117]}..."
         name = type(self.error).__name__
