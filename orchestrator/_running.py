@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from ._engine import Engine, PhaseRun, error_info
+from ._engine import Engine, PhaseRun, apply_fault, error_info
 from ._errors import BootAborted, PhaseTimeout
 from ._events import (
     BootFailed,
@@ -87,6 +87,9 @@ async def _tear_down_one(engine: Engine, run: PhaseRun) -> None:
     error: BaseException | None = None
     try:
         with scope:
+            fault = engine.faults.get((name, "teardown")) if engine.faults else None
+            if fault is not None:
+                await apply_fault(fault)
             await teardown()
         if scope.cancelled_caught:
             error = PhaseTimeout(name, limit or 0.0, "teardown")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 
@@ -36,9 +37,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `smd` console script; returns the exit code."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
-    handler: Handler = arguments.handler
+    arguments = build_parser().parse_args(argv)
+    code = _dispatch(arguments.handler, arguments)
+    if argv is None:
+        leave_abandoned_threads(code)
+    return code
+
+
+def leave_abandoned_threads(code: int) -> None:
+    """Exit now if a phase's worker thread was abandoned at its deadline and still runs.
+
+    Python waits for every non-daemon thread at exit; a sync phase stuck in a
+    thread would then hang the process that the boot already gave up on.
+    """
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if not stuck:
+        return
+    sys.stderr.write(
+        f"smd: {len(stuck)} abandoned worker thread(s) still running; exiting without them\n"
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _dispatch(handler: Handler, arguments: argparse.Namespace) -> int:
     try:
         return handler(arguments)
     except TargetError as exc:

@@ -1,0 +1,152 @@
+"""The `smd` command: exit codes, diagnostics, no tracebacks, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator import BootReport
+from orchestrator.cli import main
+
+BOOTS = Path(__file__).parent / "boots"
+SMD = [sys.executable, "-m", "orchestrator.cli"]
+
+
+def smd(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SMD, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_run_once_boots_tears_down_and_prints_timings(tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    result = smd("run", "--once", f"{BOOTS}/ok.py", "--report", str(report_path))
+    assert result.returncode == 0, result.stderr
+    assert "database closed" in result.stdout
+    assert "schema" in result.stdout
+    report = BootReport.from_json(report_path.read_text())
+    assert [r.name for r in report.phases] == ["settings", "database", "schema"]
+    assert report.outcome is not None
+    assert report.outcome.value == "ready"
+
+
+def test_run_logs_json_lines_when_not_on_a_terminal() -> None:
+    result = smd("run", "--once", f"{BOOTS}/ok.py")
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert [line["event"] for line in lines][:2] == ["boot.started", "phase.started"]
+
+
+def test_failed_phase_prints_the_diagnostic_and_exits_69(tmp_path: Path) -> None:
+    report_path = tmp_path / "failed.json"
+    result = smd("run", "--once", f"{BOOTS}/failing.py:phase_fails", "--report", str(report_path))
+    assert result.returncode == 69
+    assert_no_traceback(result)
+    assert "BOOT FAILED TO START" in result.stderr
+    assert "Blocked:     api" in result.stderr
+    assert "database (torn_down)" in result.stderr
+    assert "s3cr3t" not in result.stderr + result.stdout
+    report = BootReport.from_json(report_path.read_text())
+    assert report.diagnostic is not None
+    assert report.diagnostic["kind"] == "phase_failed"
+
+
+def test_refusing_gate_exits_78() -> None:
+    result = smd("run", "--once", f"{BOOTS}/failing.py:gate_refuses")
+    assert result.returncode == 78
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "export SECRET_KEY" in result.stderr
+
+
+def test_stuck_sync_phase_does_not_keep_the_process_alive() -> None:
+    started = time.monotonic()
+    result = smd("run", "--once", f"{BOOTS}/failing.py:stuck", timeout=30)
+    assert result.returncode == 75
+    assert time.monotonic() - started < 20
+
+
+def test_sigterm_in_service_tears_down_and_exits_0() -> None:
+    process = subprocess.Popen(
+        [*SMD, "run", f"{BOOTS}/failing.py:serving"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("ready")
+    time.sleep(0.3)  # the boot reports READY and installs its handlers after the phase yields
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "server stopped" in out
+
+
+def test_check_lists_every_problem_and_exits_65(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", f"{BOOTS}/failing.py:invalid"])
+    captured = capsys.readouterr()
+    assert code == 65
+    assert "dependency cycle: first -> second -> first" in captured.err
+    assert "unknown phase 'missing_dependency'" in captured.err
+    assert "2 problem(s)" in captured.out
+
+
+def test_check_as_json_gives_every_diagnostic(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", f"{BOOTS}/failing.py:invalid", "--format", "json"])
+    documents = json.loads(capsys.readouterr().out)
+    assert code == 65
+    assert [d["schema"] for d in documents] == ["smd.diagnostic/1"] * 2
+
+
+def test_check_of_a_valid_boot_says_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", f"{BOOTS}/ok.py"]) == 0
+    assert "OK: boot 'cli-ok' is valid: 3 phases (1 gates)" in capsys.readouterr().out
+
+
+def test_plan_prints_the_order_and_fingerprint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", f"{BOOTS}/ok.py", "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in plan["phases"]] == ["settings", "database", "schema"]
+    assert len(plan["fingerprint"]) == 12
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("tests/boots/nope.py", "does not exist"),
+        ("tests/boots/ok.py:missing", "has no attribute 'missing'"),
+        ("tests/boots/failing.py:not_a_boot", "is a int, not a Boot"),
+        ("no_such_module_anywhere", "cannot be found"),
+        ("tests/boots/raises_on_import.py", "raised RuntimeError"),
+    ],
+)
+def test_bad_target_is_a_diagnostic_with_exit_64(
+    target: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["check", target])
+    err = capsys.readouterr().err
+    assert code == 64
+    assert message in err
+    assert "hunter2" not in err
+
+
+def test_module_target_is_resolved_from_the_working_directory() -> None:
+    result = subprocess.run(
+        [*SMD, "check", "tests.boots.ok:boot"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,129 @@
+"""`boot.validate()`: every problem at once, each with what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator import Boot, GraphError, Retry
+
+
+def problems(boot: Boot) -> list[str]:
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    assert all(d.kind == "invalid_graph" and d.exit_code == 65 for d in caught.value.diagnostics)
+    return [d.summary for d in caught.value.diagnostics]
+
+
+def test_cycle_is_reported_with_its_full_path() -> None:
+    boot = Boot("cyclic")
+
+    @boot.phase()
+    def a(c: None) -> None: ...
+
+    @boot.phase()
+    def b(a: None) -> None: ...
+
+    @boot.phase()
+    def c(b: None) -> None: ...
+
+    assert problems(boot) == [
+        "dependency cycle: a -> b -> c -> a (each phase waits for the one before it)"
+    ]
+
+
+def test_cycle_report_is_the_same_every_time() -> None:
+    def build() -> Boot:
+        boot = Boot("cyclic")
+        for name, needs in [("x", "z"), ("y", "x"), ("z", "y"), ("w", "y")]:
+            boot.add(eval(f"lambda {needs}: None"), name=name)
+        return boot
+
+    assert problems(build()) == problems(build())
+
+
+def test_unknown_dependency_suggests_the_closest_name() -> None:
+    boot = Boot("typo")
+
+    @boot.phase()
+    def database() -> None: ...
+
+    @boot.phase()
+    def api(databse: None) -> None: ...
+
+    (summary,) = problems(boot)
+    assert "unknown phase 'databse'" in summary
+    assert "did you mean 'database'?" in summary
+
+
+def test_unknown_after_name_is_reported() -> None:
+    boot = Boot("after")
+
+    @boot.phase(after=["migrations"])
+    def api() -> None: ...
+
+    assert "unknown phase 'migrations'" in problems(boot)[0]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    boot = Boot("broken")
+
+    @boot.phase()
+    def one() -> None: ...
+
+    boot.add(lambda: None, name="one")
+    boot.add(lambda: None, name="not-an-identifier")
+    boot.add(lambda: None, name="bad_options", timeout=-1, retry=Retry(attempts=0))
+
+    @boot.phase()
+    def needs_missing(nothing_like_it: None) -> None: ...
+
+    found = problems(boot)
+    assert len(found) == 4
+    assert "declared 2 times" in found[0]
+    assert "is not a Python identifier" in found[1]
+    assert "invalid option" in found[2]
+    assert "unknown phase 'nothing_like_it'" in found[3]
+
+
+def test_bad_option_values_are_listed_one_per_line() -> None:
+    boot = Boot("options")
+    boot.add(
+        lambda: None,
+        name="p",
+        timeout=0,
+        teardown_timeout="soon",
+        retry=Retry(attempts=2, delay=-1, backoff=0.5),
+        when=42,
+    )
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    details = caught.value.diagnostics[0].details
+    assert details == (
+        "timeout must be > 0 seconds, got 0",
+        "teardown_timeout must be a number of seconds, got 'soon'",
+        "retry.delay must be >= 0 seconds, got -1",
+        "retry.backoff must be >= 1, got 0.5",
+        "when must be a bool or a zero-argument callable, got 42",
+    )
+
+
+def test_ctx_and_keywords_are_not_phase_names() -> None:
+    boot = Boot("names")
+    boot.add(lambda: None, name="ctx")
+    boot.add(lambda: None, name="class")
+    found = problems(boot)
+    assert "reserved" in found[0]
+    assert "keyword" in found[1]
+
+
+def test_empty_boot_is_invalid() -> None:
+    assert problems(Boot("empty")) == ["boot 'empty' declares no phases"]
+
+
+def test_graph_error_message_lists_every_problem() -> None:
+    boot = Boot("msg")
+    boot.add(lambda x: None, name="a")
+    boot.add(lambda y: None, name="b")
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    assert "has 2 problem(s)" in str(caught.value)
