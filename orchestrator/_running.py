@@ -31,7 +31,7 @@ class RunningBoot:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._stopped = anyio.Event()
+        self._draining = False
 
     def __repr__(self) -> str:
         return f"<RunningBoot {self.plan.boot!r} state={self.state.value}>"
@@ -55,6 +55,20 @@ class RunningBoot:
     def report(self) -> BootReport:
         """The report as it stands now."""
         return self._engine.report()
+
+    @property
+    def draining(self) -> bool:
+        """True once shutdown has begun: the service should refuse new traffic."""
+        return self._draining or self.state in (BootState.STOPPING, BootState.STOPPED)
+
+    def begin_draining(self) -> None:
+        """Mark the service as draining (not ready) before it is torn down."""
+        self._draining = True
+
+    @property
+    def ready(self) -> bool:
+        """READY or DEGRADED, and not draining: whether to accept traffic."""
+        return self.state in (BootState.READY, BootState.DEGRADED) and not self.draining
 
     @property
     def running_phases(self) -> tuple[str, ...]:

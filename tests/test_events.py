@@ -84,9 +84,12 @@ async def test_a_failing_sink_never_breaks_the_boot() -> None:
 
 
 async def test_injected_fault_fails_the_named_phase() -> None:
-    with capture_events() as events, inject_fault("database", error=OSError("injected")):
-        with pytest.raises(BootAborted):
-            await small().run_once(sinks=[])
+    with (
+        capture_events() as events,
+        inject_fault("database", error=OSError("injected")),
+        pytest.raises(BootAborted),
+    ):
+        await small().run_once(sinks=[])
     failed = [e for e in events if isinstance(e, PhaseFailed)]
     assert [(e.phase, e.error, e.attempts) for e in failed] == [
         ("database", "OSError: injected", 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from orchestrator import (
@@ -27,7 +28,7 @@ def service(log: list[str]) -> Boot:
     def resource(name: str, *needs: str) -> None:
         async def phase(**_: object):  # type: ignore[no-untyped-def]
             log.append(f"start {name}")
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             yield name
             log.append(f"stop {name}")
 
@@ -96,9 +97,12 @@ async def test_phases_in_flight_are_cancelled_when_the_boot_aborts() -> None:
 
 async def test_completed_phases_are_torn_down_once_in_reverse_plan_order() -> None:
     log: list[str] = []
-    with inject_fault("api", error=RuntimeError("bad config")), capture_events() as events:
-        with pytest.raises(BootAborted) as caught:
-            await service(log).run_once(sinks=[])
+    with (
+        inject_fault("api", error=RuntimeError("bad config")),
+        capture_events() as events,
+        pytest.raises(BootAborted) as caught,
+    ):
+        await service(log).run_once(sinks=[])
     stops = [line for line in log if line.startswith("stop")]
     assert stops == ["stop search", "stop cache", "stop database", "stop settings"]
     torn = [e.phase for e in events if isinstance(e, TeardownCompleted)]
@@ -143,9 +147,11 @@ async def test_fault_in_every_position_rolls_back_exactly_what_started(
     position: str, phase: str, blocked: tuple[str, ...], torn_down: tuple[str, ...]
 ) -> None:
     del position
-    with inject_fault(phase, error=RuntimeError(f"{phase} broke")):
-        with pytest.raises(BootAborted) as caught:
-            await service([]).run_once(max_concurrency=1, sinks=[])
+    with (
+        inject_fault(phase, error=RuntimeError(f"{phase} broke")),
+        pytest.raises(BootAborted) as caught,
+    ):
+        await service([]).run_once(max_concurrency=1, sinks=[])
     diagnostic = caught.value.diagnostic
     assert diagnostic.phase == phase
     assert diagnostic.kind == "phase_failed"
@@ -159,9 +165,9 @@ async def test_fault_during_teardown_after_an_abort_still_tears_down_the_rest() 
     with (
         inject_fault("api", error=RuntimeError("late")),
         inject_fault("database", during="teardown", error=RuntimeError("stuck connection")),
+        pytest.raises(BootAborted) as caught,
     ):
-        with pytest.raises(BootAborted) as caught:
-            await service(log).run_once(sinks=[])
+        await service(log).run_once(sinks=[])
     assert caught.value.diagnostic.teardown == (
         ("search", "torn_down"),
         ("cache", "torn_down"),

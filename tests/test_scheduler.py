@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from orchestrator import (
@@ -58,7 +59,7 @@ async def test_max_concurrency_one_runs_exactly_the_plan_order() -> None:
         name = f"p{index}"
 
         async def phase(name: str = name) -> None:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             log.append(name)
 
         boot.add(phase, name=name, after=[f"p{index - 3}"] if index >= 3 else [])
@@ -76,7 +77,7 @@ async def test_phases_ready_together_start_in_plan_order() -> None:
     for name in ("zeta", "alpha", "mid"):
 
         async def leaf(base: None) -> None:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
         boot.add(leaf, name=name)
     with capture_events() as events:

@@ -1,0 +1,133 @@
+"""A minimal SVG writer for the Gantt chart: rectangles, text, lines, escaping, ticks."""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import escape, quoteattr
+
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+
+_DEFS = """<defs>
+<pattern id="hatch-cancelled" patternUnits="userSpaceOnUse" width="6" height="6"
+ patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2d98c"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="#8c6d1f" stroke-width="2"/></pattern>
+<pattern id="hatch-blocked" patternUnits="userSpaceOnUse" width="5" height="5"
+ patternTransform="rotate(45)"><rect width="5" height="5" fill="#ffffff"/>
+<line x1="0" y1="0" x2="0" y2="5" stroke="#d62728" stroke-width="1.5"/></pattern>
+<pattern id="hatch-teardown" patternUnits="userSpaceOnUse" width="6" height="6"
+ patternTransform="rotate(-45)"><rect width="6" height="6" fill="#d5e3f0"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="#6b8fb3" stroke-width="1.5"/></pattern>
+</defs>"""
+
+
+class Canvas:
+    """Collects SVG elements and renders one standalone document."""
+
+    def __init__(self, width: float, height: float, *, font_size: float) -> None:
+        self.width = width
+        self.height = height
+        self.font_size = font_size
+        self._parts: list[str] = []
+
+    def rect(
+        self,
+        x: float,
+        y: float,
+        width: float,
+        height: float,
+        *,
+        fill: str,
+        stroke: str,
+        stroke_width: float = 1.0,
+        dashed: bool = False,
+        tooltip: str | None = None,
+    ) -> None:
+        """A rectangle; `tooltip` becomes its `<title>`."""
+        line = stroke_width
+        dash = ' stroke-dasharray="3,2"' if dashed else ""
+        head = (
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" '
+            f'fill="{fill}" stroke="{stroke}" stroke-width="{line:g}"{dash}'
+        )
+        if tooltip is None:
+            self._parts.append(head + "/>")
+        else:
+            self._parts.append(f"{head}><title>{escape(tooltip)}</title></rect>")
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        content: str,
+        *,
+        size: float | None = None,
+        weight: str = "normal",
+        anchor: str = "start",
+        fill: str = "#222222",
+    ) -> None:
+        """A line of text with its baseline at `y`."""
+        attributes = f'x="{x:.1f}" y="{y:.1f}" font-size="{size or self.font_size:g}"'
+        if weight != "normal":
+            attributes += f' font-weight="{weight}"'
+        if anchor != "start":
+            attributes += f' text-anchor="{anchor}"'
+        self._parts.append(f'<text {attributes} fill="{fill}">{escape(content)}</text>')
+
+    def line(
+        self, x1: float, y1: float, x2: float, y2: float, *, stroke: str, dashed: bool = False
+    ) -> None:
+        """A straight line."""
+        dash = ' stroke-dasharray="4,3"' if dashed else ""
+        self._parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="{stroke}"{dash}/>'
+        )
+
+    def path(self, d: str, *, stroke: str) -> None:
+        """An unfilled path (the links of the critical chain)."""
+        self._parts.append(
+            f'<path d={quoteattr(d)} fill="none" stroke="{stroke}" stroke-width="1.3" '
+            'stroke-opacity="0.75"/>'
+        )
+
+    def render(self) -> str:
+        """The SVG document."""
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width:g}" '
+            f'height="{self.height:.0f}" viewBox="0 0 {self.width:g} {self.height:.0f}" '
+            f"font-family={quoteattr(FONT)}>"
+        )
+        background = f'<rect width="{self.width:g}" height="{self.height:.0f}" fill="#ffffff"/>'
+        return (
+            "\n".join(
+                ['<?xml version="1.0" encoding="UTF-8"?>', head, _DEFS, background, *self._parts]
+            )
+            + "\n</svg>\n"
+        )
+
+
+def format_seconds(seconds: float) -> str:
+    """`850 us`, `42 ms`, `1.25 s`, `3 min 5 s`: short and human."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} \u00b5s" if seconds > 0 else "0 ms"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes:.0f} min {rest:.0f} s"
+
+
+def nice_ticks(span: float, *, count: int = 8) -> list[float]:
+    """Round tick values from 0 to `span` (steps of 1, 2 or 5 times a power of ten)."""
+    if span <= 0:
+        return [0.0]
+    raw = span / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    ticks = []
+    value = 0.0
+    while value <= span * (1 + 1e-9):
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
