@@ -19,6 +19,8 @@ from ._report import BootReport
 from ._svg import Canvas, format_seconds, nice_ticks
 
 SCHEMA = "smd.plot/1"
+PLOT_WIDTH = 900.0
+NOTE_WIDTH = 330.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +98,20 @@ def plot_data(report: BootReport) -> dict[str, Any]:
         "outcome": (report.outcome or report.state).value,
         "duration": report.duration,
         "critical_chain": list(chain.names),
+        "root_cause": _root_cause(report),
         "rows": rows,
     }
+
+
+def _root_cause(report: BootReport) -> str | None:
+    """The failed phase that aborted the boot, as its diagnostic names it."""
+    diagnostic = report.diagnostic or {}
+    phase = diagnostic.get("phase")
+    if not isinstance(phase, str):
+        return None
+    kind = diagnostic.get("kind", "failed")
+    code = diagnostic.get("exit_code")
+    return f"{phase} ({kind}, exit {code})" if code is not None else f"{phase} ({kind})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +140,8 @@ def _layout(data: dict[str, Any]) -> _Layout:
     count = len(rows)
     row_height = 20.0 if count <= 40 else 14.0
     font_size = 12.0 if count <= 40 else 10.0
-    longest = max((len(row["name"]) for row in rows), default=4)
-    label_width = min(340.0, max(120.0, longest * font_size * 0.62 + 28))
+    longest = max((len(row["name"]) + 2 for row in rows), default=4)
+    label_width = min(360.0, max(120.0, longest * font_size * 0.7 + 16))
     ends = [row["end"] for row in rows if row["end"] is not None]
     boot_end = max([data["duration"], *ends])
     teardown = [(r["teardown_start"], r["teardown_end"]) for r in rows if r["teardown_start"]]
@@ -146,7 +160,7 @@ def _layout(data: dict[str, Any]) -> _Layout:
         font_size=font_size,
         label_width=label_width,
         plot_left=plot_left,
-        plot_width=1260 - plot_left - 260,
+        plot_width=PLOT_WIDTH,
         top=118.0,
         boot_end=boot_end,
         shift=shift,
@@ -167,7 +181,8 @@ def render_svg(report: BootReport, *, title: str | None = None) -> str:
     data = plot_data(report)
     layout = _layout(data)
     height = layout.y(layout.rows) + 46
-    canvas = Canvas(1260, height, font_size=layout.font_size)
+    width = max(1000.0, layout.plot_left + PLOT_WIDTH + NOTE_WIDTH)
+    canvas = Canvas(width, height, font_size=layout.font_size)
     _draw_header(canvas, data, title)
     _draw_legend(canvas, y=64)
     _draw_axis(canvas, layout, y=layout.top - 8, height=height)
@@ -195,6 +210,9 @@ def _draw_header(canvas: Canvas, data: dict[str, Any], title: str | None) -> Non
     if len(chain) > 110:
         chain = chain[:107] + "..."
     summary = f"fingerprint {data['fingerprint']}, {len(data['rows'])} phases"
+    root = data.get("root_cause")
+    if root:
+        canvas.text(220, 28, f"root cause: {root}", size=13, weight="bold", fill="#b71c1c")
     canvas.text(220, 46, f"{summary}; critical chain: {chain or '-'}", size=12, fill="#444444")
 
 
@@ -239,15 +257,20 @@ def _draw_axis(canvas: Canvas, layout: _Layout, *, y: float, height: float) -> N
 def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) -> None:
     top = layout.y(index)
     h = layout.row_height
-    if index % 2:
-        canvas.rect(0, top, 1260, h, fill="#f6f6f6", stroke="none", stroke_width=0)
+    failed = row["status"] in ("failed", "timed_out")
+    if failed or index % 2:
+        band = "#fde3e3" if failed else "#f6f6f6"
+        canvas.rect(0, top, canvas.width, h, fill=band, stroke="none", stroke_width=0)
     label = row["name"] if row["kind"] == "phase" else f"\u25c6 {row['name']}"
-    limit = int((layout.label_width - 16) / (layout.font_size * 0.62))
+    if failed:
+        label = f"\u2716 {label}"
+    limit = int((layout.label_width - 8) / (layout.font_size * 0.7))
     if len(label) > limit:
         label = label[: limit - 1] + "\u2026"
-    weight = "bold" if row["on_chain"] else "normal"
+    weight = "bold" if row["on_chain"] or failed else "normal"
     baseline = top + h / 2 + layout.font_size * 0.36
-    canvas.text(layout.label_width, baseline, label, anchor="end", weight=weight)
+    colour = "#b71c1c" if failed else "#222222"
+    canvas.text(layout.label_width, baseline, label, anchor="end", weight=weight, fill=colour)
     style = STATUS_STYLES.get(row["status"], STATUS_STYLES["pending"])
     bar_top, bar_h = top + 3, h - 6
     tip = _tooltip(row)
@@ -272,7 +295,7 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
     canvas.rect(
         x0,
         bar_top,
-        max(x1 - x0, 2.0),
+        max(x1 - x0, 6.0 if failed else 2.0),
         bar_h,
         fill=style.fill,
         stroke=outline,
@@ -283,12 +306,14 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
     if row["status"] != "completed":
         note += f"  {style.label.upper()}"
         if row["error"] and row["status"] in ("failed", "timed_out"):
-            note += f": {row['error']}"[:70]
-    right = x1 + 5
+            note += f": {row['error']}"
+    if len(note) > 60:
+        note = note[:59] + "\u2026"
+    right = max(x1, x0 + (6.0 if failed else 2.0)) + 5
     if row["teardown_start"] is not None:
         t0, t1 = layout.x(row["teardown_start"]), layout.x(row["teardown_end"] or 0.0)
-        failed = row["teardown"] == "teardown_failed"
-        td = TEARDOWN_FAILED_STYLE if failed else TEARDOWN_STYLE
+        broken = row["teardown"] == "teardown_failed"
+        td = TEARDOWN_FAILED_STYLE if broken else TEARDOWN_STYLE
         canvas.rect(
             t0,
             bar_top + 1,
@@ -299,8 +324,15 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
             stroke_width=1,
             tooltip=f"{row['name']}: {td.label}",
         )
-        right = max(right, t1 + 5)
-        if failed:
+        spent = (row["teardown_end"] or row["teardown_start"]) - row["teardown_start"]
+        canvas.text(
+            max(t1, t0 + 2.0) + 4,
+            baseline,
+            f"\u21a9 {format_seconds(spent)}",
+            size=layout.font_size - 1,
+            fill=td.stroke,
+        )
+        if broken:
             note += "  TEARDOWN FAILED"
     canvas.text(right, baseline, note, size=layout.font_size - 1, fill=style.stroke)
 
