@@ -25,16 +25,33 @@ def test_every_export_is_defined_in_a_private_module_of_the_package() -> None:
         assert module.startswith("phases.websocket._"), (name, module)
 
 
+def imported_modules(path: pathlib.Path) -> list[str]:
+    """Every module a file imports, absolute or relative (as written)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append("." * node.level + (node.module or ""))
+    return names
+
+
 def test_the_websocket_domain_never_imports_the_engine() -> None:
     for path in PACKAGE.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
-            assert not any(name.split(".")[0] == "orchestrator" for name in names), path.name
+        if path.name in ("_phases.py", "__init__.py"):
+            continue
+        names = imported_modules(path)
+        assert not any(name.split(".")[0] == "orchestrator" for name in names), path.name
+        assert "._phases" not in names, path.name
+
+
+def test_websocket_phases_uses_only_the_public_engine_api() -> None:
+    engine_imports = [
+        name
+        for name in imported_modules(PACKAGE / "_phases.py")
+        if name.split(".")[0] == "orchestrator"
+    ]
+    assert engine_imports == ["orchestrator"]
 
 
 def test_no_module_of_the_package_exceeds_four_hundred_lines() -> None:

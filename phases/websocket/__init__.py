@@ -3,6 +3,7 @@
 The seed system validated its factory with `hasattr` checks that a Mock passes
 and fell back to "emergency" managers when validation failed. Here the factory
 is validated by exercising it, and a failure stops the boot.
+`websocket_phases(factory)` wraps the gate and the bridge as phases of a boot.
 """
 
 from ._bridge import AgentWebSocketBridge as AgentWebSocketBridge
@@ -15,6 +16,8 @@ from ._errors import WebSocketDeliveryError as WebSocketDeliveryError
 from ._factory import StandardizedWebSocketManagerFactory as StandardizedWebSocketManagerFactory
 from ._manager import IsolatedWebSocketManager as IsolatedWebSocketManager
 from ._mode import WebSocketManagerMode as WebSocketManagerMode
+from ._phases import ValidatedFactory as ValidatedFactory
+from ._phases import websocket_phases as websocket_phases
 from ._protocols import WebSocketManagerFactoryProtocol as WebSocketManagerFactoryProtocol
 from ._protocols import WebSocketManagerProtocol as WebSocketManagerProtocol
 from ._result import FactoryValidationResult as FactoryValidationResult
@@ -29,10 +32,12 @@ __all__ = [
     "SupportsSendJson",
     "UserExecutionContext",
     "UserIsolationError",
+    "ValidatedFactory",
     "WebSocketConnection",
     "WebSocketDeliveryError",
     "WebSocketManagerFactoryProtocol",
     "WebSocketManagerFactoryValidator",
     "WebSocketManagerMode",
     "WebSocketManagerProtocol",
+    "websocket_phases",
 ]
