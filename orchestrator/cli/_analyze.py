@@ -1,15 +1,145 @@
-"""`smd analyze`, `smd graph` and `smd simulate` (registered as they are built)."""
+"""`smd analyze REPORT blame|critical-chain|plot`; registers `graph` and `simulate` too."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from rich.table import Table
+from rich.tree import Tree
+
+from .._analysis import Blame, CriticalChain, blame, critical_chain
+from .._plot import plot_data, render_svg
+from .._svg import format_seconds
+from . import _graph, _simulate
+from ._output import stderr, stdout
+from ._reports import load_report
+
+STATUS_STYLES = {
+    "completed": "green",
+    "failed": "bold red",
+    "timed_out": "bold red",
+    "cancelled": "yellow",
+    "blocked": "red",
+    "skipped": "dim",
+}
 
 
 def register(commands: Any) -> None:
-    """Add the analysis sub-commands to `commands`."""
-    del commands
+    """Add `analyze`, `graph` and `simulate` to the sub-commands."""
+    analyze = commands.add_parser(
+        "analyze", help="where a boot's time went: blame, critical chain, Gantt chart"
+    )
+    analyze.add_argument("report", metavar="REPORT", help="a report JSON (smd run --report FILE)")
+    analyze.add_argument("view", choices=("blame", "critical-chain", "plot"))
+    analyze.add_argument("--format", choices=("text", "json"), default="text")
+    analyze.add_argument(
+        "--output", "-o", metavar="FILE", type=Path, help="plot: write the SVG (or JSON) here"
+    )
+    analyze.set_defaults(handler=run_analyze)
+    _graph.register(commands)
+    _simulate.register(commands)
 
 
-def _unused(_: argparse.Namespace) -> int:  # pragma: no cover
+def run_analyze(arguments: argparse.Namespace) -> int:
+    """Show one view of a report."""
+    report = load_report(arguments.report)
+    as_json = arguments.format == "json"
+    if arguments.view == "blame":
+        result = blame(report)
+        if as_json:
+            _write_json(result.to_dict())
+        else:
+            stdout().print(blame_table(result))
+        return 0
+    if arguments.view == "critical-chain":
+        chain = critical_chain(report)
+        if as_json:
+            _write_json(chain.to_dict())
+        else:
+            console = stdout()
+            console.print(chain_tree(chain))
+            if chain.slack:
+                console.print(slack_table(chain))
+        return 0
+    text = (
+        json.dumps(plot_data(report), indent=2, sort_keys=True) + "\n"
+        if as_json
+        else render_svg(report)
+    )
+    if arguments.output is None:
+        sys.stdout.write(text)
+    else:
+        arguments.output.write_text(text, encoding="utf-8")
+        stderr().print(f"wrote {arguments.output} ({len(report.phases)} phases)")
     return 0
+
+
+def _write_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
+
+
+def blame_table(result: Blame) -> Table:
+    """Phases slowest first, like `systemd-analyze blame`."""
+    table = Table(
+        title=f"blame of '{result.boot}' ({format_seconds(result.duration)})",
+        title_justify="left",
+        caption="a long phase delayed the boot only if it is on the critical chain",
+        caption_justify="left",
+    )
+    table.add_column("duration", justify="right")
+    table.add_column("phase")
+    table.add_column("status")
+    table.add_column("attempts", justify="right")
+    table.add_column("waited", justify="right")
+    for entry in result.entries:
+        table.add_row(
+            format_seconds(entry.duration),
+            entry.name if entry.kind == "phase" else f"{entry.name} (gate)",
+            _status(entry.status.value),
+            str(entry.attempts),
+            format_seconds(entry.waited) if entry.waited > 1e-6 else "-",
+        )
+    return table
+
+
+def chain_tree(chain: CriticalChain) -> Tree:
+    """The chain as systemd-analyze prints it: last link first, `@start +duration`."""
+    outcome = chain.outcome.value.upper()
+    root = Tree(
+        f"[bold]critical chain of '{chain.boot}'[/]: {outcome} after "
+        f"{format_seconds(chain.finished)} ([dim]@ started, + took[/])"
+    )
+    node = root
+    for link in reversed(chain.links):
+        label = f"{link.name} @{format_seconds(link.start)} +{format_seconds(link.duration)}"
+        if link.status.value != "completed":
+            label += f" {_status(link.status.value)}"
+        if link.waited > 1e-3:
+            label += f" [dim](waited {format_seconds(link.waited)} for a free slot)[/]"
+        node = node.add(label)
+    return root
+
+
+def slack_table(chain: CriticalChain) -> Table:
+    """Phases off the chain, least slack first: the next ones to delay the boot."""
+    table = Table(title="slack off the chain", title_justify="left")
+    table.add_column("phase")
+    table.add_column("status")
+    table.add_column("ended", justify="right")
+    table.add_column("slack", justify="right")
+    for entry in sorted(chain.slack, key=lambda e: e.slack):
+        table.add_row(
+            entry.name,
+            _status(entry.status.value),
+            format_seconds(entry.end),
+            format_seconds(entry.slack),
+        )
+    return table

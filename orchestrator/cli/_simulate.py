@@ -1,0 +1,131 @@
+"""`smd simulate TARGET`: predict a boot on a virtual clock, with or without failures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .._plot import render_svg
+from .._simulate import SimulatedBoot, simulate
+from .._svg import format_seconds
+from ._load import load_boot
+from ._output import stderr, stdout
+from ._reports import load_report, usage_error
+
+
+def register(commands: Any) -> None:
+    """Add `simulate` to the sub-commands."""
+    command = commands.add_parser(
+        "simulate",
+        help="predict the boot's time, critical chain, and what a failure would block",
+    )
+    command.add_argument("target", metavar="TARGET")
+    command.add_argument(
+        "--durations",
+        metavar="REPORT",
+        help="take each phase's duration from this report (else its expected_duration, else 0)",
+    )
+    command.add_argument("--max-concurrency", type=_positive_int, metavar="N", default=None)
+    command.add_argument(
+        "--fail",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PHASE",
+        help="fail these phases as they start (PHASE=SECONDS: that far into each attempt)",
+    )
+    command.add_argument("--format", choices=("text", "json"), default="text")
+    command.add_argument("--plot", metavar="FILE", type=Path, help="also write an SVG Gantt chart")
+    command.set_defaults(handler=run_simulate)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def parse_failures(target: str, items: list[str]) -> dict[str, float]:
+    """`PHASE` or `PHASE=SECONDS` items as seconds into each attempt, by phase."""
+    failures: dict[str, float] = {}
+    for item in items:
+        name, sep, seconds = item.partition("=")
+        try:
+            failures[name] = float(seconds) if sep else 0.0
+        except ValueError as exc:
+            raise usage_error(
+                target,
+                f"--fail {item!r} is not PHASE or PHASE=SECONDS",
+                f"{seconds!r} is not a number of seconds",
+                "Write --fail database or --fail database=2.5",
+            ) from exc
+    return failures
+
+
+def run_simulate(arguments: argparse.Namespace) -> int:
+    """Simulate and print the prediction; exit 0 (the prediction's own exit code is printed)."""
+    plan = load_boot(arguments.target).plan()
+    durations = load_report(arguments.durations) if arguments.durations else None
+    if durations is not None and durations.fingerprint != plan.fingerprint:
+        stderr().print(
+            f"warning: durations come from plan {durations.fingerprint}, the boot's plan is "
+            f"{plan.fingerprint}; phases are matched by name",
+            style="yellow",
+        )
+    failures = parse_failures(arguments.target, arguments.fail)
+    try:
+        result = simulate(
+            plan, durations=durations, max_concurrency=arguments.max_concurrency, fail=failures
+        )
+    except ValueError as exc:
+        raise usage_error(
+            arguments.target,
+            "the simulation cannot run as asked",
+            str(exc),
+            "Name phases of this boot in --fail (`smd plan TARGET` lists them).",
+        ) from exc
+    if arguments.plot is not None:
+        arguments.plot.write_text(render_svg(result.to_report()), encoding="utf-8")
+    if arguments.format == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    else:
+        stdout().print(describe(result), markup=False)
+    return 0
+
+
+def describe(result: SimulatedBoot) -> str:
+    """The prediction in a few lines."""
+    plan = result.plan
+    limit = "no limit" if result.max_concurrency is None else f"at most {result.max_concurrency}"
+    lines = [
+        f"simulated boot '{plan.boot}' [{plan.fingerprint}], {len(plan)} phases, {limit} in flight",
+        f"predicted: {result.outcome.value.upper()} after {format_seconds(result.duration)}",
+        "critical chain: "
+        + (
+            " -> ".join(
+                f"{link.name} @{format_seconds(link.start)} +{format_seconds(link.duration)}"
+                for link in result.chain.links
+            )
+            or "-"
+        ),
+    ]
+    if result.root_cause is not None:
+        lines.append(
+            f"root cause: {result.root_cause} ({result.failure_kind}), exit code {result.exit_code}"
+        )
+    for title, names in (
+        ("blocked", result.blocked),
+        ("cancelled", result.cancelled),
+        ("skipped", result.skipped),
+        ("torn down", result.torn_down),
+    ):
+        if names:
+            lines.append(f"{title}: {', '.join(names)}")
+    if result.root_cause is not None and not result.torn_down:
+        lines.append("torn down: nothing (no completed phase has a teardown)")
+    lines.append(f"exit code: {result.exit_code}")
+    return "\n".join(lines)
