@@ -130,15 +130,16 @@ class Diagnostic:
 
     def __str__(self) -> str:
         rule = "*" * 40
-        where = f" (phase '{self.phase}')" if self.phase else ""
         lines = [
             rule,
             _TITLES[self.kind],
             rule,
             "",
             f"Boot:        {self.boot} [{self.fingerprint}]",
-            f"Description: {self.summary}{where}",
         ]
+        if self.phase:
+            lines.append(f"Phase:       {self.phase}")
+        lines.append(f"Description: {self.summary}")
         lines += [f"  - {detail}" for detail in self.details]
         if self.cause:
             lines.append(f"Cause:       {self.cause}")

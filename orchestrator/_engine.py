@@ -503,7 +503,8 @@ async def check_gate(spec: PhaseSpec, value: object, teardown: Teardown | None) 
             return
         violations = tuple(str(item) for item in value.validation_errors)
         actions = tuple(str(item) for item in getattr(value, "actions", ()) or ())
-        summary = f"gate '{spec.name}' refused the boot ({len(violations)} violation(s))"
+        count = len(violations)
+        summary = f"gate '{spec.name}' refused the boot ({count} violation{'s' * (count != 1)})"
         failure = GateFailed(summary, violations or ("the gate reported is_valid=False",))
         failure.action = "\n".join(actions) or None
     else:
