@@ -6,8 +6,9 @@ import signal
 from typing import Any
 
 from ._diagnostic import Diagnostic, describe_exception, exit_code_for
-from ._engine import Engine, PhaseRun
+from ._engine import Engine
 from ._errors import GateFailed, PhaseTimeout
+from ._phase_run import PhaseRun
 from ._status import PhaseStatus
 
 

@@ -7,14 +7,14 @@ import math
 import signal
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
 from ._context import PhaseContext
 from ._diagnostic import describe_exception
-from ._errors import GateFailed, PhaseTimeout
+from ._errors import PhaseTimeout
 from ._events import (
     BootStarted,
     Event,
@@ -27,87 +27,14 @@ from ._events import (
     PhaseSkipped,
     PhaseStarted,
 )
-from ._faults import ACTIVE_FAULTS, EXTRA_SINKS, Fault
-from ._gate import GateOutcome
+from ._faults import ACTIVE_FAULTS, EXTRA_SINKS, Fault, apply_fault
+from ._gate import check_gate
 from ._invoke import Teardown, start_phase
 from ._phase import PhaseSpec
+from ._phase_run import PhaseFailure, PhaseRun, caused_by_cancellation, error_info
 from ._plan import BootPlan
-from ._report import BootReport, PhaseRecord
-from ._status import BootState, PhaseStatus, TeardownOutcome
-
-
-class PhaseRun:
-    """The mutable state of one phase during one boot."""
-
-    __slots__ = (
-        "attempts",
-        "block",
-        "end",
-        "error",
-        "exception",
-        "position",
-        "spec",
-        "start",
-        "status",
-        "teardown",
-        "teardown_end",
-        "teardown_error",
-        "teardown_outcome",
-        "teardown_start",
-        "waiting",
-    )
-
-    def __init__(self, spec: PhaseSpec, position: int) -> None:
-        self.spec = spec
-        self.position = position
-        self.status = PhaseStatus.PENDING
-        self.attempts = 0
-        self.start: float | None = None
-        self.end: float | None = None
-        self.error: dict[str, str] | None = None
-        self.exception: BaseException | None = None
-        self.teardown: Teardown | None = None
-        self.teardown_outcome = TeardownOutcome.NOT_NEEDED
-        self.teardown_start: float | None = None
-        self.teardown_end: float | None = None
-        self.teardown_error: dict[str, str] | None = None
-        self.waiting = len(spec.waits_for)
-        self.block: tuple[PhaseStatus, str] | None = None
-
-    def record(self) -> PhaseRecord:
-        """A frozen snapshot for the report."""
-        return PhaseRecord(
-            name=self.spec.name,
-            kind=self.spec.kind,
-            status=self.status,
-            attempts=self.attempts,
-            start=self.start,
-            end=self.end,
-            error=self.error,
-            teardown=self.teardown_outcome,
-            depends_on=self.spec.waits_for,
-            critical=self.spec.critical,
-            teardown_start=self.teardown_start,
-            teardown_end=self.teardown_end,
-            teardown_error=self.teardown_error,
-        )
-
-
-class PhaseFailure(Exception):
-    """Internal: a phase's last attempt failed (raised, refused or timed out)."""
-
-    def __init__(self, error: BaseException, *, timed_out: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.timed_out = timed_out
-
-
-def error_info(exc: BaseException) -> dict[str, str]:
-    """The `error` field of a record: exception type and masked message."""
-    text = describe_exception(exc)
-    name = type(exc).__qualname__
-    message = text[len(name) + 2 :] if text.startswith(name + ": ") else ""
-    return {"type": name, "message": message}
+from ._report import BootReport
+from ._status import BootState, PhaseStatus
 
 
 class Engine:
@@ -461,61 +388,3 @@ def _worse(current: tuple[PhaseStatus, str] | None, cause: PhaseRun) -> tuple[Ph
     ):
         return candidate
     return current
-
-
-def caused_by_cancellation(error: BaseException) -> bool:
-    """Whether `error` was raised while handling a cancellation (not a failure of its own)."""
-    cancelled = anyio.get_cancelled_exc_class()
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, cancelled):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-async def apply_fault(fault: Fault) -> None:
-    """Make an injected fault happen."""
-    if fault.delay is not None:
-        await anyio.sleep(fault.delay)
-    if fault.hang:
-        await anyio.sleep_forever()
-    if fault.error is not None:
-        raise fault.error
-
-
-def is_gate_outcome(value: object) -> bool:
-    """A real gate result: `is_valid` is a bool and `validation_errors` a list of lines.
-
-    A `unittest.mock.Mock` has every attribute; it is not a gate result.
-    """
-    errors = getattr(value, "validation_errors", None)
-    return isinstance(getattr(value, "is_valid", None), bool) and isinstance(errors, list | tuple)
-
-
-async def check_gate(spec: PhaseSpec, value: object, teardown: Teardown | None) -> None:
-    """Raise `GateFailed` unless a gate's value says the boot may continue."""
-    if is_gate_outcome(value):
-        value = cast(GateOutcome, value)
-        if value.is_valid:
-            return
-        violations = tuple(str(item) for item in value.validation_errors)
-        actions = tuple(str(item) for item in getattr(value, "actions", ()) or ())
-        count = len(violations)
-        summary = f"gate '{spec.name}' refused the boot ({count} violation{'s' * (count != 1)})"
-        failure = GateFailed(summary, violations or ("the gate reported is_valid=False",))
-        failure.action = "\n".join(actions) or None
-    else:
-        failure = GateFailed(
-            f"gate '{spec.name}' returned {type(value).__name__}, not a gate result",
-            (
-                f"a gate must return a GateResult (or an object with is_valid and "
-                f"validation_errors); it returned {value!r:.80}",
-            ),
-            f"Return GateResult(is_valid=..., validation_errors=...) from '{spec.name}'.",
-        )
-    if teardown is not None:
-        await teardown()
-    raise failure

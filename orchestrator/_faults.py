@@ -6,6 +6,8 @@ import contextvars
 from dataclasses import dataclass
 from typing import Literal
 
+import anyio
+
 from ._events import EventSink
 
 FaultMoment = Literal["start", "teardown"]
@@ -34,3 +36,13 @@ ACTIVE_FAULTS: contextvars.ContextVar[tuple[Fault, ...]] = contextvars.ContextVa
 EXTRA_SINKS: contextvars.ContextVar[tuple[EventSink, ...]] = contextvars.ContextVar(
     "smd_extra_sinks", default=()
 )
+
+
+async def apply_fault(fault: Fault) -> None:
+    """Make an injected fault happen."""
+    if fault.delay is not None:
+        await anyio.sleep(fault.delay)
+    if fault.hang:
+        await anyio.sleep_forever()
+    if fault.error is not None:
+        raise fault.error

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
+
+from ._errors import GateFailed
+
+if TYPE_CHECKING:
+    from ._phase import PhaseSpec
 
 
 @runtime_checkable
@@ -35,3 +40,40 @@ class GateResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "validation_errors", tuple(self.validation_errors))
         object.__setattr__(self, "actions", tuple(self.actions))
+
+
+def is_gate_outcome(value: object) -> bool:
+    """A real gate result: `is_valid` is a bool and `validation_errors` a list of lines.
+
+    A `unittest.mock.Mock` has every attribute; it is not a gate result.
+    """
+    errors = getattr(value, "validation_errors", None)
+    return isinstance(getattr(value, "is_valid", None), bool) and isinstance(errors, list | tuple)
+
+
+async def check_gate(
+    spec: PhaseSpec, value: object, teardown: Callable[[], Awaitable[None]] | None
+) -> None:
+    """Raise `GateFailed` unless a gate's value says the boot may continue."""
+    if is_gate_outcome(value):
+        value = cast(GateOutcome, value)
+        if value.is_valid:
+            return
+        violations = tuple(str(item) for item in value.validation_errors)
+        actions = tuple(str(item) for item in getattr(value, "actions", ()) or ())
+        count = len(violations)
+        summary = f"gate '{spec.name}' refused the boot ({count} violation{'s' * (count != 1)})"
+        failure = GateFailed(summary, violations or ("the gate reported is_valid=False",))
+        failure.action = "\n".join(actions) or None
+    else:
+        failure = GateFailed(
+            f"gate '{spec.name}' returned {type(value).__name__}, not a gate result",
+            (
+                f"a gate must return a GateResult (or an object with is_valid and "
+                f"validation_errors); it returned {value!r:.80}",
+            ),
+            f"Return GateResult(is_valid=..., validation_errors=...) from '{spec.name}'.",
+        )
+    if teardown is not None:
+        await teardown()
+    raise failure

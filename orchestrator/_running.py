@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from ._engine import Engine, PhaseRun, apply_fault, error_info
+from ._engine import Engine
 from ._errors import BootAborted, PhaseTimeout
 from ._events import (
     BootFailed,
@@ -21,6 +21,8 @@ from ._events import (
     TeardownFailed,
     TeardownStarted,
 )
+from ._faults import apply_fault
+from ._phase_run import PhaseRun, error_info
 from ._plan import BootPlan
 from ._report import BootReport
 from ._status import BootState, PhaseStatus, TeardownOutcome

@@ -1,0 +1,102 @@
+"""The mutable state of one phase during one boot, and how its errors are recorded."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from ._diagnostic import describe_exception
+from ._phase import PhaseSpec
+from ._report import PhaseRecord
+from ._status import PhaseStatus, TeardownOutcome
+
+if TYPE_CHECKING:
+    from ._invoke import Teardown
+
+
+class PhaseRun:
+    """The mutable state of one phase during one boot."""
+
+    __slots__ = (
+        "attempts",
+        "block",
+        "end",
+        "error",
+        "exception",
+        "position",
+        "spec",
+        "start",
+        "status",
+        "teardown",
+        "teardown_end",
+        "teardown_error",
+        "teardown_outcome",
+        "teardown_start",
+        "waiting",
+    )
+
+    def __init__(self, spec: PhaseSpec, position: int) -> None:
+        self.spec = spec
+        self.position = position
+        self.status = PhaseStatus.PENDING
+        self.attempts = 0
+        self.start: float | None = None
+        self.end: float | None = None
+        self.error: dict[str, str] | None = None
+        self.exception: BaseException | None = None
+        self.teardown: Teardown | None = None
+        self.teardown_outcome = TeardownOutcome.NOT_NEEDED
+        self.teardown_start: float | None = None
+        self.teardown_end: float | None = None
+        self.teardown_error: dict[str, str] | None = None
+        self.waiting = len(spec.waits_for)
+        self.block: tuple[PhaseStatus, str] | None = None
+
+    def record(self) -> PhaseRecord:
+        """A frozen snapshot for the report."""
+        return PhaseRecord(
+            name=self.spec.name,
+            kind=self.spec.kind,
+            status=self.status,
+            attempts=self.attempts,
+            start=self.start,
+            end=self.end,
+            error=self.error,
+            teardown=self.teardown_outcome,
+            depends_on=self.spec.waits_for,
+            critical=self.spec.critical,
+            teardown_start=self.teardown_start,
+            teardown_end=self.teardown_end,
+            teardown_error=self.teardown_error,
+        )
+
+
+class PhaseFailure(Exception):
+    """Internal: a phase's last attempt failed (raised, refused or timed out)."""
+
+    def __init__(self, error: BaseException, *, timed_out: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.timed_out = timed_out
+
+
+def error_info(exc: BaseException) -> dict[str, str]:
+    """The `error` field of a record: exception type and masked message."""
+    text = describe_exception(exc)
+    name = type(exc).__qualname__
+    message = text[len(name) + 2 :] if text.startswith(name + ": ") else ""
+    return {"type": name, "message": message}
+
+
+def caused_by_cancellation(error: BaseException) -> bool:
+    """Whether `error` was raised while handling a cancellation (not a failure of its own)."""
+    cancelled = anyio.get_cancelled_exc_class()
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, cancelled):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
