@@ -5,7 +5,7 @@
     database      database (SQLite, opened and migrated), schema_is_current (gate)
     cache         cache (in memory, with a TTL)
     services      services (the service registry)
-    websocket     websocket_factory_validation (gate), agent_websocket_bridge
+    websocket     websocket_factory_validation (gate, after services), agent_websocket_bridge
     finalize      finalize (a self-test through the bridge)
 
 Run it with `smd run --once examples/chat_service.py`. It needs no environment;
@@ -395,7 +395,7 @@ def build_boot(factory: object, *, name: str = "chat-service") -> Boot:
     add(schema_is_current, "database: the schema matches this code", kind="gate")
     add(cache, "cache: in-memory cache with a TTL", after=("settings_are_valid",), timeout=5)
     add(services, "services: build the service registry", after=("schema_is_current",))
-    boot.include(websocket_phases(factory))
+    boot.include(websocket_phases(factory, after="services"))
     add(finalize, "finalize: deliver one agent event end to end", timeout=5)
     return boot
 

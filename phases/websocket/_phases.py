@@ -6,7 +6,7 @@ This is the only module of the package that knows the engine: everything else
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import cast
 
@@ -73,6 +73,7 @@ class ValidatedFactory:
 def websocket_phases(
     factory: object,
     *,
+    after: Iterable[str] | str = (),
     call_timeout: float | None = None,
     timeout: float = DEFAULT_GATE_TIMEOUT,
 ) -> Boot:
@@ -87,11 +88,14 @@ def websocket_phases(
       `AgentWebSocketBridge` over the validated factory, and its teardown closes
       every manager the bridge created.
 
-    The returned `Boot` can also be run on its own.
+    The returned `Boot` can also be run on its own (when `after` is empty).
 
     Args:
         factory: The object claiming to be a WebSocket manager factory; any
             object is accepted because the gate, not the type checker, decides.
+        after: Phases of the including boot the gate waits for (ordering only),
+            e.g. `after="services"` to validate the factory once the services
+            it may rely on are up.
         call_timeout: Seconds one call into the factory or a manager may take
             during validation (the validator's default when None).
         timeout: Seconds the whole validation may take.
@@ -103,6 +107,7 @@ def websocket_phases(
 
     @phases.gate(
         name=FACTORY_GATE,
+        after=after,
         timeout=timeout,
         description="validate the WebSocket manager factory by exercising it",
         expected_duration=0.01,
