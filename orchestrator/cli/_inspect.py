@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from .._errors import GraphError
@@ -83,7 +84,7 @@ def plan_table(plan: BootPlan) -> Table:
             spec.kind,
             waits or "-",
             describe_options(spec.canonical()),
-            spec.description,
+            escape(spec.description),
         )
     return table
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from rich.markup import escape
 from rich.table import Table
 
 from .._boot import Boot
@@ -107,8 +108,8 @@ def timings_table(report: BootReport) -> Table:
     """The plan order with each phase's status, start offset, duration and teardown."""
     outcome = (report.outcome or report.state).value
     table = Table(
-        title=f"boot '{report.boot}' [{report.fingerprint}] {outcome} "
-        f"in {report.duration * 1000:.1f} ms",
+        title=escape(f"boot '{report.boot}' [{report.fingerprint}] {outcome} ")
+        + f"in {report.duration * 1000:.1f} ms",
         title_justify="left",
     )
     for column in ("#", "phase", "kind", "status", "start", "duration", "teardown"):
