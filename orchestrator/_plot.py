@@ -286,6 +286,7 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
             dashed=style.dashed,
             stroke_width=1.2,
             tooltip=tip,
+            css_class=f"marker {row['status']}",
         )
         canvas.text(x + 18, baseline, style.label, size=layout.font_size - 1, fill=style.stroke)
         return
@@ -301,6 +302,7 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
         stroke=outline,
         stroke_width=2.2 if chain else 0.8,
         tooltip=tip,
+        css_class=f"bar {row['status']}" + (" chain" if chain else ""),
     )
     note = format_seconds(row["duration"] or 0.0)
     if row["status"] != "completed":
@@ -323,6 +325,7 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
             stroke=td.stroke,
             stroke_width=1,
             tooltip=f"{row['name']}: {td.label}",
+            css_class=f"teardown {row['teardown']}",
         )
         spent = (row["teardown_end"] or row["teardown_start"]) - row["teardown_start"]
         canvas.text(

@@ -41,10 +41,13 @@ class Canvas:
         stroke_width: float = 1.0,
         dashed: bool = False,
         tooltip: str | None = None,
+        css_class: str | None = None,
     ) -> None:
-        """A rectangle; `tooltip` becomes its `<title>`."""
+        """A rectangle; `tooltip` becomes its `<title>`, `css_class` its `class`."""
         line = stroke_width
         dash = ' stroke-dasharray="3,2"' if dashed else ""
+        if css_class:
+            dash += f" class={quoteattr(css_class)}"
         head = (
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" '
             f'fill="{fill}" stroke="{stroke}" stroke-width="{line:g}"{dash}'

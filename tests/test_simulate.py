@@ -1,0 +1,142 @@
+"""The simulation replays the engine's scheduling rules on a virtual clock."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from orchestrator import Boot, BootAborted, PhaseStatus, Retry
+from orchestrator._simulate import simulate
+from orchestrator.testing import inject_fault
+from tests.sleeping_boot import add_sleeper, service_boot
+
+TOLERANCE = 0.03  # seconds a real boot of ~0.1 s may run over its simulation
+
+
+def test_predicts_the_critical_path_from_expected_durations() -> None:
+    result = simulate(service_boot().plan())
+    assert result.duration == pytest.approx(0.11)
+    assert result.chain.names == ("settings", "database", "schema", "api")
+
+
+def test_max_concurrency_one_starts_phases_in_plan_order() -> None:
+    plan = service_boot().plan()
+    assert simulate(plan, max_concurrency=1).order == plan.order
+
+
+def test_max_concurrency_one_adds_up_every_duration() -> None:
+    result = simulate(service_boot().plan(), max_concurrency=1)
+    assert result.duration == pytest.approx(0.18)
+
+
+def test_durations_from_a_mapping_override_expected_durations() -> None:
+    result = simulate(service_boot().plan(), durations={"cache": 0.2})
+    assert result.chain.names == ("settings", "cache", "queue", "api")
+
+
+def test_static_when_false_skips_the_phase_and_what_needs_it() -> None:
+    boot = Boot("conditional")
+    add_sleeper(boot, "feature", 0.01, when=False)
+    add_sleeper(boot, "uses_feature", 0.01, ["feature"])
+    add_sleeper(boot, "after_feature", 0.01, after=["feature"])
+    result = simulate(boot.plan())
+    assert result.skipped == ("feature", "uses_feature")
+    assert result["after_feature"].status is PhaseStatus.COMPLETED
+
+
+def test_critical_failure_blocks_unstarted_and_cancels_in_flight() -> None:
+    result = simulate(service_boot().plan(), fail={"queue"})
+    assert (result.cancelled, result.blocked) == (("database",), ("schema", "api"))
+    assert (result.root_cause, result.exit_code) == ("queue", 69)
+
+
+def test_failed_gate_predicts_the_gate_exit_code() -> None:
+    result = simulate(service_boot().plan(), fail={"schema"})
+    assert (result.failure_kind, result.exit_code) == ("gate_failed", 78)
+
+
+def test_phase_slower_than_its_timeout_is_predicted_to_time_out() -> None:
+    boot = Boot("slow")
+    add_sleeper(boot, "slow", 5.0, timeout=1.0, retry=Retry(attempts=2, delay=0.5))
+    result = simulate(boot.plan())
+    assert (result["slow"].status, result.duration, result.exit_code) == (
+        PhaseStatus.TIMED_OUT,
+        2.5,
+        75,
+    )
+
+
+def test_non_critical_failure_degrades_and_blocks_only_its_dependents() -> None:
+    boot = Boot("optional")
+    add_sleeper(boot, "extra", 0.01, critical=False)
+    add_sleeper(boot, "needs_extra", 0.01, ["extra"])
+    add_sleeper(boot, "after_extra", 0.01, after=["extra"])
+    result = simulate(boot.plan(), fail={"extra"})
+    assert (result.outcome.value, result.blocked, result.exit_code) == (
+        "degraded",
+        ("needs_extra",),
+        0,
+    )
+
+
+def test_teardown_after_failure_runs_in_reverse_plan_order_for_generators_only() -> None:
+    result = simulate(service_boot().plan(), fail={"api"})
+    assert result.torn_down == ("cache", "database", "settings")
+
+
+def test_unknown_phase_to_fail_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown phase"):
+        simulate(service_boot().plan(), fail={"nope"})
+
+
+def test_prediction_converts_to_a_report() -> None:
+    report = simulate(service_boot().plan(), fail={"queue"}).to_report()
+    assert report.by_status(PhaseStatus.BLOCKED) == ("schema", "api")
+
+
+def test_ten_thousand_phases_simulate_in_well_under_a_second() -> None:
+    boot = Boot("wide")
+    for i in range(10_000):
+        needs = [f"p{i - 1}", f"p{i // 2}"] if i > 1 else ([] if i == 0 else ["p0"])
+        add_sleeper(boot, f"p{i}", 0.001 * (i % 7), sorted(set(needs)))
+    plan = boot.plan()
+    began = time.perf_counter()
+    result = simulate(plan, max_concurrency=8)
+    assert time.perf_counter() - began < 1.0
+    assert len(result.order) == 10_000
+
+
+@pytest.mark.anyio
+async def test_simulation_matches_a_real_run_one_at_a_time() -> None:
+    boot = service_boot()
+    predicted = simulate(boot.plan(), max_concurrency=1)
+    report = await boot.run_once(sinks=[], max_concurrency=1)
+    started = sorted((r.start or 0.0, r.name) for r in report.phases)
+    assert tuple(name for _, name in started) == predicted.order
+
+
+@pytest.mark.anyio
+async def test_simulated_duration_matches_a_real_concurrent_run() -> None:
+    boot = service_boot()
+    predicted = simulate(boot.plan())
+    report = await boot.run_once(sinks=[])
+    assert predicted.duration <= report.duration < predicted.duration + TOLERANCE
+
+
+@pytest.mark.anyio
+async def test_simulated_failure_matches_a_real_injected_fault() -> None:
+    boot = service_boot()
+    predicted = simulate(boot.plan(), fail={"queue"})
+    with (
+        inject_fault("queue", error=RuntimeError("broker down")),
+        pytest.raises(BootAborted) as caught,
+    ):
+        await boot.run_once(sinks=[])
+    diagnostic = caught.value.diagnostic
+    assert (diagnostic.blocked, diagnostic.cancelled, diagnostic.exit_code) == (
+        predicted.blocked,
+        predicted.cancelled,
+        predicted.exit_code,
+    )
+    assert tuple(name for name, _ in diagnostic.teardown) == predicted.torn_down
