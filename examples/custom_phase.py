@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
+import anyio.lowlevel
 
 from orchestrator import Boot, GateResult, PhaseContext, Retry
 
@@ -91,7 +91,7 @@ class HttpServer:
         self.url: str | None = None
 
     async def start(self, config: AppConfig, workspace: Path, upstream: str) -> HttpServer:
-        await anyio.sleep(0)  # Binding the socket would happen here.
+        await anyio.lowlevel.checkpoint()  # Binding the socket would happen here.
         self.url = f"http://{self.host}:{config.port}"
         return self
 
