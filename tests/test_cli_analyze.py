@@ -1,0 +1,138 @@
+"""`smd analyze`, `smd graph` and `smd simulate` from the command line."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from orchestrator._simulate import simulate
+from orchestrator.cli import main
+from tests.sleeping_boot import service_boot
+
+BOOT_FILE = """
+from tests.sleeping_boot import service_boot
+
+boot = service_boot()
+"""
+
+
+@pytest.fixture
+def target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent))
+    path = tmp_path / "service_boot_target.py"
+    path.write_text(BOOT_FILE)
+    return f"{path}:boot"
+
+
+@pytest.fixture
+def report_file(tmp_path: Path) -> Path:
+    path = tmp_path / "report.json"
+    path.write_text(simulate(service_boot().plan(), fail={"queue"}).to_report().to_json())
+    return path
+
+
+def test_blame_prints_every_phase_that_ran(
+    report_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(report_file), "blame"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("settings", "database", "queue"))
+
+
+def test_critical_chain_as_json(report_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(report_file), "critical-chain", "--format", "json"]) == 0
+    chain = json.loads(capsys.readouterr().out)["chain"]
+    assert [link["name"] for link in chain] == ["settings", "cache", "queue"]
+
+
+def test_plot_writes_an_svg_file(report_file: Path, tmp_path: Path) -> None:
+    output = tmp_path / "boot.svg"
+    assert main(["analyze", str(report_file), "plot", "--output", str(output)]) == 0
+    assert ET.parse(output).getroot().tag.endswith("svg")
+
+
+def test_plot_as_json_prints_the_rows(
+    report_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(report_file), "plot", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["rows"]) == 7
+
+
+def test_missing_report_is_a_one_line_diagnostic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(tmp_path / "nope.json"), "blame"]) == 64
+    err = capsys.readouterr().err
+    assert "does not exist" in err
+    assert "Traceback" not in err
+
+
+def test_malformed_report_is_a_diagnostic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["analyze", str(bad), "critical-chain"]) == 64
+    assert "is not valid JSON" in capsys.readouterr().err
+
+
+def test_json_of_another_schema_is_a_diagnostic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"schema": "something/2"}')
+    assert main(["analyze", str(other), "blame"]) == 64
+    assert "is not a boot report" in capsys.readouterr().err
+
+
+def test_simulate_prints_time_and_chain(target: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", target]) == 0
+    out = capsys.readouterr().out
+    assert "READY after 110 ms" in out
+    assert "settings @0 ms" in out
+
+
+def test_simulate_with_failure_predicts_the_exit_code(
+    target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", target, "--fail", "queue", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert (document["blocked"], document["cancelled"], document["exit_code"]) == (
+        ["schema", "api"],
+        ["database"],
+        69,
+    )
+
+
+def test_simulate_takes_durations_from_a_report(
+    target: str, report_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", target, "--durations", str(report_file), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["phases"][4]["end"] == pytest.approx(0.04)
+
+
+def test_simulate_refuses_an_unknown_phase(target: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", target, "--fail", "nope"]) == 64
+    assert "unknown phase(s) to fail: nope" in capsys.readouterr().err
+
+
+def test_simulate_refuses_a_bad_failure_time(
+    target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", target, "--fail", "queue=soon"]) == 64
+    assert "not PHASE or PHASE=SECONDS" in capsys.readouterr().err
+
+
+def test_graph_as_dot_coloured_by_a_report(
+    target: str, report_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["graph", target, "--format", "dot", "--report", str(report_file)]) == 0
+    assert 'label="queue\\nfailed"' in capsys.readouterr().out
+
+
+def test_graph_as_mermaid(target: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", target, "--format", "mermaid"]) == 0
+    assert capsys.readouterr().out.startswith("flowchart LR")

@@ -1,0 +1,98 @@
+"""The OpenTelemetry sink: one span per phase under one boot span."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from orchestrator import BootAborted
+from orchestrator.otel import MissingExtraError, OpenTelemetrySink
+from orchestrator.testing import inject_fault
+from tests.sleeping_boot import service_boot
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def sink(exporter: InMemorySpanExporter) -> OpenTelemetrySink:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return OpenTelemetrySink(provider.get_tracer("test"), plan=service_boot().plan())
+
+
+def by_name(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
+    return {span.name: span for span in exporter.get_finished_spans()}
+
+
+@pytest.mark.anyio
+async def test_one_span_per_phase_under_the_boot_span(
+    sink: OpenTelemetrySink, exporter: InMemorySpanExporter
+) -> None:
+    await service_boot().run_once(sinks=[sink])
+    spans = by_name(exporter)
+    boot = spans["smd.boot service"]
+    phases = [s for s in spans.values() if s.attributes and "smd.kind" in s.attributes]
+    assert len(phases) == 7
+    assert {s.parent.span_id for s in phases if s.parent} == {boot.context.span_id}
+
+
+@pytest.mark.anyio
+async def test_phase_span_carries_phase_kind_attempt_and_status(
+    sink: OpenTelemetrySink, exporter: InMemorySpanExporter
+) -> None:
+    await service_boot().run_once(sinks=[sink])
+    attributes = dict(by_name(exporter)["schema"].attributes or {})
+    assert attributes == {
+        "smd.phase": "schema",
+        "smd.kind": "gate",
+        "smd.attempt": 1,
+        "smd.status": "completed",
+    }
+
+
+@pytest.mark.anyio
+async def test_failed_phase_span_has_error_status(
+    sink: OpenTelemetrySink, exporter: InMemorySpanExporter
+) -> None:
+    with inject_fault("queue", error=RuntimeError("down")), pytest.raises(BootAborted):
+        await service_boot().run_once(sinks=[sink])
+    span = by_name(exporter)["queue"]
+    assert (span.status.status_code, span.status.description) == (
+        StatusCode.ERROR,
+        "RuntimeError: down",
+    )
+
+
+@pytest.mark.anyio
+async def test_blocked_phases_get_a_zero_length_span(
+    sink: OpenTelemetrySink, exporter: InMemorySpanExporter
+) -> None:
+    with inject_fault("queue", error=RuntimeError("down")), pytest.raises(BootAborted):
+        await service_boot().run_once(sinks=[sink])
+    span = by_name(exporter)["api"]
+    assert (dict(span.attributes or {})["smd.status"], span.start_time) == (
+        "blocked",
+        span.end_time,
+    )
+
+
+@pytest.mark.anyio
+async def test_teardowns_are_spans_too(
+    sink: OpenTelemetrySink, exporter: InMemorySpanExporter
+) -> None:
+    await service_boot().run_once(sinks=[sink])
+    assert {"smd.teardown settings", "smd.teardown database"} <= set(by_name(exporter))
+
+
+def test_missing_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(MissingExtraError, match=r"smd-orchestrator\[otel\]"):
+        OpenTelemetrySink()
