@@ -1,0 +1,152 @@
+"""Tell systemd where the boot is (`Type=notify`), as an event sink.
+
+```python
+async with boot.start(sinks=[StructlogSink(), SystemdNotifier(boot.plan())]) as running:
+    ...
+```
+
+When `NOTIFY_SOCKET` is unset (not run by systemd) the sink does nothing. It
+sends `STATUS=` naming the phases in progress, `EXTEND_TIMEOUT_USEC=` when a
+phase with a `timeout` or `expected_duration` starts (so `TimeoutStartSec=`
+measures progress, not the whole boot), `READY=1` when the boot is READY or
+DEGRADED, and `STOPPING=1` when shutdown begins. See sd_notify(3).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+
+from ._events import (
+    BootFailed,
+    BootReady,
+    BootStarted,
+    BootStopped,
+    Event,
+    PhaseCancelled,
+    PhaseCompleted,
+    PhaseFailed,
+    PhaseStarted,
+    TeardownStarted,
+)
+from ._plan import BootPlan
+
+__all__ = ["SystemdNotifier", "notify"]
+
+EXTEND_MARGIN = 1.0
+"""Seconds added to each timeout extension, for the time between the phases."""
+
+
+def notify(message: str, *, address: str | None = None) -> bool:
+    """Send one sd_notify message (`KEY=value` lines) to systemd.
+
+    Args:
+        message: the notification, e.g. "READY=1\\nSTATUS=serving".
+        address: the socket; by default `$NOTIFY_SOCKET`. A leading `@` names
+            an abstract socket.
+
+    Returns:
+        True if sent; False if there is no socket to send to.
+
+    Raises:
+        OSError: the socket exists but the datagram could not be sent.
+    """
+    address = address if address is not None else os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    target = "\0" + address[1:] if address.startswith("@") else address
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(target)
+        sock.sendall(message.encode())
+    return True
+
+
+class SystemdNotifier:
+    """An event sink reporting a boot's progress to systemd.
+
+    Args:
+        plan: the boot's plan, for each phase's `timeout` and
+            `expected_duration` (without it, no `EXTEND_TIMEOUT_USEC=`).
+        address: the notify socket; by default `$NOTIFY_SOCKET` when the sink is created.
+
+    Attributes:
+        errors: send failures, kept instead of raised (a sink must not raise).
+        sent: every message sent, oldest first.
+    """
+
+    def __init__(self, plan: BootPlan | None = None, *, address: str | None = None) -> None:
+        self.address = address if address is not None else os.environ.get("NOTIFY_SOCKET")
+        self._budgets: Mapping[str, float] = _budgets(plan) if plan is not None else {}
+        self._in_progress: dict[str, None] = {}
+        self._stopping = False
+        self.errors: list[OSError] = []
+        self.sent: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<SystemdNotifier address={self.address!r} sent={len(self.sent)}>"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether there is a notify socket to talk to."""
+        return bool(self.address)
+
+    def __call__(self, event: Event) -> None:
+        """Translate one boot event into sd_notify messages."""
+        if not self.enabled:
+            return
+        if isinstance(event, BootStarted):
+            self._send(f"STATUS=booting {event.boot} [{event.fingerprint}]")
+        elif isinstance(event, PhaseStarted):
+            self._in_progress[event.phase] = None
+            lines = [self._progress()]
+            budget = self._budgets.get(event.phase)
+            if budget is not None:
+                lines.append(f"EXTEND_TIMEOUT_USEC={int((budget + EXTEND_MARGIN) * 1_000_000)}")
+            self._send("\n".join(lines))
+        elif isinstance(event, PhaseCompleted | PhaseFailed | PhaseCancelled):
+            self._in_progress.pop(event.phase, None)
+        elif isinstance(event, BootReady):
+            self._send(f"READY=1\nSTATUS={event.state.value}: {event.boot} is serving")
+        elif isinstance(event, BootFailed):
+            diagnostic = event.diagnostic
+            self._send(f"STATUS=failed: {diagnostic.kind}: {diagnostic.summary}")
+        elif isinstance(event, TeardownStarted | BootStopped):
+            self.stopping(event.phase)
+
+    def stopping(self, phase: str | None = None) -> None:
+        """Send `STOPPING=1` once (with a STATUS naming `phase` if given).
+
+        Called on the first teardown event; call it yourself when draining
+        begins, so systemd knows before the first phase is torn down.
+        """
+        if not self.enabled:
+            return
+        status = f"STATUS=stopping: tearing down {phase}" if phase else "STATUS=stopping"
+        if self._stopping:
+            if phase:
+                self._send(status)
+            return
+        self._stopping = True
+        self._send(f"STOPPING=1\n{status}")
+
+    def _progress(self) -> str:
+        names = ", ".join(self._in_progress)
+        return f"STATUS=starting {names}"
+
+    def _send(self, message: str) -> None:
+        try:
+            notify(message, address=self.address)
+        except OSError as exc:
+            self.errors.append(exc)
+        else:
+            self.sent.append(message)
+
+
+def _budgets(plan: BootPlan) -> dict[str, float]:
+    budgets: dict[str, float] = {}
+    for spec in plan.phases:
+        seconds = spec.timeout if spec.timeout is not None else spec.expected_duration
+        if seconds is not None:
+            budgets[spec.name] = seconds
+    return budgets
