@@ -64,12 +64,17 @@ def plot_data(report: BootReport) -> dict[str, Any]:
     """
     chain = critical_chain(report)
     slack = {entry.name: entry.slack for entry in chain.slack}
+    aborted = (report.outcome or report.state).value == "failed"
+    abort_at = chain.finished if chain.links else report.duration
     on_chain = set(chain.names)
     marker_at: dict[str, float] = {}
     rows = []
     for record in report.phases:
         # A dependency that ran hands on its end; one that did not, its own marker time.
         ready = max((marker_at[n] for n in record.depends_on if n in marker_at), default=0.0)
+        if aborted and record.status.value == "blocked":
+            # Blocked by the abort: shown where the abort happened, not where it was ready.
+            ready = max(ready, abort_at)
         marker_at[record.name] = record.end if record.end is not None else ready
         error = record.error or {}
         rows.append(
@@ -190,6 +195,10 @@ def render_svg(report: BootReport, *, title: str | None = None) -> str:
     for index, row in enumerate(data["rows"]):
         _draw_row(canvas, layout, index, row)
     _draw_chain_links(canvas, layout, data, positions)
+    end_x = layout.x(layout.boot_end)
+    canvas.line(
+        end_x, layout.top - 12, end_x, layout.y(layout.rows) + 4, stroke="#333333", dashed=True
+    )
     return canvas.render()
 
 
@@ -241,7 +250,6 @@ def _draw_axis(canvas: Canvas, layout: _Layout, *, y: float, height: float) -> N
         if layout.rows > 40:
             canvas.text(x, bottom + 14, format_seconds(tick), size=10, anchor="middle")
     end_x = layout.x(layout.boot_end)
-    canvas.line(end_x, y - 4, end_x, bottom + 4, stroke="#333333", dashed=True)
     canvas.text(end_x + 3, bottom + 28, "boot settled", size=10, fill="#333333")
     if layout.shift:
         canvas.text(

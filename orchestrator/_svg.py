@@ -111,7 +111,7 @@ class Canvas:
 
 def format_seconds(seconds: float) -> str:
     """`850 us`, `42 ms`, `1.25 s`, `3 min 5 s`: short and human."""
-    if seconds < 1e-3:
+    if seconds * 1e6 < 999.5:
         return f"{seconds * 1e6:.0f} \u00b5s" if seconds > 0 else "0 ms"
     if seconds < 1:
         return f"{seconds * 1e3:.3g} ms"
