@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 import signal
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -86,8 +87,8 @@ class Engine:
     # -- clock and events ---------------------------------------------------------
 
     def now(self) -> float:
-        """Seconds since the boot started, on the backend's clock."""
-        return anyio.current_time() - self.t0
+        """Seconds since the boot started (a monotonic clock)."""
+        return time.perf_counter() - self.t0
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every sink; a failing sink is recorded, never fatal."""
@@ -101,7 +102,7 @@ class Engine:
 
     async def boot(self) -> None:
         """Start every phase in dependency order; returns once all have settled."""
-        self.t0 = anyio.current_time()
+        self.t0 = time.perf_counter()
         self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         if self.sinks:
             self.emit(
@@ -112,7 +113,7 @@ class Engine:
                     phases=len(self.runs),
                 )
             )
-        limit = math.inf if self.deadline is None else self.t0 + self.deadline
+        limit = math.inf if self.deadline is None else anyio.current_time() + self.deadline
         try:
             with anyio.CancelScope(deadline=limit) as boot_scope:
                 async with anyio.create_task_group() as outer:
@@ -171,6 +172,10 @@ class Engine:
             self.in_flight += 1
             run.status = PhaseStatus.RUNNING
             run.start = self.now()
+            if self.sinks:  # emitted here, not in the task, so ties start in plan order
+                self.emit(
+                    PhaseStarted(boot=self.plan.boot, at=run.start, phase=spec.name, attempt=1)
+                )
             self._group.start_soon(self._run, run, name=f"smd phase {spec.name}")
 
     def _condition_holds(self, run: PhaseRun) -> bool:
@@ -228,7 +233,7 @@ class Engine:
         fault = self.faults.get((spec.name, "start")) if self.faults else None
         for attempt in range(1, attempts + 1):
             run.attempts = attempt
-            if self.sinks:
+            if self.sinks and attempt > 1:
                 self.emit(
                     PhaseStarted(
                         boot=self.plan.boot, at=self.now(), phase=spec.name, attempt=attempt

@@ -58,10 +58,12 @@ class PhaseSpec:
     source: str = "?"
     declared_problems: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
-    def waits_for(self) -> tuple[str, ...]:
-        """Every phase this one waits for: dependencies first, then `after=`."""
-        return self.requires + tuple(name for name in self.after if name not in self.requires)
+    waits_for: tuple[str, ...] = field(init=False, compare=False)
+    """Every phase this one waits for: dependencies first, then `after=` names."""
+
+    def __post_init__(self) -> None:
+        extra = tuple(name for name in self.after if name not in self.requires)
+        object.__setattr__(self, "waits_for", self.requires + extra)
 
     @property
     def call(self) -> Callable[..., Any]:
