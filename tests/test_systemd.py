@@ -1,0 +1,129 @@
+"""systemd notify: READY, STATUS, EXTEND_TIMEOUT_USEC and STOPPING over a datagram socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator import Boot
+from orchestrator.systemd import SystemdNotifier, notify
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[socket.socket, str]]:
+    """A unix datagram socket standing in for systemd's notify socket (short path)."""
+    directory = tempfile.mkdtemp(prefix="smd-", dir="/tmp")
+    path = os.path.join(directory, "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(path)
+        sock.setblocking(False)
+        yield sock, path
+    Path(path).unlink()
+    os.rmdir(directory)
+
+
+def _received(sock: socket.socket) -> list[str]:
+    messages = []
+    while True:
+        try:
+            messages.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return messages
+
+
+def _boot() -> Boot:
+    boot = Boot("notified")
+
+    @boot.phase(timeout=2.5)
+    async def database() -> object:
+        yield "db"
+
+    @boot.phase(expected_duration=0.5)
+    async def cache(database: object) -> str:
+        return "cache"
+
+    @boot.phase()
+    async def web(cache: str) -> str:
+        return "web"
+
+    return boot
+
+
+@pytest.mark.anyio
+async def test_boot_sends_status_extend_ready_and_stopping(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    boot = _boot()
+    notifier = SystemdNotifier(boot.plan(), address=path)
+    async with boot.start(sinks=[notifier]):
+        during = _received(sock)
+    after = _received(sock)
+    assert during[0].startswith("STATUS=booting notified [")
+    assert "STATUS=starting database\nEXTEND_TIMEOUT_USEC=3500000" in during
+    assert "STATUS=starting cache\nEXTEND_TIMEOUT_USEC=1500000" in during
+    assert "STATUS=starting web" in during
+    assert during[-1] == "READY=1\nSTATUS=ready: notified is serving"
+    assert after[0] == "STOPPING=1\nSTATUS=stopping: tearing down database"
+    assert notifier.errors == []
+
+
+def test_abstract_socket_addresses_start_with_at() -> None:
+    name = f"smd-test-{os.getpid()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind("\0" + name)
+        assert notify("READY=1", address="@" + name)
+        assert sock.recv(64) == b"READY=1"
+
+
+def test_without_notify_socket_nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    notifier = SystemdNotifier()
+    assert not notifier.enabled
+    assert notify("READY=1") is False
+    notifier.stopping()
+    assert notifier.sent == []
+
+
+def test_notify_socket_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, listener: tuple[socket.socket, str]
+) -> None:
+    sock, path = listener
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    notifier = SystemdNotifier()
+    notifier.stopping()
+    notifier.stopping()
+    assert _received(sock) == ["STOPPING=1\nSTATUS=stopping"]
+
+
+def test_a_vanished_socket_is_recorded_not_raised() -> None:
+    notifier = SystemdNotifier(address="/tmp/smd-no-such-socket")
+    notifier.stopping()
+    assert len(notifier.errors) == 1
+    assert notifier.sent == []
+
+
+@pytest.mark.anyio
+async def test_failed_boot_reports_its_diagnostic_in_status(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    boot = Boot("broken")
+
+    @boot.phase()
+    async def database() -> None:
+        raise ConnectionError("refused")
+
+    from orchestrator import BootAborted
+
+    with pytest.raises(BootAborted):
+        async with boot.start(sinks=[SystemdNotifier(address=path)]):
+            pass
+    messages = _received(sock)
+    assert any(m.startswith("STATUS=failed: phase_failed:") for m in messages)
+    assert not any("READY=1" in m for m in messages)
