@@ -201,6 +201,7 @@ def dependencies_available(settings: ChatSettings) -> GateResult:
 
 def migrate(connection: sqlite3.Connection) -> int:
     """Apply the migrations not applied yet; returns the schema version reached."""
+    connection.execute("PRAGMA foreign_keys = ON")
     (version,) = connection.execute("PRAGMA user_version").fetchone()
     for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
         with connection:
@@ -215,7 +216,6 @@ def database(settings: ChatSettings, ctx: PhaseContext) -> Iterator[sqlite3.Conn
     # Teardown may run on another worker thread than the one that opened the connection.
     connection = sqlite3.connect(settings.database_path, check_same_thread=False)
     try:
-        connection.execute("PRAGMA foreign_keys = ON")
         version = migrate(connection)
     except BaseException:
         connection.close()
@@ -247,9 +247,6 @@ class TTLCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Any]] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def set(self, key: str, value: Any) -> None:
         self._entries[key] = (time.monotonic() + self.ttl, value)
