@@ -4,9 +4,18 @@ Boot a service as a dependency graph of phases, in the same order every time,
 and refuse to start when something that must hold does not.
 """
 
+from ._analysis import Blame as Blame
+from ._analysis import BlameEntry as BlameEntry
+from ._analysis import ChainLink as ChainLink
+from ._analysis import CriticalChain as CriticalChain
+from ._analysis import PhaseSlack as PhaseSlack
+from ._analysis import blame as blame
+from ._analysis import critical_chain as critical_chain
 from ._boot import Boot as Boot
 from ._context import PhaseContext as PhaseContext
 from ._diagnostic import Diagnostic as Diagnostic
+from ._diagram import to_dot as to_dot
+from ._diagram import to_mermaid as to_mermaid
 from ._errors import BootAborted as BootAborted
 from ._errors import BootError as BootError
 from ._errors import GateFailed as GateFailed
@@ -32,16 +41,23 @@ from ._gate import GateResult as GateResult
 from ._phase import PhaseSpec as PhaseSpec
 from ._plan import BootPlan as BootPlan
 from ._plan import Edge as Edge
+from ._plot import plot_data as plot_data
+from ._plot import render_svg as render_svg
 from ._report import BootReport as BootReport
 from ._report import PhaseRecord as PhaseRecord
 from ._retry import Retry as Retry
 from ._running import RunningBoot as RunningBoot
+from ._simulate import simulate as simulate
+from ._simulated import SimulatedBoot as SimulatedBoot
+from ._simulated import SimulatedPhase as SimulatedPhase
 from ._sinks import StructlogSink as StructlogSink
 from ._status import BootState as BootState
 from ._status import PhaseStatus as PhaseStatus
 from ._status import TeardownOutcome as TeardownOutcome
 
 __all__ = [
+    "Blame",
+    "BlameEntry",
     "Boot",
     "BootAborted",
     "BootError",
@@ -52,6 +68,8 @@ __all__ = [
     "BootStarted",
     "BootState",
     "BootStopped",
+    "ChainLink",
+    "CriticalChain",
     "Diagnostic",
     "Edge",
     "Event",
@@ -67,15 +85,25 @@ __all__ = [
     "PhaseRecord",
     "PhaseRetrying",
     "PhaseSkipped",
+    "PhaseSlack",
     "PhaseSpec",
     "PhaseStarted",
     "PhaseStatus",
     "PhaseTimeout",
     "Retry",
     "RunningBoot",
+    "SimulatedBoot",
+    "SimulatedPhase",
     "StructlogSink",
     "TeardownCompleted",
     "TeardownFailed",
     "TeardownOutcome",
     "TeardownStarted",
+    "blame",
+    "critical_chain",
+    "plot_data",
+    "render_svg",
+    "simulate",
+    "to_dot",
+    "to_mermaid",
 ]

@@ -32,7 +32,7 @@ EXIT_CODES: Mapping[str, int] = {
 }
 
 _TITLES: Mapping[str, str] = {
-    "invalid_target": "BOOT TARGET COULD NOT BE LOADED",
+    "invalid_target": "SMD COULD NOT LOAD ITS INPUT",
     "invalid_graph": "BOOT GRAPH IS INVALID",
     "phase_failed": "BOOT FAILED TO START",
     "gate_failed": "BOOT REFUSED BY A GATE",

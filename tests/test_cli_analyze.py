@@ -7,13 +7,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from sleeping_boot import service_boot
 
 from orchestrator._simulate import simulate
 from orchestrator.cli import main
-from tests.sleeping_boot import service_boot
 
 BOOT_FILE = """
-from tests.sleeping_boot import service_boot
+from sleeping_boot import service_boot
 
 boot = service_boot()
 """

@@ -9,11 +9,11 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+from sleeping_boot import service_boot
 
 from orchestrator import BootAborted
 from orchestrator.otel import MissingExtraError, OpenTelemetrySink
 from orchestrator.testing import inject_fault
-from tests.sleeping_boot import service_boot
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from sleeping_boot import add_sleeper, service_boot
 
 from orchestrator import Boot
 from orchestrator._diagram import to_dot, to_mermaid
 from orchestrator._plot import plot_data, render_svg
 from orchestrator._simulate import simulate
-from tests.sleeping_boot import add_sleeper, service_boot
 
 SVG = "{http://www.w3.org/2000/svg}"
 

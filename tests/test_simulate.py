@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from sleeping_boot import add_sleeper, service_boot
 
 from orchestrator import Boot, BootAborted, PhaseStatus, Retry
 from orchestrator._simulate import simulate
 from orchestrator.testing import inject_fault
-from tests.sleeping_boot import add_sleeper, service_boot
 
 TOLERANCE = 0.03  # seconds a real boot of ~0.1 s may run over its simulation
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .._plot import render_svg
-from .._simulate import SimulatedBoot, simulate
+from .._simulate import simulate
+from .._simulated import SimulatedBoot
 from .._svg import format_seconds
 from ._load import load_boot
 from ._output import stderr, stdout

@@ -1,0 +1,163 @@
+"""The prediction a simulation returns: per-phase outcomes, totals, and what a failure does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ._analysis import CriticalChain, critical_chain
+from ._plan import BootPlan
+from ._report import BootReport, PhaseRecord
+from ._status import BootState, PhaseStatus, TeardownOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedPhase:
+    """One phase's predicted outcome; times are seconds since the boot started."""
+
+    name: str
+    kind: str
+    status: PhaseStatus
+    start: float | None
+    end: float | None
+    attempts: int
+    teardown_start: float | None = None
+    teardown_end: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The prediction as plain data."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status.value,
+            "start": self.start,
+            "end": self.end,
+            "attempts": self.attempts,
+            "teardown_start": self.teardown_start,
+            "teardown_end": self.teardown_end,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedBoot:
+    """What a boot would do: per-phase times and outcomes, and how it would end.
+
+    Attributes:
+        plan: the plan simulated.
+        phases: one prediction per phase, in plan order.
+        duration: seconds until every phase settled (the failure moment if it aborts).
+        outcome: READY, DEGRADED or FAILED.
+        root_cause: the phase whose failure aborts the boot, or None.
+        failure_kind: the diagnostic kind it would end with ("phase_failed",
+            "gate_failed", "timed_out"), or None.
+        exit_code: the process exit code (0 unless it aborts).
+        max_concurrency: the limit simulated (None: no limit).
+        torn_down: phases torn down after an abort, in the order they would run.
+    """
+
+    plan: BootPlan
+    phases: tuple[SimulatedPhase, ...]
+    duration: float
+    outcome: BootState
+    root_cause: str | None
+    failure_kind: str | None
+    exit_code: int
+    max_concurrency: int | None
+    torn_down: tuple[str, ...]
+
+    def __getitem__(self, name: str) -> SimulatedPhase:
+        return self.phases[self.plan.position(name)]
+
+    def with_status(self, *statuses: PhaseStatus) -> tuple[str, ...]:
+        """Names of the phases predicted to end in any of `statuses`, in plan order."""
+        return tuple(phase.name for phase in self.phases if phase.status in statuses)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Phases in the order they would start (ties in plan order)."""
+        started = [(p.start, i, p.name) for i, p in enumerate(self.phases) if p.start is not None]
+        return tuple(name for _, _, name in sorted(started))
+
+    @property
+    def blocked(self) -> tuple[str, ...]:
+        """Phases that would never start because something they wait for failed."""
+        return self.with_status(PhaseStatus.BLOCKED)
+
+    @property
+    def cancelled(self) -> tuple[str, ...]:
+        """Phases in flight at the failure moment, which the abort would cancel."""
+        return self.with_status(PhaseStatus.CANCELLED)
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Phases skipped by a `when=False` (or because they need a skipped value)."""
+        return self.with_status(PhaseStatus.SKIPPED)
+
+    @property
+    def chain(self) -> CriticalChain:
+        """The critical chain and slack of the predicted boot."""
+        return critical_chain(self.to_report())
+
+    def to_report(self) -> BootReport:
+        """The prediction as a `BootReport`, so blame, the chain and the plot apply to it."""
+        records = []
+        for spec, phase in zip(self.plan.phases, self.phases, strict=True):
+            records.append(
+                PhaseRecord(
+                    name=phase.name,
+                    kind=phase.kind,
+                    status=phase.status,
+                    attempts=phase.attempts,
+                    start=phase.start,
+                    end=phase.end,
+                    teardown=(
+                        TeardownOutcome.TORN_DOWN
+                        if phase.teardown_start is not None
+                        else TeardownOutcome.NOT_NEEDED
+                    ),
+                    depends_on=spec.waits_for,
+                    critical=spec.critical,
+                    teardown_start=phase.teardown_start,
+                    teardown_end=phase.teardown_end,
+                )
+            )
+        diagnostic = None
+        if self.root_cause is not None and self.failure_kind is not None:
+            diagnostic = {
+                "kind": self.failure_kind,
+                "phase": self.root_cause,
+                "exit_code": self.exit_code,
+                "blocked": list(self.blocked),
+                "cancelled": list(self.cancelled),
+                "simulated": True,
+            }
+        return BootReport(
+            boot=self.plan.boot,
+            fingerprint=self.plan.fingerprint,
+            state=self.outcome,
+            started_at="simulated",
+            duration=self.duration,
+            phases=tuple(records),
+            diagnostic=diagnostic,
+            outcome=self.outcome,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The prediction as plain data (schema `smd.simulation/1`)."""
+        return {
+            "schema": "smd.simulation/1",
+            "boot": self.plan.boot,
+            "fingerprint": self.plan.fingerprint,
+            "max_concurrency": self.max_concurrency,
+            "duration": self.duration,
+            "outcome": self.outcome.value,
+            "root_cause": self.root_cause,
+            "failure_kind": self.failure_kind,
+            "exit_code": self.exit_code,
+            "critical_chain": list(self.chain.names),
+            "blocked": list(self.blocked),
+            "cancelled": list(self.cancelled),
+            "skipped": list(self.skipped),
+            "torn_down": list(self.torn_down),
+            "phases": [phase.to_dict() for phase in self.phases],
+        }
