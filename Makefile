@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/smd run --once examples/chat_service.py
+	@echo "== the chat service boots (with simulated latency), then tears down =="
+	SMD_SIMULATE_LATENCY=1 $(BIN)/smd run --once examples/chat_service.py
+	@echo
+	@echo "== the same boot with a factory that shares one registry between users: refused, exit 78 =="
+	$(BIN)/smd run --once examples/noncompliant_factory.py; test $$? -eq 78
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

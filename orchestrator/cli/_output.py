@@ -16,8 +16,12 @@ LogFormat = Literal["console", "json", "auto"]
 
 
 def stdout() -> Console:
-    """The console for results (highlighting off: output is data)."""
-    return Console(highlight=False, soft_wrap=True)
+    """The console for results (highlighting off: output is data).
+
+    Piped output is 120 columns wide, so phase names are not cut to fit 80.
+    """
+    width = None if sys.stdout.isatty() else 120
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def stderr() -> Console:

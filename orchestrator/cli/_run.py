@@ -13,6 +13,7 @@ import anyio
 from rich.markup import escape
 from rich.table import Table
 
+from .._analysis import critical_chain
 from .._boot import Boot
 from .._errors import BootAborted
 from .._events import EventSink
@@ -72,7 +73,11 @@ def run_command(arguments: argparse.Namespace) -> int:
     if arguments.report is not None:
         arguments.report.write_text(report.to_json() + "\n")
     if exit_code == 0:
-        stdout().print(timings_table(report))
+        console = stdout()
+        console.print(timings_table(report))
+        chain = critical_chain(report)
+        links = " -> ".join(f"{link.name} +{link.duration * 1000:.1f}ms" for link in chain.links)
+        console.print(f"critical chain ({chain.finished * 1000:.1f} ms): {links}", markup=False)
     return exit_code
 
 
