@@ -45,6 +45,9 @@ def format_termination_message(
         omitted += 1
         data["details_omitted"] = omitted
     for key in ("cause", "action", "summary"):
+        if isinstance(data[key], str) and len(data[key]) > limit // 4:
+            data[key] = data[key][: limit // 4] + _ELLIPSIS
+    for key in ("cause", "action", "summary"):
         _shorten(data, key, limit)
     text = _dump(data)
     if _size(text) <= limit:
@@ -81,12 +84,13 @@ def _size(text: str) -> int:
 
 def _shorten(data: dict[str, Any], key: str, limit: int) -> None:
     value = data.get(key)
-    if not isinstance(value, str):
+    if not isinstance(value, str) or _size(_dump(data)) <= limit:
         return
-    excess = _size(_dump(data)) - limit
-    if excess <= 0:
-        return
-    keep = max(len(value) - excess - len(_ELLIPSIS) * 3, 0)
-    while keep > 0 and _size(_dump({**data, key: value[:keep] + _ELLIPSIS})) > limit:
-        keep = max(keep - max(excess // 4, 8), 0)
-    data[key] = value[:keep] + _ELLIPSIS if keep else ""
+    low, high = 0, len(value)  # the longest prefix that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _size(_dump({**data, key: value[:middle] + _ELLIPSIS})) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    data[key] = value[:low] + _ELLIPSIS if low else ""

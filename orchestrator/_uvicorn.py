@@ -62,15 +62,15 @@ class DrainingServer(uvicorn.Server):
                 self.force_exit = True
             return
         running = self.boot_lifespan.running
-        if running is None:
-            self.boot_lifespan.interrupt(sig)
-            self.should_exit = True
-            return
-        running.begin_draining()
         if self._loop is None:
             self.should_exit = True
-            return
-        self._loop.call_soon_threadsafe(self._start_drain)
+        elif running is None:
+            # A signal handler runs between bytecodes; wake the loop to cancel the boot.
+            self._loop.call_soon_threadsafe(self.boot_lifespan.interrupt, sig)
+            self.should_exit = True
+        else:
+            running.begin_draining()
+            self._loop.call_soon_threadsafe(self._start_drain)
 
     def _start_drain(self) -> None:
         if self.drain_task is None:

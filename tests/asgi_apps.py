@@ -1,0 +1,87 @@
+"""Small Starlette apps for the ASGI tests, runnable as `python tests/asgi_apps.py KIND`.
+
+KIND is `failing` (a critical phase raises: exit 69), `slow` (the boot takes
+ten seconds, so a signal arrives while it runs) or `ok`. Each serves on
+127.0.0.1, port 0, through `serve_asgi`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from orchestrator import Boot
+from orchestrator.asgi import BootLifespan, health_routes, lifespan, resources, serve_asgi
+
+TEARDOWNS: list[str] = []
+
+
+def ok_boot() -> Boot:
+    boot = Boot("asgi-ok")
+
+    @boot.phase()
+    async def config() -> dict[str, str]:
+        return {"greeting": "hello"}
+
+    @boot.phase()
+    async def database(config: dict[str, str]) -> AsyncIterator[str]:
+        yield "db-connection"
+        TEARDOWNS.append("database")
+
+    return boot
+
+
+def failing_boot() -> Boot:
+    boot = Boot("asgi-failing")
+
+    @boot.phase()
+    async def config() -> str:
+        return "cfg"
+
+    @boot.phase()
+    async def database(config: str) -> str:
+        raise ConnectionRefusedError("postgres://app:hunter2@db:5432 refused the connection")
+
+    return boot
+
+
+def slow_boot() -> Boot:
+    boot = Boot("asgi-slow")
+
+    @boot.phase()
+    async def warm_up() -> str:
+        print("warming up", file=sys.stderr, flush=True)
+        await anyio.sleep(10)
+        return "warm"
+
+    return boot
+
+
+async def hello(request: Request) -> JSONResponse:
+    """Reads the boot three ways: resources(), lifespan state, app state."""
+    return JSONResponse(
+        {
+            "greeting": resources(request)["config"]["greeting"],
+            "database": request.state.smd.resources["database"],
+            "same": request.app.state.smd is request.state.smd,
+        }
+    )
+
+
+def create_app(boot: Boot) -> tuple[Starlette, BootLifespan]:
+    smd = lifespan(boot)
+    return Starlette(routes=[*health_routes(), Route("/hello", hello)], lifespan=smd), smd
+
+
+failing_app, failing_lifespan = create_app(failing_boot())
+
+if __name__ == "__main__":
+    boots = {"failing": failing_boot, "slow": slow_boot, "ok": ok_boot}
+    app, smd = create_app(boots[sys.argv[1]]())
+    raise SystemExit(serve_asgi(app, smd, port=0, drain_grace=0.2, log_level="info"))
