@@ -1,0 +1,213 @@
+"""The chat server example, run as a real process on a loopback port with real WebSocket clients.
+
+uvicorn and the `websockets` client run only on asyncio, so these tests run on
+asyncio only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+sys.path.insert(0, str(EXAMPLES))
+from chat_server import issue_token  # noqa: E402  (examples/ is not a package)
+from chat_service import DEV_SECRET_KEY  # noqa: E402
+
+CLIENTS = 100
+EVENT_TYPES = [
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+]
+
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
+
+
+@dataclass
+class ChatServer:
+    """A chat_server.py process: its port, its output, and its process."""
+
+    process: subprocess.Popen[str]
+    stdout_path: Path
+    port: int = 0
+    stderr_lines: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+
+def _start(tmp: Path, drain_grace: float) -> ChatServer:
+    env = {**os.environ, "SMD_CHAT_DATA_DIR": str(tmp / "data"), "PYTHONUNBUFFERED": "1"}
+    env.pop("NOTIFY_SOCKET", None)
+    stdout_path = tmp / "stdout.log"
+    with stdout_path.open("w") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "chat_server.py", "--port", "0", "--drain-grace", str(drain_grace)],
+            cwd=EXAMPLES,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    server = ChatServer(process, stdout_path)
+    found = threading.Event()
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            server.stderr_lines.append(line)
+            match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                server.port = int(match.group(1))
+                found.set()
+
+    server.reader = threading.Thread(target=read_stderr, daemon=True)
+    server.reader.start()
+    if not found.wait(timeout=15):
+        process.kill()
+        raise AssertionError("".join(server.stderr_lines))
+    return server
+
+
+def _stop(server: ChatServer) -> None:
+    if server.process.poll() is None:
+        server.process.kill()
+    server.process.wait(timeout=10)
+    if server.reader is not None:
+        server.reader.join(timeout=5)
+    if server.process.stderr is not None:
+        server.process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
+    server = _start(tmp_path_factory.mktemp("chat"), drain_grace=0.5)
+    yield server
+    _stop(server)
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+async def _run_one(server: ChatServer, user_id: str) -> list[dict[str, Any]]:
+    token = issue_token(DEV_SECRET_KEY, user_id)
+    async with websockets.connect(server.ws(), additional_headers=_headers(token)) as ws:
+        await ws.send(json.dumps({"type": "run", "prompt": f"question of {user_id}"}))
+        received = [json.loads(await ws.recv()) for _ in EVENT_TYPES]
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.2)  # and nothing more
+        return received
+
+
+@pytest.mark.anyio
+async def test_hundred_clients_each_receive_exactly_their_own_events_in_order(
+    chat_server: ChatServer,
+) -> None:
+    users = [f"user-{n:03d}" for n in range(CLIENTS)]
+    results = await asyncio.gather(*(_run_one(chat_server, user) for user in users))
+    for user, events in zip(users, results, strict=True):
+        assert [event["type"] for event in events] == EVENT_TYPES
+        assert {event["user_id"] for event in events} == {user}
+        assert len({event["run_id"] for event in events}) == 1
+        assert events[0]["prompt"] == f"question of {user}"
+
+
+def _tampered() -> str:
+    payload, signature = issue_token(DEV_SECRET_KEY, "alice").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = "mallory"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{forged}.{signature}"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(issue_token("another-secret-of-at-least-32-chars!", "alice"), id="forged"),
+        pytest.param(issue_token(DEV_SECRET_KEY, "alice", ttl=-1), id="expired"),
+        pytest.param(_tampered(), id="tampered-user-id"),
+        pytest.param(None, id="missing"),
+        pytest.param("not-a-token", id="garbage"),
+    ],
+)
+async def test_bad_tokens_receive_nothing_and_get_1008(
+    chat_server: ChatServer, token: str | None
+) -> None:
+    async with websockets.connect(chat_server.ws(), additional_headers=_headers(token)) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+
+
+@pytest.mark.anyio
+async def test_sigterm_drains_then_closes_websockets_and_tears_down(tmp_path: Path) -> None:
+    grace = 1.0
+    server = _start(tmp_path, drain_grace=grace)
+    try:
+        sockets = [
+            await websockets.connect(
+                server.ws(), additional_headers=_headers(issue_token(DEV_SECRET_KEY, f"u-{n}"))
+            )
+            for n in range(CLIENTS)
+        ]
+        await asyncio.gather(*(ws.send('{"type": "run", "prompt": "hi"}') for ws in sockets))
+        for ws in sockets:
+            assert [json.loads(await ws.recv())["type"] for _ in EVENT_TYPES] == EVENT_TYPES
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            assert (await client.get("/readyz")).status_code == 200
+            sent_at = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            while (ready := await client.get("/readyz")).status_code == 200:
+                await asyncio.sleep(0.01)
+        not_ready_at = time.monotonic()
+        assert ready.status_code == 503
+        assert ready.json()["draining"] is True
+        assert all(ws.close_code is None for ws in sockets)  # still open while not ready
+
+        async def close_code(ws: Any) -> int | None:
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+            return closed.value.rcvd.code if closed.value.rcvd else None
+
+        codes = await asyncio.gather(*(close_code(ws) for ws in sockets))
+        closed_at = time.monotonic()
+        assert codes == [1001] * CLIENTS
+        assert not_ready_at - sent_at < grace / 2 < closed_at - sent_at
+        exit_code = await asyncio.to_thread(server.process.wait, grace + 10)
+        assert exit_code == 0
+        assert time.monotonic() - sent_at < grace + 5
+    finally:
+        _stop(server)
+    log = server.stdout_path.read_text()
+    torn_down = re.findall(r"teardown\.completed .*phase=(\w+)", log)
+    assert torn_down == ["agent_websocket_bridge", "cache", "database"]
+    assert "boot.stopped" in log
+    assert "Traceback" not in "".join(server.stderr_lines)
