@@ -3,6 +3,9 @@
     python examples/chat_server.py --port 8000 --drain-grace 5
     python examples/chat_server.py --issue-token alice        # a token valid for 5 minutes
 
+`SMD_TERMINATION_LOG=/dev/termination-log` also writes a refused boot's
+diagnostic there as JSON, for `kubectl describe pod` (see examples/k8s/).
+
 The app's lifespan is the chat service's boot (examples/chat_service.py): the
 server listens only once the boot is READY, and a refused boot prints its
 diagnostic once and exits with its code (78 for a bad `SMD_CHAT_SECRET_KEY`).
@@ -31,6 +34,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import time
 from typing import Any
 
@@ -165,15 +169,21 @@ async def agent_socket(websocket: WebSocket) -> None:
 # --- the app ----------------------------------------------------------------------------
 
 
-def create_app(boot: Boot | None = None) -> tuple[Starlette, BootLifespan]:
-    """The Starlette app and its lifespan; `boot` defaults to the chat service's boot."""
+def create_app(
+    boot: Boot | None = None, *, termination_log: str | None = None
+) -> tuple[Starlette, BootLifespan]:
+    """The Starlette app and its lifespan; `boot` defaults to the chat service's boot.
+
+    A refused boot's diagnostic also goes to `termination_log` (Kubernetes reads it).
+    """
     boot = boot or build_boot(StandardizedWebSocketManagerFactory())
-    smd = lifespan(boot, deadline=30, sinks=[StructlogSink(), SystemdNotifier(boot.plan())])
+    sinks = [StructlogSink(), SystemdNotifier(boot.plan())]
+    smd = lifespan(boot, deadline=30, sinks=sinks, termination_log=termination_log)
     routes = [*health_routes(), WebSocketRoute("/ws", agent_socket)]
     return Starlette(routes=routes, lifespan=smd), smd
 
 
-app, smd_lifespan = create_app()
+app, smd_lifespan = create_app(termination_log=os.environ.get("SMD_TERMINATION_LOG"))
 
 
 def main(argv: list[str] | None = None) -> int:

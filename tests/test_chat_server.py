@@ -40,7 +40,13 @@ EVENT_TYPES = [
     "agent_completed",
 ]
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """asyncio only: the `websockets` client and uvicorn have no trio support."""
+    return "asyncio"
 
 
 @dataclass
@@ -211,3 +217,27 @@ async def test_sigterm_drains_then_closes_websockets_and_tears_down(tmp_path: Pa
     assert torn_down == ["agent_websocket_bridge", "cache", "database"]
     assert "boot.stopped" in log
     assert "Traceback" not in "".join(server.stderr_lines)
+
+
+def test_refused_boot_exits_78_and_writes_the_termination_message(tmp_path: Path) -> None:
+    log = tmp_path / "termination-log"
+    env = {
+        **os.environ,
+        "SMD_CHAT_DATA_DIR": str(tmp_path / "data"),
+        "SMD_CHAT_ENV": "production",  # with the development secret key: the gate refuses
+        "SMD_TERMINATION_LOG": str(log),
+    }
+    result = subprocess.run(
+        [sys.executable, "chat_server.py", "--port", "0"],
+        cwd=EXAMPLES,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 78
+    assert result.stderr.count("BOOT REFUSED BY A GATE") == 1
+    assert "Traceback" not in result.stderr
+    message = json.loads(log.read_text())
+    assert (message["kind"], message["phase"]) == ("gate_failed", "settings_are_valid")
