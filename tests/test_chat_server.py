@@ -241,3 +241,21 @@ def test_refused_boot_exits_78_and_writes_the_termination_message(tmp_path: Path
     assert "Traceback" not in result.stderr
     message = json.loads(log.read_text())
     assert (message["kind"], message["phase"]) == ("gate_failed", "settings_are_valid")
+
+
+def test_kubernetes_manifest_probes_and_grace_match_the_server() -> None:
+    manifest = (EXAMPLES / "k8s" / "deployment.yaml").read_text()
+    paths = set(re.findall(r"path: (/\w+)", manifest))
+    assert paths == {"/livez", "/readyz", "/startupz"}
+    grace = int(re.search(r"terminationGracePeriodSeconds: (\d+)", manifest).group(1))  # type: ignore[union-attr]
+    drain = float(re.search(r"--drain-grace=([\d.]+)", manifest).group(1))  # type: ignore[union-attr]
+    pre_stop = int(re.search(r'command: \["sleep", "(\d+)"\]', manifest).group(1))  # type: ignore[union-attr]
+    close_timeout, boot_deadline = 5, 30
+    assert pre_stop + drain + close_timeout < grace
+    assert "terminationMessagePath: /dev/termination-log" in manifest
+    assert "SMD_TERMINATION_LOG, value: /dev/termination-log" in manifest
+    startup = re.search(
+        r"startupProbe:.*?periodSeconds: (\d+)\s+failureThreshold: (\d+)", manifest, re.S
+    )
+    assert startup is not None
+    assert int(startup.group(1)) * int(startup.group(2)) > boot_deadline
