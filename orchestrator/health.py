@@ -21,6 +21,17 @@ from typing import Any, Literal
 from ._running import RunningBoot
 from ._status import BootState
 
+__all__ = [
+    "HealthApp",
+    "ProbeName",
+    "ProbeResult",
+    "check_liveness",
+    "check_readiness",
+    "check_startup",
+    "describe_boot",
+    "run_probe",
+]
+
 ProbeName = Literal["livez", "readyz", "startupz"]
 
 PROBES: tuple[ProbeName, ...] = ("livez", "readyz", "startupz")
