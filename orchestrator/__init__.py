@@ -25,6 +25,7 @@ from ._events import BootFailed as BootFailed
 from ._events import BootReady as BootReady
 from ._events import BootStarted as BootStarted
 from ._events import BootStopped as BootStopped
+from ._events import BootStopping as BootStopping
 from ._events import Event as Event
 from ._events import EventSink as EventSink
 from ._events import PhaseBlocked as PhaseBlocked
@@ -68,6 +69,7 @@ __all__ = [
     "BootStarted",
     "BootState",
     "BootStopped",
+    "BootStopping",
     "ChainLink",
     "CriticalChain",
     "Diagnostic",

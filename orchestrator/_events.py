@@ -143,6 +143,13 @@ class BootFailed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BootStopping(Event):
+    """Shutdown began: the service leaves READY/DEGRADED and teardown follows."""
+
+    name: ClassVar[str] = "boot.stopping"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BootStopped(Event):
     """Teardown finished; the boot is STOPPED."""
 
@@ -174,5 +181,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TeardownFailed,
     BootReady,
     BootFailed,
+    BootStopping,
     BootStopped,
 )

@@ -16,6 +16,7 @@ from ._events import (
     BootFailed,
     BootReady,
     BootStopped,
+    BootStopping,
     EventSink,
     TeardownCompleted,
     TeardownFailed,
@@ -177,6 +178,8 @@ async def open_boot(
         yield running
     finally:
         engine.state = BootState.STOPPING
+        if engine.sinks:
+            engine.emit(BootStopping(boot=plan.boot, at=engine.now()))
         await tear_down(engine)
         engine.state = BootState.STOPPED
         if engine.sinks:

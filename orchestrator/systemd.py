@@ -23,6 +23,7 @@ from ._events import (
     BootReady,
     BootStarted,
     BootStopped,
+    BootStopping,
     Event,
     PhaseCancelled,
     PhaseCompleted,
@@ -111,14 +112,14 @@ class SystemdNotifier:
         elif isinstance(event, BootFailed):
             diagnostic = event.diagnostic
             self._send(f"STATUS=failed: {diagnostic.kind}: {diagnostic.summary}")
-        elif isinstance(event, TeardownStarted | BootStopped):
+        elif isinstance(event, BootStopping | TeardownStarted | BootStopped):
             self.stopping(event.phase)
 
     def stopping(self, phase: str | None = None) -> None:
         """Send `STOPPING=1` once (with a STATUS naming `phase` if given).
 
-        Called on the first teardown event; call it yourself when draining
-        begins, so systemd knows before the first phase is torn down.
+        Called on `BootStopping` (and on teardown events); call it yourself when
+        draining begins, so systemd knows before the grace period starts.
         """
         if not self.enabled:
             return

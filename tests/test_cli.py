@@ -61,6 +61,23 @@ def test_failed_phase_prints_the_diagnostic_and_exits_69(tmp_path: Path) -> None
     assert report.diagnostic["kind"] == "phase_failed"
 
 
+def test_aborted_boot_writes_the_termination_log(tmp_path: Path) -> None:
+    log = tmp_path / "termination-log"
+    result = smd("run", "--once", f"{BOOTS}/failing.py:gate_refuses", "--termination-log", str(log))
+    assert result.returncode == 78
+    message = json.loads(log.read_text())
+    assert message["kind"] == "gate_failed"
+    assert message["details"] == ["SECRET_KEY is not set"]
+
+
+def test_unwritable_termination_log_is_a_warning_not_a_traceback(tmp_path: Path) -> None:
+    log = tmp_path / "missing-dir" / "termination-log"
+    result = smd("run", "--once", f"{BOOTS}/failing.py:gate_refuses", "--termination-log", str(log))
+    assert result.returncode == 78
+    assert "cannot write the termination log" in result.stderr
+    assert_no_traceback(result)
+
+
 def test_refusing_gate_exits_78() -> None:
     result = smd("run", "--once", f"{BOOTS}/failing.py:gate_refuses")
     assert result.returncode == 78

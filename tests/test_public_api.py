@@ -6,7 +6,16 @@ import importlib
 
 import pytest
 
-PUBLIC_MODULES = ["orchestrator", "orchestrator.testing", "orchestrator.cli"]
+PUBLIC_MODULES = [
+    "orchestrator",
+    "orchestrator.asgi",
+    "orchestrator.cli",
+    "orchestrator.health",
+    "orchestrator.otel",
+    "orchestrator.systemd",
+    "orchestrator.testing",
+    "phases.websocket",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

@@ -19,6 +19,7 @@ from .._errors import BootAborted
 from .._events import EventSink
 from .._report import BootReport
 from .._sinks import StructlogSink
+from .._termination import write_termination_message
 from ._live import STYLES, LiveView
 from ._load import load_boot
 from ._output import configure_logging, print_diagnostic, stderr, stdout
@@ -39,6 +40,13 @@ def register(commands: Any) -> None:
     run.add_argument("--max-concurrency", type=_positive_int, metavar="N", default=None)
     run.add_argument("--deadline", type=_positive_float, metavar="SECONDS", default=None)
     run.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    run.add_argument(
+        "--termination-log",
+        metavar="PATH",
+        type=Path,
+        help="on an aborted boot, also write the diagnostic JSON here "
+        "(Kubernetes reads /dev/termination-log)",
+    )
     run.set_defaults(handler=run_command)
 
 
@@ -102,6 +110,11 @@ async def _boot_and_serve(
     except BootAborted as aborted:
         stack.close()
         print_diagnostic(aborted.diagnostic)
+        if arguments.termination_log is not None:
+            try:
+                write_termination_message(arguments.termination_log, aborted.diagnostic)
+            except OSError as exc:
+                stderr().print(f"smd: cannot write the termination log: {exc}", markup=False)
         return aborted.report, aborted.exit_code
     return running.report, 0
 
