@@ -39,6 +39,7 @@ from ._events import TeardownCompleted as TeardownCompleted
 from ._events import TeardownFailed as TeardownFailed
 from ._events import TeardownStarted as TeardownStarted
 from ._gate import GateResult as GateResult
+from ._interrupt import BootInterrupt as BootInterrupt
 from ._phase import PhaseSpec as PhaseSpec
 from ._plan import BootPlan as BootPlan
 from ._plan import Edge as Edge
@@ -63,6 +64,7 @@ __all__ = [
     "BootAborted",
     "BootError",
     "BootFailed",
+    "BootInterrupt",
     "BootPlan",
     "BootReady",
     "BootReport",

@@ -14,6 +14,7 @@ from ._validate import find_problems
 
 if TYPE_CHECKING:
     from ._events import EventSink
+    from ._interrupt import BootInterrupt
     from ._report import BootReport
     from ._running import RunningBoot
 
@@ -133,6 +134,7 @@ class Boot:
         deadline: float | None = None,
         sinks: Iterable[EventSink] | None = None,
         handle_signals: bool = False,
+        interrupt: BootInterrupt | None = None,
     ) -> AbstractAsyncContextManager[RunningBoot]:
         """Boot on entry (or raise `BootAborted`); tear down on exit.
 
@@ -141,6 +143,8 @@ class Boot:
             deadline: seconds for the whole boot.
             sinks: receivers of the boot's events; None means the structlog sink.
             handle_signals: abort on SIGINT/SIGTERM during boot (the CLI sets this).
+            interrupt: a `BootInterrupt` that aborts the boot when triggered, for
+                hosts that own the signal handlers.
         """
         from ._running import open_boot
 
@@ -150,6 +154,7 @@ class Boot:
             deadline=deadline,
             sinks=sinks,
             handle_signals=handle_signals,
+            interrupt=interrupt,
         )
 
     async def run_once(
@@ -159,8 +164,9 @@ class Boot:
         deadline: float | None = None,
         sinks: Iterable[EventSink] | None = None,
         handle_signals: bool = False,
+        interrupt: BootInterrupt | None = None,
     ) -> BootReport:
-        """Boot, tear down, and return the final report.
+        """Boot, tear down, and return the final report (the same options as `start`).
 
         Raises:
             BootAborted: the boot failed; it was torn down first.
@@ -170,6 +176,7 @@ class Boot:
             deadline=deadline,
             sinks=sinks,
             handle_signals=handle_signals,
+            interrupt=interrupt,
         ) as running:
             pass
         return running.report

@@ -30,6 +30,7 @@ from ._events import (
 )
 from ._faults import ACTIVE_FAULTS, EXTRA_SINKS, Fault, apply_fault
 from ._gate import check_gate
+from ._interrupt import BootInterrupt
 from ._invoke import Teardown, start_phase
 from ._phase import PhaseSpec
 from ._phase_run import PhaseFailure, PhaseRun, caused_by_cancellation, error_info
@@ -49,6 +50,7 @@ class Engine:
         deadline: float | None,
         sinks: Iterable[EventSink],
         handle_signals: bool,
+        interrupt: BootInterrupt | None = None,
     ) -> None:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1 or None, got {max_concurrency}")
@@ -70,6 +72,7 @@ class Engine:
         self.sink_errors: list[tuple[EventSink, Exception]] = []
         self.faults = {(f.phase, f.during): f for f in ACTIVE_FAULTS.get()}
         self.handle_signals = handle_signals
+        self.interrupt = interrupt
         self.ready: list[int] = []
         self.in_flight = 0
         self.failures: list[PhaseRun] = []
@@ -119,6 +122,8 @@ class Engine:
                 async with anyio.create_task_group() as outer:
                     if self.handle_signals:
                         await outer.start(self._watch_signals)
+                    if self.interrupt is not None:
+                        outer.start_soon(self._watch_interrupt, self.interrupt)
                     async with anyio.create_task_group() as group:
                         self._group = group
                         for run in self.runs:
@@ -159,6 +164,10 @@ class Engine:
                 self.interrupted_by = int(signum)
                 self.abort()
                 return
+
+    async def _watch_interrupt(self, interrupt: BootInterrupt) -> None:
+        self.interrupted_by = await interrupt.wait()
+        self.abort()
 
     # -- scheduling ---------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from ._events import (
     TeardownStarted,
 )
 from ._faults import apply_fault
+from ._interrupt import BootInterrupt
 from ._phase_run import PhaseRun, error_info
 from ._plan import BootPlan
 from ._report import BootReport
@@ -144,6 +145,7 @@ async def open_boot(
     deadline: float | None,
     sinks: Iterable[EventSink] | None,
     handle_signals: bool,
+    interrupt: BootInterrupt | None = None,
 ) -> AsyncIterator[RunningBoot]:
     """Boot `plan`; yield the running boot; tear down on exit. Raises `BootAborted`."""
     from ._diagnose import diagnose
@@ -155,6 +157,7 @@ async def open_boot(
         deadline=deadline,
         sinks=[StructlogSink()] if sinks is None else sinks,
         handle_signals=handle_signals,
+        interrupt=interrupt,
     )
     running = RunningBoot(engine)
     try:

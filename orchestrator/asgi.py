@@ -25,7 +25,6 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,6 +32,7 @@ from starlette.routing import Route
 from ._diagnostic import Diagnostic
 from ._drain import WebSocketClosedByDrain, WebSocketDrain
 from ._errors import BootAborted, BootError
+from ._interrupt import BootInterrupt
 from ._running import RunningBoot
 from ._termination import write_termination_message
 from .health import ProbeName, run_probe
@@ -107,8 +107,7 @@ class BootLifespan:
         self._on_failure = on_failure or _print_diagnostic
         self._termination_log = termination_log
         self._start_options = start_options
-        self._boot_scope: anyio.CancelScope | None = None
-        self._interrupted_by: int | None = None
+        self._interrupt: BootInterrupt | None = None
 
     def __repr__(self) -> str:
         state = self.running.state.value if self.running is not None else "not running"
@@ -119,13 +118,12 @@ class BootLifespan:
         return self._lifespan(app)
 
     def interrupt(self, signal_number: int) -> None:
-        """Abandon a boot still in progress (a signal arrived); it is torn down.
+        """Abort a boot still in progress (a signal arrived): kind `interrupted`, torn down.
 
         Does nothing once the boot has finished: draining is the way to stop then.
         """
-        if self._boot_scope is not None:
-            self._interrupted_by = signal_number
-            self._boot_scope.cancel()
+        if self._interrupt is not None:
+            self._interrupt.trigger(signal_number)
 
     @asynccontextmanager
     async def _lifespan(self, app: object) -> AsyncIterator[dict[str, Any]]:
@@ -141,19 +139,15 @@ class BootLifespan:
                 running.begin_draining()
 
     async def _boot(self, stack: AsyncExitStack) -> RunningBoot:
-        refused: StartupRefused | None = None
-        with anyio.CancelScope() as scope:
-            self._boot_scope = scope
-            try:
-                return await stack.enter_async_context(self.boot.start(**self._start_options))
-            except BootAborted as aborted:
-                self._report(aborted.diagnostic)
-                refused = StartupRefused(self.boot.name, aborted.diagnostic, aborted.exit_code)
-            finally:
-                self._boot_scope = None
-        if refused is None:  # cancelled by interrupt(): the boot was torn down already
-            refused = StartupRefused(self.boot.name, None, 128 + (self._interrupted_by or 15))
-            print(f"boot '{self.boot.name}' interrupted while starting", file=sys.stderr)
+        self._interrupt = BootInterrupt()
+        try:
+            start = self.boot.start(interrupt=self._interrupt, **self._start_options)
+            return await stack.enter_async_context(start)
+        except BootAborted as aborted:
+            self._report(aborted.diagnostic)
+            refused = StartupRefused(self.boot.name, aborted.diagnostic, aborted.exit_code)
+        finally:
+            self._interrupt = None
         self.refused = refused
         _shorten_uvicorn_traceback(refused)
         raise refused from None

@@ -8,7 +8,7 @@ import signal
 import anyio
 import pytest
 
-from orchestrator import Boot, BootAborted, PhaseStatus, TeardownOutcome
+from orchestrator import Boot, BootAborted, BootInterrupt, PhaseStatus, TeardownOutcome
 from orchestrator._serve import serve_async
 
 pytestmark = pytest.mark.anyio
@@ -63,3 +63,34 @@ async def test_signal_in_service_starts_an_orderly_shutdown() -> None:
         code = await serve_async(boot, sinks=[])
     assert code == 0
     assert torn == ["server"]
+
+
+async def test_boot_interrupt_aborts_a_boot_in_progress_as_a_signal_would() -> None:
+    boot = Boot("interrupted-by-host")
+    interrupt = BootInterrupt()
+    torn: list[str] = []
+
+    @boot.phase()
+    async def database():  # type: ignore[no-untyped-def]
+        yield "db"
+        torn.append("database")
+
+    @boot.phase()
+    async def warmup(database: str) -> None:
+        interrupt.trigger(signal.SIGTERM)
+        await anyio.sleep(10)
+
+    with pytest.raises(BootAborted) as caught:
+        await boot.run_once(interrupt=interrupt, sinks=[])
+    assert (caught.value.diagnostic.kind, caught.value.exit_code) == ("interrupted", 143)
+    assert torn == ["database"]
+
+
+async def test_boot_interrupt_after_the_boot_is_ready_changes_nothing() -> None:
+    boot = Boot("late-interrupt")
+    interrupt = BootInterrupt()
+    boot.add(lambda: 1, name="one")
+    async with boot.start(interrupt=interrupt, sinks=[]) as running:
+        interrupt.trigger()
+        await anyio.lowlevel.checkpoint()
+        assert running.ready
