@@ -99,6 +99,40 @@ async def compare(boot: Boot, graph: dict[str, tuple[str, ...]]) -> dict[str, fl
     return {key: statistics.median(values) for key, values in samples.items()}
 
 
+def sleeping_boot(graph: dict[str, tuple[str, ...]], seed: int = SEED) -> tuple[Boot, float]:
+    """Phases that sleep 1-5 ms, and the length of the graph's critical path in seconds."""
+    rng = random.Random(seed)
+    durations = {name: rng.uniform(0.001, 0.005) for name in graph}
+    boot = Boot("sleepers")
+    for name, needs in graph.items():
+        namespace: dict[str, Any] = {"anyio": anyio, "seconds": durations[name]}
+        source = f"async def {name}({', '.join(needs)}):\n    await anyio.sleep(seconds)\n"
+        exec(source, namespace)
+        boot.add(namespace[name])
+    finish: dict[str, float] = {}
+    for name in TopologicalSorter(graph).static_order():
+        finish[name] = max((finish[d] for d in graph[name]), default=0.0) + durations[name]
+    return boot, max(finish.values())
+
+
+def critical_path_ratio(size: int = 1000) -> list[dict[str, object]]:
+    """Boot time over the critical path for phases that really wait (1.0 is ideal)."""
+    boot, critical = sleeping_boot(random_dag(size))
+    print(f"\nboot time over critical path: {size} phases sleeping 1-5 ms, median of {ROUNDS}")
+    print(f"{'backend':8} {'critical path s':>16} {'boot s':>8} {'ratio':>6}")
+    rows = []
+    for backend in ("asyncio", "trio"):
+
+        async def boots() -> float:
+            times = [await timed(lambda: boot.run_once(sinks=[])) for _ in range(ROUNDS)]
+            return statistics.median(times)
+
+        took = anyio.run(boots, backend=backend)
+        rows.append({"backend": backend, "critical": critical, "boot": took})
+        print(f"{backend:8} {critical:16.3f} {took:8.3f} {took / critical:6.2f}")
+    return rows
+
+
 def main() -> list[dict[str, object]]:
     """Run the comparison on asyncio and trio; print and return the rows."""
     configure_json_logging()
@@ -129,7 +163,7 @@ def main() -> list[dict[str, object]]:
             f"{backend:8} {row['bare_us']:14.1f} {row['smd_us']:13.1f} {row['smd_ratio']:6.2f}"
             f" {row['json_us']:18.1f} {row['json_ratio']:6.2f}"
         )
-    return rows
+    return rows + critical_path_ratio()
 
 
 if __name__ == "__main__":
