@@ -8,8 +8,7 @@ from typing import Any
 
 from .._diagram import to_dot, to_mermaid
 from ._load import load_boot
-from ._output import stderr
-from ._reports import load_report
+from ._reports import load_report, warn_if_other_plan
 
 
 def register(commands: Any) -> None:
@@ -29,12 +28,8 @@ def run_graph(arguments: argparse.Namespace) -> int:
     """Print the graph; gates are hexagons, `after=` edges dashed."""
     plan = load_boot(arguments.target).plan()
     report = load_report(arguments.report) if arguments.report else None
-    if report is not None and report.fingerprint != plan.fingerprint:
-        stderr().print(
-            f"warning: the report is of plan {report.fingerprint}, the boot's plan is "
-            f"{plan.fingerprint}; phases are matched by name",
-            style="yellow",
-        )
+    if report is not None:
+        warn_if_other_plan(report, plan, "outcomes")
     render = to_dot if arguments.format == "dot" else to_mermaid
     sys.stdout.write(render(plan, report))
     return 0

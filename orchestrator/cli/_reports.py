@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 from .._diagnostic import Diagnostic
+from .._plan import BootPlan
 from .._report import BootReport
 from ._load import TargetError
+from ._output import stderr
 
 
 def usage_error(subject: str, summary: str, detail: str, action: str) -> TargetError:
@@ -60,3 +62,13 @@ def load_report(path: str | Path) -> BootReport:
         ) from exc
     except ValueError as exc:
         raise usage_error(str(path), f"'{path}' is not a boot report", str(exc), action) from exc
+
+
+def warn_if_other_plan(report: BootReport, plan: BootPlan, what: str) -> None:
+    """Say so when a report comes from another plan than the boot's (phases match by name)."""
+    if report.fingerprint != plan.fingerprint:
+        stderr().print(
+            f"warning: {what} come from plan {report.fingerprint}, the boot's plan is "
+            f"{plan.fingerprint}; phases are matched by name",
+            style="yellow",
+        )

@@ -22,7 +22,14 @@ from .._sinks import StructlogSink
 from .._termination import write_termination_message
 from ._live import STYLES, LiveView
 from ._load import load_boot
-from ._output import configure_logging, print_diagnostic, stderr, stdout
+from ._output import (
+    configure_logging,
+    positive_float,
+    positive_int,
+    print_diagnostic,
+    stderr,
+    stdout,
+)
 
 
 def register(commands: Any) -> None:
@@ -37,8 +44,8 @@ def register(commands: Any) -> None:
         default="auto",
         help="auto: a live view on a terminal, JSON logs otherwise",
     )
-    run.add_argument("--max-concurrency", type=_positive_int, metavar="N", default=None)
-    run.add_argument("--deadline", type=_positive_float, metavar="SECONDS", default=None)
+    run.add_argument("--max-concurrency", type=positive_int, metavar="N", default=None)
+    run.add_argument("--deadline", type=positive_float, metavar="SECONDS", default=None)
     run.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     run.add_argument(
         "--termination-log",
@@ -48,20 +55,6 @@ def register(commands: Any) -> None:
         "(Kubernetes reads /dev/termination-log)",
     )
     run.set_defaults(handler=run_command)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
 
 
 def run_command(arguments: argparse.Namespace) -> int:

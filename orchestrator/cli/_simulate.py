@@ -13,8 +13,8 @@ from .._simulate import simulate
 from .._simulated import SimulatedBoot
 from .._svg import format_seconds
 from ._load import load_boot
-from ._output import stderr, stdout
-from ._reports import load_report, usage_error
+from ._output import positive_int, stdout
+from ._reports import load_report, usage_error, warn_if_other_plan
 
 
 def register(commands: Any) -> None:
@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
         metavar="REPORT",
         help="take each phase's duration from this report (else its expected_duration, else 0)",
     )
-    command.add_argument("--max-concurrency", type=_positive_int, metavar="N", default=None)
+    command.add_argument("--max-concurrency", type=positive_int, metavar="N", default=None)
     command.add_argument(
         "--fail",
         nargs="+",
@@ -41,13 +41,6 @@ def register(commands: Any) -> None:
     command.add_argument("--format", choices=("text", "json"), default="text")
     command.add_argument("--plot", metavar="FILE", type=Path, help="also write an SVG Gantt chart")
     command.set_defaults(handler=run_simulate)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_failures(target: str, items: list[str]) -> dict[str, float]:
@@ -71,12 +64,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     """Simulate and print the prediction; exit 0 (the prediction's own exit code is printed)."""
     plan = load_boot(arguments.target).plan()
     durations = load_report(arguments.durations) if arguments.durations else None
-    if durations is not None and durations.fingerprint != plan.fingerprint:
-        stderr().print(
-            f"warning: durations come from plan {durations.fingerprint}, the boot's plan is "
-            f"{plan.fingerprint}; phases are matched by name",
-            style="yellow",
-        )
+    if durations is not None:
+        warn_if_other_plan(durations, plan, "durations")
     failures = parse_failures(arguments.target, arguments.fail)
     try:
         result = simulate(
