@@ -128,6 +128,12 @@ def _number_problems(option: str, value: object, *, allow_zero: bool) -> list[st
 
 def classify(target: object) -> tuple[PhaseStyle, Callable[..., Any] | None, list[str]]:
     """Decide how `target` is run; returns its style, start callable and any problems."""
+    if inspect.isclass(target) and callable(getattr(target, "start", None)):
+        return (
+            PhaseStyle.COMPONENT,
+            None,
+            [f"{target.__name__} is a class; pass an instance: boot.add({target.__name__}(...))"],
+        )
     if inspect.isasyncgenfunction(target):
         return PhaseStyle.ASYNC_GENERATOR, target, []
     if inspect.isgeneratorfunction(target):

@@ -36,7 +36,12 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
     reported_duplicates: set[str] = set()
     for spec in declared:
         for reason in name_problems(spec.name):
-            problem(spec.name, reason, [f"declared at {spec.source}"], "Rename the phase.")
+            problem(
+                spec.name,
+                reason,
+                [f"declared at {spec.source}"],
+                "Give the phase a valid name: boot.add(target, name=...) or @boot.phase(name=...).",
+            )
         if counts[spec.name] > 1 and spec.name not in reported_duplicates:
             reported_duplicates.add(spec.name)
             sources = [f"declared at {s.source}" for s in declared if s.name == spec.name]

@@ -41,6 +41,21 @@ def test_run_once_boots_tears_down_and_prints_timings(tmp_path: Path) -> None:
     assert report.outcome.value == "ready"
 
 
+def test_report_into_a_missing_folder_is_refused_before_booting(tmp_path: Path) -> None:
+    result = smd("run", "--once", f"{BOOTS}/ok.py", "--report", str(tmp_path / "no" / "r.json"))
+    assert result.returncode == 64
+    assert "its folder does not exist" in result.stderr
+    assert "database closed" not in result.stdout
+    assert_no_traceback(result)
+
+
+def test_unwritable_report_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    result = smd("run", "--once", f"{BOOTS}/ok.py", "--report", str(tmp_path))
+    assert result.returncode == 73
+    assert "cannot write the report" in result.stderr
+    assert_no_traceback(result)
+
+
 def test_run_logs_json_lines_when_not_on_a_terminal() -> None:
     result = smd("run", "--once", f"{BOOTS}/ok.py")
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]

@@ -127,3 +127,23 @@ def test_graph_error_message_lists_every_problem() -> None:
     with pytest.raises(GraphError) as caught:
         boot.validate()
     assert "has 2 problem(s)" in str(caught.value)
+
+
+def test_a_class_with_start_must_be_given_as_an_instance() -> None:
+    class Cache:
+        async def start(self) -> None: ...
+
+    boot = Boot("component-class")
+    boot.add(Cache, name="cache")
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    assert "pass an instance" in caught.value.diagnostics[0].details[0]
+
+
+def test_a_lambda_needs_a_name() -> None:
+    boot = Boot("lambda")
+    boot.add(lambda: None)
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    assert "'<lambda>' is not a Python identifier" in caught.value.diagnostics[0].summary
+    assert "name=" in caught.value.diagnostics[0].action

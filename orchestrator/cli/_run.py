@@ -30,6 +30,7 @@ from ._output import (
     stderr,
     stdout,
 )
+from ._reports import usage_error
 
 
 def register(commands: Any) -> None:
@@ -57,10 +58,20 @@ def register(commands: Any) -> None:
     run.set_defaults(handler=run_command)
 
 
+CANNOT_CREATE = 73  # EX_CANTCREAT: the boot went well but the report could not be written
+
+
 def run_command(arguments: argparse.Namespace) -> int:
     """Boot the TARGET; return 0 after an orderly stop, else the diagnostic's exit code."""
     boot = load_boot(arguments.target)
     plan = boot.plan()
+    if arguments.report is not None and not arguments.report.parent.is_dir():
+        raise usage_error(
+            arguments.target,
+            f"--report {arguments.report}: its folder does not exist",
+            f"no folder {arguments.report.parent.resolve()}",
+            "Create the folder or write the report elsewhere; nothing was booted.",
+        )
     live = arguments.log_format == "auto" and sys.stderr.isatty()
     configure_logging("console" if live else arguments.log_format)
     with ExitStack() as stack:
@@ -72,7 +83,11 @@ def run_command(arguments: argparse.Namespace) -> int:
         )
     report, exit_code = outcome
     if arguments.report is not None:
-        arguments.report.write_text(report.to_json() + "\n")
+        try:
+            arguments.report.write_text(report.to_json() + "\n")
+        except OSError as exc:
+            stderr().print(f"smd: cannot write the report: {exc}", markup=False)
+            exit_code = exit_code or CANNOT_CREATE
     if exit_code == 0:
         console = stdout()
         console.print(timings_table(report))
