@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
+import sys
+
+import pytest
+import structlog
 from rich.console import Console
 
 from orchestrator import Boot, PhaseCompleted, PhaseFailed, PhaseStarted
 from orchestrator.cli._live import LiveView
+from orchestrator.cli._output import configure_logging
 
 
 def board(events: list[object]) -> str:
@@ -53,3 +60,16 @@ def test_board_marks_failures() -> None:
         ]
     )
     assert "timed_out 1" in text
+
+
+def test_log_lines_go_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure_logging("json")
+    try:
+        captured = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", captured)  # what rich's live view does
+        structlog.get_logger("smd.test").info("above the live view", password="hunter2")
+    finally:
+        structlog.reset_defaults()
+    line = json.loads(captured.getvalue())
+    assert line["event"] == "above the live view"
+    assert line["password"] == "***"

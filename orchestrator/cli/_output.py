@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Literal
+from typing import Literal, TextIO, cast
 
 import structlog
 from rich.console import Console
@@ -39,6 +39,21 @@ def print_diagnostic(diagnostic: Diagnostic, *, as_json: bool = False) -> None:
     stderr().print(str(diagnostic), style=style, markup=False)
 
 
+class CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the moment of writing.
+
+    While the live view runs, rich swaps `sys.stderr` for a proxy that prints
+    above the live region; log lines written through this land there instead
+    of tearing the view apart.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(log_format: LogFormat) -> str:
     """Configure structlog for the command: console on a terminal, JSON otherwise.
 
@@ -62,7 +77,7 @@ def configure_logging(log_format: LogFormat) -> str:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast("TextIO", CurrentStderr())),
         cache_logger_on_first_use=True,
     )
     return chosen
