@@ -8,6 +8,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from importlib import metadata
 
 from .._diagnostic import Diagnostic, describe_exception
 from .._errors import GraphError
@@ -29,10 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="TARGET is module:attribute or path/to/file.py:attribute naming a Boot "
         "(the attribute defaults to `boot`).",
     )
+    parser.add_argument("--version", action="version", version=f"smd {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(commands)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("smd-orchestrator")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
