@@ -15,8 +15,8 @@ from ._phase import PhaseSpec, PhaseStyle
 Teardown = Callable[[], Awaitable[None]]
 
 
-class _NotAGenerator(RuntimeError):
-    pass
+class NothingYielded(RuntimeError):
+    """A generator phase finished without yielding the value its dependents need."""
 
 
 async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
@@ -38,14 +38,14 @@ async def start_phase(spec: PhaseSpec, arguments: dict[str, Any]) -> tuple[Any, 
         try:
             value = await agen.__anext__()
         except StopAsyncIteration:
-            raise _NotAGenerator(f"phase '{spec.name}' finished without yielding a value") from None
+            raise NothingYielded(f"phase '{spec.name}' finished without yielding a value") from None
         return value, functools.partial(_finish_async_generator, spec.name, agen)
     if style is PhaseStyle.GENERATOR:
         gen = spec.target(**arguments)
         try:
             value = await in_thread(next, gen)
         except StopIteration:
-            raise _NotAGenerator(f"phase '{spec.name}' finished without yielding a value") from None
+            raise NothingYielded(f"phase '{spec.name}' finished without yielding a value") from None
         return value, functools.partial(_finish_generator, spec.name, gen)
     return await _start_component(spec, arguments)
 

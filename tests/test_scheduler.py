@@ -292,3 +292,66 @@ async def test_nothing_is_downgraded_without_a_declaration() -> None:
         await boot.run_once(sinks=[])
     assert caught.value.report.state is BootState.FAILED
     assert caught.value.diagnostic.kind == "phase_failed"
+
+
+async def test_a_generator_that_never_yields_fails_with_a_clear_message() -> None:
+    boot = Boot("no-yield")
+
+    @boot.phase()
+    async def empty():  # type: ignore[no-untyped-def]
+        if False:
+            yield None
+
+    @boot.phase()
+    def empty_sync():  # type: ignore[no-untyped-def]
+        if False:
+            yield None
+
+    from orchestrator import BootAborted
+
+    with pytest.raises(BootAborted) as caught:
+        await boot.run_once(max_concurrency=1, sinks=[])
+    assert caught.value.diagnostic.cause == (
+        "NothingYielded: phase 'empty' finished without yielding a value"
+    )
+
+
+async def test_a_generator_that_yields_twice_fails_its_teardown() -> None:
+    boot = Boot("two-yields")
+
+    @boot.phase()
+    async def twice():  # type: ignore[no-untyped-def]
+        yield 1
+        yield 2
+
+    @boot.phase()
+    def twice_sync():  # type: ignore[no-untyped-def]
+        yield 1
+        yield 2
+
+    report = await boot.run_once(sinks=[])
+    for name in ("twice", "twice_sync"):
+        error = report[name].teardown_error
+        assert error is not None
+        assert (
+            error["message"]
+            == f"phase '{name}' yielded more than once; a phase yields its value once"
+        )
+
+
+async def test_a_component_with_sync_start_and_stop_runs_them_in_a_thread() -> None:
+    loop_thread = threading.current_thread()
+
+    class Pool:
+        def start(self) -> threading.Thread:
+            return threading.current_thread()
+
+        def stop(self) -> None:
+            self.stopped_in = threading.current_thread()
+
+    pool = Pool()
+    boot = Boot("sync-component")
+    boot.add(pool, name="pool")
+    async with boot.start(sinks=[]) as running:
+        assert running.resources["pool"] is not loop_thread
+    assert pool.stopped_in is not loop_thread
