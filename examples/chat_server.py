@@ -15,11 +15,13 @@ diagnostic once and exits with its code (78 for a bad `SMD_CHAT_SECRET_KEY`).
   token names (a header, not the query string, so access logs never hold it). The token is
   `payload.signature` (base64url), the signature an HMAC-SHA256 of the payload
   with the settings' `secret_key`; the payload holds `sub` (the user id) and
-  `exp` (expiry, Unix seconds). A missing, forged, tampered or expired token is
+  `exp` (expiry, Unix seconds, at most a day ahead). A missing, forged, tampered or expired token is
   closed with 1008 (policy violation) before anything is sent. An authenticated
   connection is registered with that user's manager through the agent bridge;
   each `{"type": "run", "prompt": ...}` it sends starts a simulated agent run
-  whose events (agent_started ... agent_completed) reach that user only.
+  whose events (agent_started ... agent_completed) reach that user only. A frame
+  that is not a JSON object in text closes the socket with 1003; while the
+  server drains, new sockets are closed with 1013 (try again later).
 
 On SIGTERM, `/readyz` turns 503 at once, open WebSockets are closed with 1001
 after `--drain-grace` seconds, and the boot is torn down in reverse order.
@@ -34,6 +36,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import os
 import time
 from typing import Any
@@ -54,10 +57,13 @@ from phases.websocket import (
     WebSocketDeliveryError,
 )
 
+UNSUPPORTED_DATA = 1003
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 AGENT = "research-agent"
 TOKEN_TTL = 300.0
+MAX_TOKEN_LIFETIME = 24 * 3600.0
+"""Seconds ahead an expiry may lie; a token claiming more is refused as forged."""
 
 _connection_numbers = itertools.count(1)
 
@@ -81,6 +87,8 @@ def issue_token(
     secret: str, user_id: str, *, ttl: float = TOKEN_TTL, now: float | None = None
 ) -> str:
     """A signed token naming `user_id`, valid for `ttl` seconds."""
+    if not 0 < ttl <= MAX_TOKEN_LIFETIME:
+        raise ValueError(f"ttl must be in (0, {MAX_TOKEN_LIFETIME}] seconds, not {ttl}")
     issued = time.time() if now is None else now
     claims = json.dumps({"exp": issued + ttl, "sub": user_id}, separators=(",", ":"))
     payload = _b64(claims.encode())
@@ -88,20 +96,33 @@ def issue_token(
 
 
 def verify_token(secret: str, token: str | None, *, now: float | None = None) -> str | None:
-    """The user id a token names, or None if it is missing, forged, tampered or expired."""
+    """The user id a token names, or None if it is missing, forged, tampered or expired.
+
+    The signature is compared in constant time before the payload is even
+    decoded; then the claims must be an object with a string `sub` and a finite
+    numeric `exp` in the future, no further away than `MAX_TOKEN_LIFETIME`.
+    """
     if not token or token.count(".") != 1:
         return None
     payload, signature = token.split(".")
-    if not hmac.compare_digest(signature, _sign(secret, payload)):
+    expected = _sign(secret, payload).encode()
+    # Header values arrive as latin-1 text: compare bytes, which compare_digest
+    # accepts whatever the characters (it refuses non-ASCII str).
+    if not hmac.compare_digest(signature.encode("utf-8", "surrogateescape"), expected):
         return None
     try:
         claims = json.loads(_unb64(payload))
     except (binascii.Error, ValueError):
         return None
-    expiry, user_id = claims.get("exp"), claims.get("sub")
-    if not isinstance(expiry, int | float) or not isinstance(user_id, str):
+    if not isinstance(claims, dict):
         return None
-    if expiry <= (time.time() if now is None else now):
+    expiry, user_id = claims.get("exp"), claims.get("sub")
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    if isinstance(expiry, bool) or not isinstance(expiry, int | float):
+        return None
+    current = time.time() if now is None else now
+    if not math.isfinite(expiry) or not current < expiry <= current + MAX_TOKEN_LIFETIME:
         return None
     return user_id
 
@@ -132,7 +153,8 @@ async def agent_socket(websocket: WebSocket) -> None:
     """Authenticate, register with the user's manager, stream agent runs until closed."""
     running = running_boot(websocket)
     if running.draining:
-        await websocket.close(code=TRY_AGAIN_LATER)
+        await websocket.accept()
+        await websocket.close(code=TRY_AGAIN_LATER, reason="server is draining")
         return
     service: ChatService = running.resources["finalize"]
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
@@ -156,14 +178,33 @@ async def agent_socket(websocket: WebSocket) -> None:
     connection = WebSocketConnection(f"ws-{number}", user_id, StarletteSocket(websocket))
     await manager.add_connection(connection)
     try:
-        while True:
-            message = await websocket.receive_json()
-            if isinstance(message, dict) and message.get("type") == "run":
-                await run_agent(service.bridge, user, str(message.get("prompt", "")))
+        while (request := await receive_request(websocket)) is not None:
+            if request.get("type") == "run":
+                await run_agent(service.bridge, user, str(request.get("prompt", "")))
+        await websocket.close(code=UNSUPPORTED_DATA, reason="send JSON objects as text frames")
     except (WebSocketDisconnect, WebSocketDeliveryError):
         pass  # the client left, or the drain closed the socket: unregister below
     finally:
         await manager.remove_connection(connection.connection_id)
+
+
+async def receive_request(websocket: WebSocket) -> dict[str, Any] | None:
+    """The client's next JSON object, or None for anything else (binary, not JSON, not an object).
+
+    Raises:
+        WebSocketDisconnect: the client left.
+    """
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        return None
+    try:
+        request = json.loads(text)
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
 
 
 # --- the app ----------------------------------------------------------------------------
