@@ -73,8 +73,9 @@ class DrainingServer(uvicorn.Server):
             self._loop.call_soon_threadsafe(self._start_drain)
 
     def _start_drain(self) -> None:
-        if self.drain_task is None:
-            self.drain_task = self._loop.create_task(self._drain()) if self._loop else None
+        if self.drain_task is None and self._loop is not None:
+            self.boot_lifespan.begin_draining()  # systemd hears STOPPING=1 before the grace
+            self.drain_task = self._loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         try:

@@ -36,6 +36,7 @@ from ._interrupt import BootInterrupt
 from ._running import RunningBoot
 from ._termination import write_termination_message
 from .health import ProbeName, run_probe
+from .systemd import SystemdNotifier
 
 if TYPE_CHECKING:
     from ._boot import Boot
@@ -106,6 +107,8 @@ class BootLifespan:
         self.refused: StartupRefused | None = None
         self._on_failure = on_failure or _print_diagnostic
         self._termination_log = termination_log
+        if start_options.get("sinks") is not None:
+            start_options["sinks"] = tuple(start_options["sinks"])
         self._start_options = start_options
         self._interrupt: BootInterrupt | None = None
 
@@ -116,6 +119,17 @@ class BootLifespan:
     def __call__(self, app: object) -> AbstractAsyncContextManager[dict[str, Any]]:
         """The lifespan context for `app`; its state holds the running boot as `smd`."""
         return self._lifespan(app)
+
+    def begin_draining(self) -> None:
+        """Turn not-ready now and tell systemd (`STOPPING=1`) that shutdown has begun.
+
+        Does nothing to the boot before it is running; calling it twice is harmless.
+        """
+        if self.running is not None:
+            self.running.begin_draining()
+        for sink in self._start_options.get("sinks") or ():
+            if isinstance(sink, SystemdNotifier):
+                sink.stopping()
 
     def interrupt(self, signal_number: int) -> None:
         """Abort a boot still in progress (a signal arrived): kind `interrupted`, torn down.
@@ -136,7 +150,7 @@ class BootLifespan:
             try:
                 yield {STATE_KEY: running}
             finally:
-                running.begin_draining()
+                self.begin_draining()
 
     async def _boot(self, stack: AsyncExitStack) -> RunningBoot:
         self._interrupt = BootInterrupt()

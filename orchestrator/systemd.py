@@ -7,9 +7,10 @@ async with boot.start(sinks=[StructlogSink(), SystemdNotifier(boot.plan())]) as 
 
 When `NOTIFY_SOCKET` is unset (not run by systemd) the sink does nothing. It
 sends `STATUS=` naming the phases in progress, `EXTEND_TIMEOUT_USEC=` when a
-phase with a `timeout` or `expected_duration` starts (so `TimeoutStartSec=`
-measures progress, not the whole boot), `READY=1` when the boot is READY or
-DEGRADED, and `STOPPING=1` when shutdown begins. See sd_notify(3).
+phase with a `timeout` or `expected_duration` starts or waits to retry (so
+`TimeoutStartSec=` measures progress, not the whole boot), `READY=1` when the
+boot is READY or DEGRADED, `STOPPING=1` when shutdown begins, and an extension
+of the stop timeout for each teardown with a `teardown_timeout`. See sd_notify(3).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ._events import (
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
+    PhaseRetrying,
     PhaseStarted,
     TeardownStarted,
 )
@@ -79,6 +81,9 @@ class SystemdNotifier:
     def __init__(self, plan: BootPlan | None = None, *, address: str | None = None) -> None:
         self.address = address if address is not None else os.environ.get("NOTIFY_SOCKET")
         self._budgets: Mapping[str, float] = _budgets(plan) if plan is not None else {}
+        self._teardown_budgets: Mapping[str, float] = (
+            _teardown_budgets(plan) if plan is not None else {}
+        )
         self._in_progress: dict[str, None] = {}
         self._stopping = False
         self.errors: list[OSError] = []
@@ -100,36 +105,50 @@ class SystemdNotifier:
             self._send(f"STATUS=booting {event.boot} [{event.fingerprint}]")
         elif isinstance(event, PhaseStarted):
             self._in_progress[event.phase] = None
-            lines = [self._progress()]
-            budget = self._budgets.get(event.phase)
-            if budget is not None:
-                lines.append(f"EXTEND_TIMEOUT_USEC={int((budget + EXTEND_MARGIN) * 1_000_000)}")
-            self._send("\n".join(lines))
+            self._send(self._with_extension(self._progress(), self._budgets.get(event.phase)))
+        elif isinstance(event, PhaseRetrying):
+            # The pause before the next attempt must not run out systemd's start timeout.
+            status = f"STATUS=retrying {event.phase} (attempt {event.attempt} failed)"
+            self._send(self._with_extension(status, event.delay))
         elif isinstance(event, PhaseCompleted | PhaseFailed | PhaseCancelled):
             self._in_progress.pop(event.phase, None)
+            if self._in_progress:  # STATUS names only the phases still running
+                self._send(self._progress())
         elif isinstance(event, BootReady):
             self._send(f"READY=1\nSTATUS={event.state.value}: {event.boot} is serving")
         elif isinstance(event, BootFailed):
             diagnostic = event.diagnostic
             self._send(f"STATUS=failed: {diagnostic.kind}: {diagnostic.summary}")
-        elif isinstance(event, BootStopping | TeardownStarted | BootStopped):
-            self.stopping(event.phase)
+        elif isinstance(event, TeardownStarted):
+            self.stopping(event.phase, extend=self._teardown_budgets.get(event.phase))
+        elif isinstance(event, BootStopping | BootStopped):
+            self.stopping()
 
-    def stopping(self, phase: str | None = None) -> None:
+    def stopping(self, phase: str | None = None, *, extend: float | None = None) -> None:
         """Send `STOPPING=1` once (with a STATUS naming `phase` if given).
 
-        Called on `BootStopping` (and on teardown events); call it yourself when
-        draining begins, so systemd knows before the grace period starts.
+        Called on `BootStopping` (and on teardown events); `serve_asgi` calls it
+        when draining begins, so systemd knows before the grace period starts.
+
+        Args:
+            phase: the phase being torn down, if any.
+            extend: seconds to add to systemd's stop timeout (the phase's `teardown_timeout`).
         """
         if not self.enabled:
             return
         status = f"STATUS=stopping: tearing down {phase}" if phase else "STATUS=stopping"
         if self._stopping:
             if phase:
-                self._send(status)
+                self._send(self._with_extension(status, extend))
             return
         self._stopping = True
-        self._send(f"STOPPING=1\n{status}")
+        self._send(self._with_extension(f"STOPPING=1\n{status}", extend))
+
+    @staticmethod
+    def _with_extension(message: str, seconds: float | None) -> str:
+        if seconds is None:
+            return message
+        return f"{message}\nEXTEND_TIMEOUT_USEC={int((seconds + EXTEND_MARGIN) * 1_000_000)}"
 
     def _progress(self) -> str:
         names = ", ".join(self._in_progress)
@@ -142,6 +161,10 @@ class SystemdNotifier:
             self.errors.append(exc)
         else:
             self.sent.append(message)
+
+
+def _teardown_budgets(plan: BootPlan) -> dict[str, float]:
+    return {s.name: s.teardown_timeout for s in plan.phases if s.teardown_timeout is not None}
 
 
 def _budgets(plan: BootPlan) -> dict[str, float]:

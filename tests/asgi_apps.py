@@ -1,8 +1,9 @@
 """Small Starlette apps for the ASGI tests, runnable as `python tests/asgi_apps.py KIND`.
 
 KIND is `failing` (a critical phase raises: exit 69), `slow` (the boot takes
-ten seconds, so a signal arrives while it runs) or `ok`. Each serves on
-127.0.0.1, port 0, through `serve_asgi`.
+ten seconds, so a signal arrives while it runs) or `ok`; an optional second
+argument is the drain grace in seconds (0.2). Each serves on 127.0.0.1, port 0,
+through `serve_asgi`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestrator import Boot
+from orchestrator import Boot, StructlogSink
 from orchestrator.asgi import BootLifespan, health_routes, lifespan, resources, serve_asgi
+from orchestrator.systemd import SystemdNotifier
 
 TEARDOWNS: list[str] = []
 
@@ -29,7 +31,7 @@ def ok_boot() -> Boot:
     async def config() -> dict[str, str]:
         return {"greeting": "hello"}
 
-    @boot.phase()
+    @boot.phase(teardown_timeout=2)
     async def database(config: dict[str, str]) -> AsyncIterator[str]:
         yield "db-connection"
         TEARDOWNS.append("database")
@@ -75,7 +77,8 @@ async def hello(request: Request) -> JSONResponse:
 
 
 def create_app(boot: Boot) -> tuple[Starlette, BootLifespan]:
-    smd = lifespan(boot)
+    """The app with health routes and /hello; systemd hears of it when NOTIFY_SOCKET is set."""
+    smd = lifespan(boot, sinks=[StructlogSink(), SystemdNotifier(boot.plan())])
     return Starlette(routes=[*health_routes(), Route("/hello", hello)], lifespan=smd), smd
 
 
@@ -84,4 +87,5 @@ failing_app, failing_lifespan = create_app(failing_boot())
 if __name__ == "__main__":
     boots = {"failing": failing_boot, "slow": slow_boot, "ok": ok_boot}
     app, smd = create_app(boots[sys.argv[1]]())
-    raise SystemExit(serve_asgi(app, smd, port=0, drain_grace=0.2, log_level="info"))
+    grace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2
+    raise SystemExit(serve_asgi(app, smd, port=0, drain_grace=grace, log_level="info"))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
-from orchestrator import Boot
+from orchestrator import Boot, Retry
 from orchestrator.systemd import SystemdNotifier, notify
 
 
@@ -127,3 +131,103 @@ async def test_failed_boot_reports_its_diagnostic_in_status(
     messages = _received(sock)
     assert any(m.startswith("STATUS=failed: phase_failed:") for m in messages)
     assert not any("READY=1" in m for m in messages)
+
+
+@pytest.mark.anyio
+async def test_a_retry_pause_extends_the_start_timeout(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    boot = Boot("flaky")
+    calls: list[int] = []
+
+    @boot.phase(retry=Retry(attempts=2, delay=0.01))
+    async def database() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("not yet")
+        return "db"
+
+    async with boot.start(sinks=[SystemdNotifier(boot.plan(), address=path)]):
+        messages = _received(sock)
+    assert "STATUS=retrying database (attempt 1 failed)\nEXTEND_TIMEOUT_USEC=1010000" in messages
+
+
+@pytest.mark.anyio
+async def test_status_names_only_the_phases_still_running(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    boot = Boot("parallel")
+
+    @boot.phase()
+    async def quick() -> str:
+        return "quick"
+
+    @boot.phase()
+    async def slow() -> str:
+        await anyio.sleep(0.05)
+        return "slow"
+
+    async with boot.start(sinks=[SystemdNotifier(address=path)]):
+        messages = _received(sock)
+    statuses = [m for m in messages if m.startswith("STATUS=starting")]
+    assert statuses == [
+        "STATUS=starting quick",
+        "STATUS=starting quick, slow",
+        "STATUS=starting slow",
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_teardown_timeout_extends_the_stop_timeout(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    boot = Boot("closing")
+
+    @boot.phase(teardown_timeout=4)
+    async def database() -> object:
+        yield "db"
+
+    async with boot.start(sinks=[SystemdNotifier(boot.plan(), address=path)]):
+        _received(sock)
+    assert "STATUS=stopping: tearing down database\nEXTEND_TIMEOUT_USEC=5000000" in _received(sock)
+
+
+def _next_message(sock: socket.socket) -> str:
+    sock.settimeout(10)
+    try:
+        return sock.recv(4096).decode()
+    finally:
+        sock.setblocking(False)
+
+
+@pytest.mark.slow
+def test_serve_asgi_says_ready_then_stopping_as_soon_as_sigterm_starts_the_drain(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    tests = Path(__file__).parent
+    env = {**os.environ, "NOTIFY_SOCKET": path}
+    with subprocess.Popen(
+        [sys.executable, "asgi_apps.py", "ok", "1.0"],
+        cwd=tests,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as process:
+        try:
+            while not (message := _next_message(sock)).startswith("READY=1"):
+                pass
+            process.send_signal(signal.SIGTERM)
+            stopping = _next_message(sock)
+            assert process.poll() is None  # still draining: STOPPING=1 came first
+            assert process.wait(timeout=15) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert message == "READY=1\nSTATUS=ready: asgi-ok is serving"
+    assert stopping == "STOPPING=1\nSTATUS=stopping"
+    rest = _received(sock)
+    assert "STATUS=stopping: tearing down database\nEXTEND_TIMEOUT_USEC=3000000" in rest
