@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from ._diagnostic import EXIT_CODES
+from ._errors import PhaseTimeout
 from ._phase import PhaseSpec, PhaseStyle
 from ._plan import BootPlan
 from ._report import BootReport
@@ -110,18 +111,27 @@ class _Simulator:
         """When the started phase `index` settles, and how (its attempts recorded)."""
         spec = self.specs[index]
         duration = self.durations.get(spec.name, spec.expected_duration or 0.0)
-        attempts = spec.retry.attempts if spec.retry is not None else 1
-        delays = (
-            sum(spec.retry.delay_before(n) for n in range(2, attempts + 1)) if spec.retry else 0.0
-        )
-        if spec.name in self.fail:
-            self.attempts[index] = attempts
-            return self.now + attempts * self.fail[spec.name] + delays, PhaseStatus.FAILED
-        if spec.timeout is not None and duration > spec.timeout:
-            self.attempts[index] = attempts
-            return self.now + attempts * spec.timeout + delays, PhaseStatus.TIMED_OUT
+        fails_at = self.fail.get(spec.name)
+        timeout = spec.timeout
+        if fails_at is not None and (timeout is None or fails_at < timeout):
+            # The injected error is unknown here: a retried phase is assumed to retry it.
+            return self._settle_after(index, fails_at, PhaseStatus.FAILED, retried=True)
+        if timeout is not None and (fails_at is not None or duration > timeout):
+            retry = spec.retry
+            retried = retry is not None and retry.retries(PhaseTimeout(spec.name, timeout))
+            return self._settle_after(index, timeout, PhaseStatus.TIMED_OUT, retried=retried)
         self.attempts[index] = 1
         return self.now + duration, PhaseStatus.COMPLETED
+
+    def _settle_after(
+        self, index: int, each: float, status: PhaseStatus, *, retried: bool
+    ) -> tuple[float, PhaseStatus]:
+        """Every attempt ends after `each` seconds, with the retry delays in between."""
+        retry = self.specs[index].retry
+        attempts = retry.attempts if retry is not None and retried else 1
+        delays = sum(retry.delay_before(n) for n in range(2, attempts + 1)) if retry else 0.0
+        self.attempts[index] = attempts
+        return self.now + attempts * each + delays, status
 
     def _release(self, settled: int) -> None:
         work = [settled]
@@ -151,7 +161,13 @@ def _durations_from(source: BootReport | Mapping[str, float] | None) -> dict[str
     if source is None:
         return {}
     if isinstance(source, BootReport):
-        return {r.name: r.duration for r in source.phases if r.duration is not None}
+        # Only a completed start says how long the phase takes; a failed or cancelled one
+        # stopped early, so those phases fall back to their expected_duration.
+        return {
+            r.name: r.duration
+            for r in source.phases
+            if r.status is PhaseStatus.COMPLETED and r.duration is not None
+        }
     return dict(source)
 
 
@@ -189,10 +205,11 @@ def simulate(
 ) -> SimulatedBoot:
     """Predict a boot of `plan` on a virtual clock, with the engine's scheduling rules.
 
-    Each phase takes its measured duration from `durations` (a past report, or
-    seconds by name), else its `expected_duration`, else 0. A `when=False`
-    phase is skipped; a callable `when=` is assumed true. A phase whose
-    duration exceeds its `timeout` is predicted to time out on every attempt.
+    Each phase takes its measured duration from `durations` (a past report's
+    completed phases, or seconds by name), else its `expected_duration`, else
+    0. A `when=False` phase is skipped; a callable `when=` is assumed true. A
+    phase whose duration exceeds its `timeout` is predicted to time out, on
+    every attempt if its `retry` retries timeouts.
 
     Args:
         plan: the boot's plan (`boot.plan()`).
@@ -201,7 +218,8 @@ def simulate(
         fail: phases to fail; a mapping gives the seconds into each attempt at
             which it fails, a plain collection fails them as they start (like
             `orchestrator.testing.inject_fault(name, error=...)`). Every
-            attempt of a retried phase fails, after its retry delays.
+            attempt of a retried phase fails, after its retry delays; one
+            set to fail later than its `timeout` times out instead.
 
     Returns:
         The `SimulatedBoot`.

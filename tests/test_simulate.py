@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
 import networkx as nx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sleeping_boot import add_sleeper, service_boot
 
-from orchestrator import Boot, BootAborted, PhaseStatus, Retry
+from orchestrator import Boot, BootAborted, GateFailed, GateResult, PhaseStatus, Retry
 from orchestrator._simulate import simulate
 from orchestrator.testing import inject_fault
 
@@ -63,6 +71,34 @@ def test_phase_slower_than_its_timeout_is_predicted_to_time_out() -> None:
         PhaseStatus.TIMED_OUT,
         2.5,
         75,
+    )
+
+
+def test_timeout_is_attempted_once_when_the_retry_does_not_retry_timeouts() -> None:
+    boot = Boot("slow")
+    retry = Retry(attempts=3, delay=0.5, on=(ConnectionError,))
+    add_sleeper(boot, "slow", 5.0, timeout=1.0, retry=retry)
+    result = simulate(boot.plan())
+    assert (result["slow"].attempts, result.duration) == (1, 1.0)
+
+
+def test_failure_later_than_the_timeout_is_a_timeout() -> None:
+    boot = Boot("slow")
+    add_sleeper(boot, "slow", 0.1, timeout=1.0)
+    result = simulate(boot.plan(), fail={"slow": 2.5})
+    assert (result["slow"].status, result.duration, result.exit_code) == (
+        PhaseStatus.TIMED_OUT,
+        1.0,
+        75,
+    )
+
+
+def test_durations_come_only_from_phases_that_completed() -> None:
+    failed = simulate(service_boot().plan(), fail={"queue": 0.001}).to_report()
+    result = simulate(service_boot().plan(), durations=failed)
+    assert (result["database"].end, result["queue"].end) == (
+        pytest.approx(0.07),
+        pytest.approx(0.07),
     )
 
 
@@ -144,3 +180,124 @@ async def test_simulated_failure_matches_a_real_injected_fault() -> None:
         predicted.exit_code,
     )
     assert tuple(name for name, _ in diagnostic.teardown) == predicted.torn_down
+
+
+# -- the simulation against real boots, on random graphs --------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One random phase: what it needs, waits for, and how it is declared."""
+
+    needs: tuple[int, ...]
+    after: tuple[int, ...]
+    gate: bool
+    critical: bool
+    teardown: bool
+    skip: bool
+    retried: bool
+
+
+@st.composite
+def boot_shapes(draw: st.DrawFn) -> tuple[tuple[Shape, ...], int | None]:
+    """Up to seven phases over earlier ones, and the phase to fail (or None)."""
+    count = draw(st.integers(1, 7))
+    shapes = []
+    for i in range(count):
+        earlier = list(range(i))
+        needs = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if i else []
+        rest = [j for j in earlier if j not in needs]
+        after = draw(st.lists(st.sampled_from(rest), unique=True, max_size=2)) if rest else []
+        gate = draw(st.booleans())
+        shapes.append(
+            Shape(
+                needs=tuple(sorted(needs)),
+                after=tuple(sorted(after)),
+                gate=gate,
+                critical=gate or draw(st.booleans()),
+                teardown=draw(st.booleans()),
+                skip=draw(st.integers(0, 5)) == 0,
+                retried=draw(st.integers(0, 3)) == 0,
+            )
+        )
+    failing = draw(st.none() | st.integers(0, count - 1))
+    return tuple(shapes), failing
+
+
+def instant_phase(name: str, needs: Sequence[str], *, gate: bool, teardown: bool) -> Any:
+    """A phase that returns (or yields) at once: a valid gate result for a gate."""
+    value: Any = GateResult(is_valid=True) if gate else name
+    if teardown:
+
+        async def run(**_: Any) -> Any:
+            yield value
+
+    else:
+
+        async def run(**_: Any) -> Any:  # type: ignore[misc]
+            return value
+
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(need, inspect.Parameter.KEYWORD_ONLY) for need in needs]
+    )
+    return run
+
+
+def build_random_boot(shapes: Sequence[Shape]) -> Boot:
+    boot = Boot("random")
+    for i, shape in enumerate(shapes):
+        boot.add(
+            instant_phase(
+                f"p{i}", [f"p{j}" for j in shape.needs], gate=shape.gate, teardown=shape.teardown
+            ),
+            kind="gate" if shape.gate else "phase",
+            name=f"p{i}",
+            after=[f"p{j}" for j in shape.after],
+            critical=shape.critical,
+            when=False if shape.skip else None,
+            retry=Retry(attempts=2) if shape.retried else None,
+        )
+    return boot
+
+
+@pytest.mark.anyio
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(boot_shapes())
+async def test_simulation_predicts_what_a_real_boot_does_on_random_graphs(
+    drawn: tuple[tuple[Shape, ...], int | None],
+) -> None:
+    shapes, failing = drawn
+    boot = build_random_boot(shapes)
+    fail = {f"p{failing}"} if failing is not None else set()
+    predicted = simulate(boot.plan(), max_concurrency=1, fail=fail)
+    error: BaseException = (
+        GateFailed("refused") if failing is not None and shapes[failing].gate else RuntimeError("x")
+    )
+    with ExitStack() as stack:
+        if failing is not None:
+            stack.enter_context(inject_fault(f"p{failing}", error=error))
+        try:
+            report = await boot.run_once(sinks=[], max_concurrency=1)
+        except BootAborted as aborted:
+            report, diagnostic = aborted.report, aborted.diagnostic
+        else:
+            diagnostic = None
+    real = {r.name: (r.status, r.attempts) for r in report.phases}
+    assert real == {p.name: (p.status, p.attempts) for p in predicted.phases}
+    assert report.outcome is predicted.outcome
+    started = sorted((r.start, r.name) for r in report.phases if r.start is not None)
+    assert tuple(name for _, name in started) == predicted.order
+    if diagnostic is None:
+        assert predicted.exit_code == 0
+    else:
+        assert (diagnostic.phase, diagnostic.exit_code) == (
+            predicted.root_cause,
+            predicted.exit_code,
+        )
+        assert (diagnostic.blocked, diagnostic.cancelled) == (
+            predicted.blocked,
+            predicted.cancelled,
+        )
+        assert tuple(name for name, _ in diagnostic.teardown) == predicted.torn_down
