@@ -108,10 +108,15 @@ def test_simulate_with_failure_predicts_the_exit_code(
 
 
 def test_simulate_takes_durations_from_a_report(
-    target: str, report_file: Path, capsys: pytest.CaptureFixture[str]
+    target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["simulate", target, "--durations", str(report_file), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["phases"][4]["end"] == pytest.approx(0.04)
+    slow_cache = tmp_path / "slow_cache.json"
+    slow_cache.write_text(
+        simulate(service_boot().plan(), durations={"cache": 0.2}).to_report().to_json()
+    )
+    assert main(["simulate", target, "--durations", str(slow_cache), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["critical_chain"] == ["settings", "cache", "queue", "api"]
 
 
 def test_simulate_refuses_an_unknown_phase(target: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,3 +141,78 @@ def test_graph_as_dot_coloured_by_a_report(
 def test_graph_as_mermaid(target: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", target, "--format", "mermaid"]) == 0
     assert capsys.readouterr().out.startswith("flowchart LR")
+
+
+def test_empty_report_file_is_a_diagnostic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    assert main(["analyze", str(empty), "blame"]) == 64
+    assert "is not valid JSON" in capsys.readouterr().err
+
+
+def test_directory_as_report_is_a_diagnostic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(tmp_path), "plot"]) == 64
+    assert "cannot be read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"duration": "soon"}, "duration is 'soon'"),
+        ({"phases": [{"start": "0"}]}, "start is '0', not seconds"),
+        ({"phases": [{"depends_on": ["ghost"]}]}, "unknown phase 'ghost'"),
+        ({"phases": [{"depends_on": ["api"]}]}, "form a cycle"),
+    ],
+)
+def test_report_with_wrong_values_is_a_diagnostic_not_a_crash(
+    report_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, object],
+    problem: str,
+) -> None:
+    document = json.loads(report_file.read_text())
+    for key, value in change.items():
+        if key == "phases":
+            document["phases"][0].update(value[0])  # type: ignore[index]
+        else:
+            document[key] = value
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document))
+    assert main(["analyze", str(broken), "critical-chain"]) == 64
+    assert problem in capsys.readouterr().err
+
+
+def test_unwritable_output_is_a_diagnostic(
+    report_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "missing" / "boot.svg"
+    assert main(["analyze", str(report_file), "plot", "--output", str(output)]) == 64
+    assert f"cannot write '{output}'" in capsys.readouterr().err
+
+
+def test_unwritable_simulation_plot_is_a_diagnostic(
+    target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", target, "--plot", str(tmp_path)]) == 64
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_blame_output_goes_to_the_file(report_file: Path, tmp_path: Path) -> None:
+    output = tmp_path / "blame.txt"
+    assert main(["analyze", str(report_file), "blame", "--output", str(output)]) == 0
+    assert "blame of 'service'" in output.read_text()
+
+
+def test_graph_refuses_a_report_of_another_boot(
+    target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.json"
+    report = simulate(service_boot().plan()).to_report()
+    other.write_text(report.to_json().replace('"boot": "service"', '"boot": "billing"'))
+    assert main(["graph", target, "--report", str(other)]) == 64
+    assert "is a report of boot 'billing', not of 'service'" in capsys.readouterr().err

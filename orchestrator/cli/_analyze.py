@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.tree import Tree
 
@@ -16,7 +17,7 @@ from .._plot import plot_data, render_svg
 from .._svg import format_seconds
 from . import _graph, _simulate
 from ._output import stderr, stdout
-from ._reports import load_report
+from ._reports import load_report, write_output
 
 STATUS_STYLES = {
     "completed": "green",
@@ -37,7 +38,7 @@ def register(commands: Any) -> None:
     analyze.add_argument("view", choices=("blame", "critical-chain", "plot"))
     analyze.add_argument("--format", choices=("text", "json"), default="text")
     analyze.add_argument(
-        "--output", "-o", metavar="FILE", type=Path, help="plot: write the SVG (or JSON) here"
+        "--output", "-o", metavar="FILE", type=Path, help="write the view (plot: SVG) to FILE"
     )
     analyze.set_defaults(handler=run_analyze)
     _graph.register(commands)
@@ -45,41 +46,42 @@ def register(commands: Any) -> None:
 
 
 def run_analyze(arguments: argparse.Namespace) -> int:
-    """Show one view of a report."""
+    """Show one view of a report, on stdout or in the `--output` file."""
     report = load_report(arguments.report)
     as_json = arguments.format == "json"
+    plain = arguments.output is not None
     if arguments.view == "blame":
         result = blame(report)
-        if as_json:
-            _write_json(result.to_dict())
-        else:
-            stdout().print(blame_table(result))
-        return 0
-    if arguments.view == "critical-chain":
+        text = _json(result.to_dict()) if as_json else _render(blame_table(result), plain=plain)
+    elif arguments.view == "critical-chain":
         chain = critical_chain(report)
         if as_json:
-            _write_json(chain.to_dict())
+            text = _json(chain.to_dict())
         else:
-            console = stdout()
-            console.print(chain_tree(chain))
-            if chain.slack:
-                console.print(slack_table(chain))
-        return 0
-    text = (
-        json.dumps(plot_data(report), indent=2, sort_keys=True) + "\n"
-        if as_json
-        else render_svg(report)
-    )
+            views: list[RenderableType] = [chain_tree(chain)]
+            views += [slack_table(chain)] if chain.slack else []
+            text = _render(*views, plain=plain)
+    else:
+        text = _json(plot_data(report)) if as_json else render_svg(report)
     if arguments.output is None:
         sys.stdout.write(text)
     else:
-        arguments.output.write_text(text, encoding="utf-8")
+        write_output(arguments.output, text, arguments.report)
         stderr().print(f"wrote {arguments.output} ({len(report.phases)} phases)")
     return 0
 
 
-def _write_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _render(*renderables: RenderableType, plain: bool) -> str:
+    """Rich output as text: styled on a terminal, plain in a pipe or a file."""
+    console = Console(width=120, color_system=None, highlight=False) if plain else stdout()
+    with console.capture() as captured:
+        for renderable in renderables:
+            console.print(renderable)
+    return captured.get()
 
 
 def _status(status: str) -> str:

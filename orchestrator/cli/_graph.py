@@ -8,7 +8,7 @@ from typing import Any
 
 from .._diagram import to_dot, to_mermaid
 from ._load import load_boot
-from ._reports import load_report, warn_if_other_plan
+from ._reports import check_same_boot, load_report
 
 
 def register(commands: Any) -> None:
@@ -29,7 +29,7 @@ def run_graph(arguments: argparse.Namespace) -> int:
     plan = load_boot(arguments.target).plan()
     report = load_report(arguments.report) if arguments.report else None
     if report is not None:
-        warn_if_other_plan(report, plan, "outcomes")
+        check_same_boot(report, plan, "outcomes", arguments.report)
     render = to_dot if arguments.format == "dot" else to_mermaid
     sys.stdout.write(render(plan, report))
     return 0

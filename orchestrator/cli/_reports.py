@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+
+import networkx as nx
 
 from .._diagnostic import Diagnostic
 from .._plan import BootPlan
@@ -52,7 +55,7 @@ def load_report(path: str | Path) -> BootReport:
             action,
         ) from exc
     try:
-        return BootReport.from_json(text)
+        report = BootReport.from_json(text)
     except json.JSONDecodeError as exc:
         raise usage_error(
             str(path),
@@ -62,6 +65,82 @@ def load_report(path: str | Path) -> BootReport:
         ) from exc
     except ValueError as exc:
         raise usage_error(str(path), f"'{path}' is not a boot report", str(exc), action) from exc
+    problems = report_problems(report)
+    if problems:
+        raise usage_error(
+            str(path),
+            f"'{path}' is not a consistent boot report",
+            "; ".join(problems[:5])
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""),
+            action,
+        )
+    return report
+
+
+def _is_seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def report_problems(report: BootReport) -> list[str]:
+    """What makes a parsed report unusable for analysis: wrong types, unknown names, a cycle."""
+    found: list[str] = []
+    if not _is_seconds(report.duration):
+        found.append(f"duration is {report.duration!r}, not a number of seconds")
+    names = [record.name for record in report.phases]
+    known = set(names)
+    if len(known) != len(names):
+        found.append("phase names are not unique")
+    graph = nx.DiGraph()
+    for record in report.phases:
+        for field in ("start", "end", "teardown_start", "teardown_end"):
+            value = getattr(record, field)
+            if value is not None and not _is_seconds(value):
+                found.append(f"phase {record.name!r}: {field} is {value!r}, not seconds")
+        if not isinstance(record.attempts, int) or isinstance(record.attempts, bool):
+            found.append(f"phase {record.name!r}: attempts is {record.attempts!r}")
+        for name in record.depends_on:
+            if not isinstance(name, str) or name not in known:
+                found.append(f"phase {record.name!r} depends on unknown phase {name!r}")
+            else:
+                graph.add_edge(name, record.name)
+    if not found and not nx.is_directed_acyclic_graph(graph):
+        cycle = " -> ".join(u for u, _ in nx.find_cycle(graph))
+        found.append(f"its depends_on lists form a cycle ({cycle})")
+    return found
+
+
+def write_output(path: Path, text: str, subject: str) -> None:
+    """Write a result file, or raise a diagnostic saying why it cannot be written.
+
+    Raises:
+        TargetError: the file cannot be created or written.
+    """
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise usage_error(
+            subject,
+            f"cannot write '{path}'",
+            f"{type(exc).__name__}: {exc.strerror or exc}",
+            "Give a file path in a directory that exists and that you may write to.",
+        ) from exc
+
+
+def check_same_boot(report: BootReport, plan: BootPlan, what: str, path: str | Path) -> None:
+    """Refuse a report of another boot; warn when it comes from another plan of this boot.
+
+    Raises:
+        TargetError: the report names another boot, or shares no phase with this one.
+    """
+    shared = {record.name for record in report.phases} & set(plan.order)
+    if report.boot != plan.boot or (report.phases and not shared):
+        raise usage_error(
+            str(path),
+            f"'{path}' is a report of boot '{report.boot}', not of '{plan.boot}'",
+            f"it has {len(report.phases)} phases, {len(shared)} of them in '{plan.boot}'",
+            f"Give a report written by `smd run` of this boot, for its {what}.",
+        )
+    warn_if_other_plan(report, plan, what)
 
 
 def warn_if_other_plan(report: BootReport, plan: BootPlan, what: str) -> None:

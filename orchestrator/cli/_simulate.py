@@ -14,7 +14,7 @@ from .._simulated import SimulatedBoot
 from .._svg import format_seconds
 from ._load import load_boot
 from ._output import positive_int, stdout
-from ._reports import load_report, usage_error, warn_if_other_plan
+from ._reports import check_same_boot, load_report, usage_error, write_output
 
 
 def register(commands: Any) -> None:
@@ -65,7 +65,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     plan = load_boot(arguments.target).plan()
     durations = load_report(arguments.durations) if arguments.durations else None
     if durations is not None:
-        warn_if_other_plan(durations, plan, "durations")
+        check_same_boot(durations, plan, "durations", arguments.durations)
     failures = parse_failures(arguments.target, arguments.fail)
     try:
         result = simulate(
@@ -79,7 +79,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
             "Name phases of this boot in --fail (`smd plan TARGET` lists them).",
         ) from exc
     if arguments.plot is not None:
-        arguments.plot.write_text(render_svg(result.to_report()), encoding="utf-8")
+        write_output(arguments.plot, render_svg(result.to_report()), arguments.target)
     if arguments.format == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
     else:
