@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from functools import partial
 
 from ._analysis import critical_chain
 from ._plan import BootPlan
@@ -30,6 +31,15 @@ OUTCOME_STROKES: dict[str, str] = {
     "timed_out": "#a64f00",
     "blocked": "#d62728",
 }
+
+
+# DOT reads \uXXXX literally: keep non-ASCII names as they are.
+_quote = partial(json.dumps, ensure_ascii=False)
+
+
+def _node_id(name: str) -> str:
+    """A Mermaid node id: prefixed, so phases named `end`, `graph` or `subgraph` parse."""
+    return f"n_{name}"
 
 
 def _outcomes(report: BootReport | None) -> dict[str, str]:
@@ -55,15 +65,15 @@ def to_dot(plan: BootPlan, report: BootReport | None = None) -> str:
     outcomes = _outcomes(report)
     chain = _chain_edges(report)
     lines = [
-        f"digraph {json.dumps(plan.boot)} {{",
+        f"digraph {_quote(plan.boot)} {{",
         "  rankdir=LR;",
-        f"  label={json.dumps(f'{plan.boot} [{plan.fingerprint}]')};",
+        f"  label={_quote(f'{plan.boot} [{plan.fingerprint}]')};",
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
     ]
     for spec in plan.phases:
         status = outcomes.get(spec.name)
         label = spec.name if status is None else spec.name + "\n" + status
-        attributes = [f"label={json.dumps(label)}"]
+        attributes = [f"label={_quote(label)}"]
         if spec.kind == "gate":
             attributes.append('shape=hexagon, style="filled"')
         if not spec.critical:
@@ -76,7 +86,7 @@ def to_dot(plan: BootPlan, report: BootReport | None = None) -> str:
                 attributes.append(
                     'style="dashed"' if spec.kind == "gate" else 'style="rounded,dashed"'
                 )
-        lines.append(f"  {json.dumps(spec.name)} [{', '.join(attributes)}];")
+        lines.append(f"  {_quote(spec.name)} [{', '.join(attributes)}];")
     for edge in plan.edges:
         attributes = []
         if edge.kind == "after":
@@ -84,7 +94,7 @@ def to_dot(plan: BootPlan, report: BootReport | None = None) -> str:
         if (edge.dependency, edge.dependent) in chain:
             attributes.append("penwidth=2.5")
         suffix = f" [{', '.join(attributes)}]" if attributes else ""
-        lines.append(f"  {json.dumps(edge.dependency)} -> {json.dumps(edge.dependent)}{suffix};")
+        lines.append(f"  {_quote(edge.dependency)} -> {_quote(edge.dependent)}{suffix};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -106,12 +116,12 @@ def to_mermaid(plan: BootPlan, report: BootReport | None = None) -> str:
         status = outcomes.get(spec.name)
         text = spec.name if status is None else f"{spec.name}<br/>{status}"
         shape = f'{{{{"{text}"}}}}' if spec.kind == "gate" else f'("{text}")'
-        lines.append(f"  {spec.name}{shape}")
+        lines.append(f"  {_node_id(spec.name)}{shape}")
     for edge in plan.edges:
         arrow = "-.->" if edge.kind == "after" else "-->"
         if (edge.dependency, edge.dependent) in chain:
             arrow = "==>"
-        lines.append(f"  {edge.dependency} {arrow} {edge.dependent}")
+        lines.append(f"  {_node_id(edge.dependency)} {arrow} {_node_id(edge.dependent)}")
     if outcomes:
         used = sorted(set(outcomes.values()))
         for status in used:
@@ -120,6 +130,8 @@ def to_mermaid(plan: BootPlan, report: BootReport | None = None) -> str:
             fill = OUTCOME_FILLS.get(status, "#ffffff")
             lines.append(f"  classDef {status} fill:{fill},stroke:{stroke}{dash}")
         for status in used:
-            members = [spec.name for spec in plan.phases if outcomes.get(spec.name) == status]
+            members = [
+                _node_id(spec.name) for spec in plan.phases if outcomes.get(spec.name) == status
+            ]
             lines.append(f"  class {','.join(members)} {status}")
     return "\n".join(lines) + "\n"

@@ -88,6 +88,22 @@ def test_dot_colours_nodes_by_outcome_with_a_report() -> None:
 def test_mermaid_marks_gates_after_edges_and_outcomes() -> None:
     boot = service_boot()
     text = to_mermaid(boot.plan(), simulate(boot.plan(), fail={"queue"}).to_report())
-    assert 'schema{{"schema<br/>blocked"}}' in text
-    assert "metrics -.-> api" in text
-    assert "class queue failed" in text
+    assert 'n_schema{{"schema<br/>blocked"}}' in text
+    assert "n_metrics -.-> n_api" in text
+    assert "class n_queue failed" in text
+
+
+def test_mermaid_node_ids_never_collide_with_its_keywords() -> None:
+    boot = Boot("keywords")
+    add_sleeper(boot, "end", 0.0)
+    add_sleeper(boot, "subgraph", 0.0, ["end"])
+    text = to_mermaid(boot.plan())
+    assert tuple(text.splitlines()[1:4:2]) == ('  n_end("end")', "  n_end --> n_subgraph")
+
+
+def test_dot_keeps_non_ascii_names_readable() -> None:
+    boot = Boot("café")
+    add_sleeper(boot, "données", 0.0)
+    dot = to_dot(boot.plan())
+    assert '"données" [label="données"]' in dot
+    assert "\\u" not in dot
