@@ -47,6 +47,8 @@ STATUS_STYLES: dict[str, Style] = {
 TEARDOWN_STYLE = Style("teardown", "url(#hatch-teardown)", "#6b8fb3")
 TEARDOWN_FAILED_STYLE = Style("teardown failed", "url(#hatch-blocked)", "#d62728")
 CHAIN_STROKE = "#111111"
+# A blocked phase with a dependency in one of these states was blocked by it, not by the abort.
+_UNSETTLED_BY = ("failed", "timed_out", "blocked")
 
 
 def plot_data(report: BootReport) -> dict[str, Any]:
@@ -68,13 +70,19 @@ def plot_data(report: BootReport) -> dict[str, Any]:
     abort_at = chain.finished if chain.links else report.duration
     on_chain = set(chain.names)
     marker_at: dict[str, float] = {}
+    status: dict[str, str] = {}
     rows = []
     for record in report.phases:
         # A dependency that ran hands on its end; one that did not, its own marker time.
         ready = max((marker_at[n] for n in record.depends_on if n in marker_at), default=0.0)
-        if aborted and record.status.value == "blocked":
+        if (
+            aborted
+            and record.status.value == "blocked"
+            and not any(status.get(name) in _UNSETTLED_BY for name in record.depends_on)
+        ):
             # Blocked by the abort: shown where the abort happened, not where it was ready.
             ready = max(ready, abort_at)
+        status[record.name] = record.status.value
         marker_at[record.name] = record.end if record.end is not None else ready
         error = record.error or {}
         rows.append(
@@ -129,12 +137,22 @@ class _Layout:
     plot_width: float
     top: float
     boot_end: float
-    shift: float
+    teardown_at: float
+    teardown_left: float
     span: float
 
+    @property
+    def idle(self) -> float:
+        """Seconds between the boot settling and the first teardown (the service's life)."""
+        return max(0.0, self.teardown_at - self.boot_end)
+
     def x(self, seconds: float) -> float:
-        shown = seconds - self.shift if seconds > self.boot_end + self.shift else seconds
-        return self.plot_left + self.plot_width * min(shown, self.span) / self.span
+        """Where a moment of the boot is drawn."""
+        return self.plot_left + self.plot_width * min(seconds, self.span) / self.span
+
+    def teardown_x(self, seconds: float) -> float:
+        """Where a moment of the teardown is drawn: in its own zone after the boot."""
+        return self.x(self.teardown_left + seconds - self.teardown_at)
 
     def y(self, row: int) -> float:
         return self.top + row * self.row_height
@@ -149,26 +167,29 @@ def _layout(data: dict[str, Any]) -> _Layout:
     label_width = min(360.0, max(120.0, longest * font_size * 0.7 + 16))
     ends = [row["end"] for row in rows if row["end"] is not None]
     boot_end = max([data["duration"], *ends])
-    teardown = [(r["teardown_start"], r["teardown_end"]) for r in rows if r["teardown_start"]]
-    shift = 0.0
+    teardown = [
+        (r["teardown_start"], r["teardown_end"]) for r in rows if r["teardown_start"] is not None
+    ]
     span = boot_end
+    first = boot_end
+    # Teardown gets its own zone after a gap wide enough for the bars' duration notes,
+    # and any idle time between the boot and its teardown (hours of service) is cut out.
+    left = boot_end * 1.15 if boot_end > 0 else 1e-3
     if teardown:
         first = min(start for start, _ in teardown)
-        gap = max(boot_end * 0.04, 1e-6)
-        # Teardown after a long service life would squash the boot; cut the idle time out.
-        shift = max(0.0, first - boot_end - gap)
-        span = max(boot_end, max(end or start for start, end in teardown) - shift)
-    plot_left = label_width + 10
+        last = max(end if end is not None else start for start, end in teardown)
+        span = max(boot_end, left + last - first)
     return _Layout(
         rows=count,
         row_height=row_height,
         font_size=font_size,
         label_width=label_width,
-        plot_left=plot_left,
+        plot_left=label_width + 10,
         plot_width=PLOT_WIDTH,
-        top=118.0,
+        top=124.0,
         boot_end=boot_end,
-        shift=shift,
+        teardown_at=first,
+        teardown_left=left,
         span=span if span > 0 else 1e-3,
     )
 
@@ -189,7 +210,7 @@ def render_svg(report: BootReport, *, title: str | None = None) -> str:
     width = max(1000.0, layout.plot_left + PLOT_WIDTH + NOTE_WIDTH)
     canvas = Canvas(width, height, font_size=layout.font_size)
     _draw_header(canvas, data, title)
-    _draw_legend(canvas, y=64)
+    _draw_legend(canvas, y=80)
     _draw_axis(canvas, layout, y=layout.top - 8, height=height)
     positions = {row["name"]: i for i, row in enumerate(data["rows"])}
     for index, row in enumerate(data["rows"]):
@@ -203,26 +224,21 @@ def render_svg(report: BootReport, *, title: str | None = None) -> str:
 
 
 def _draw_header(canvas: Canvas, data: dict[str, Any], title: str | None) -> None:
+    """Title; then the outcome and the root cause; then the plan and the chain: no overlaps."""
     outcome = data["outcome"].upper()
     colour = {"FAILED": "#d62728", "DEGRADED": "#ff7f0e"}.get(outcome, "#2e7d32")
     heading = title or f"boot '{data['boot']}'"
     canvas.text(12, 24, heading, size=17, weight="bold")
-    canvas.text(
-        12,
-        46,
-        f"{outcome} after {format_seconds(data['duration'])}",
-        size=13,
-        weight="bold",
-        fill=colour,
-    )
-    chain = " \u2192 ".join(data["critical_chain"])
-    if len(chain) > 110:
-        chain = chain[:107] + "..."
-    summary = f"fingerprint {data['fingerprint']}, {len(data['rows'])} phases"
+    verdict = f"{outcome} after {format_seconds(data['duration'])}"
     root = data.get("root_cause")
     if root:
-        canvas.text(220, 28, f"root cause: {root}", size=13, weight="bold", fill="#b71c1c")
-    canvas.text(220, 46, f"{summary}; critical chain: {chain or '-'}", size=12, fill="#444444")
+        verdict += f"; root cause: {root}"
+    canvas.text(12, 46, verdict, size=13, weight="bold", fill=colour)
+    chain = " \u2192 ".join(data["critical_chain"])
+    if len(chain) > 140:
+        chain = chain[:137] + "..."
+    summary = f"fingerprint {data['fingerprint']}, {len(data['rows'])} phases"
+    canvas.text(12, 66, f"{summary}; critical chain: {chain or '-'}", size=12, fill="#444444")
 
 
 def _draw_legend(canvas: Canvas, *, y: float) -> None:
@@ -242,7 +258,7 @@ def _draw_legend(canvas: Canvas, *, y: float) -> None:
 def _draw_axis(canvas: Canvas, layout: _Layout, *, y: float, height: float) -> None:
     bottom = layout.y(layout.rows)
     canvas.line(layout.plot_left, y, layout.plot_left + layout.plot_width, y, stroke="#888888")
-    boot_part = layout.boot_end if layout.shift else layout.span
+    boot_part = layout.boot_end if layout.span > layout.boot_end else layout.span
     for tick in nice_ticks(boot_part):
         x = layout.x(tick)
         canvas.line(x, y - 4, x, bottom, stroke="#e3e3e3")
@@ -251,11 +267,12 @@ def _draw_axis(canvas: Canvas, layout: _Layout, *, y: float, height: float) -> N
             canvas.text(x, bottom + 14, format_seconds(tick), size=10, anchor="middle")
     end_x = layout.x(layout.boot_end)
     canvas.text(end_x + 3, bottom + 28, "boot settled", size=10, fill="#333333")
-    if layout.shift:
+    if layout.span > layout.boot_end:
+        later = f" (+{format_seconds(layout.idle)} later)" if layout.idle > 1e-3 else ""
         canvas.text(
-            end_x + 6,
+            layout.teardown_x(layout.teardown_at),
             y - 7,
-            f"// teardown (+{format_seconds(layout.shift)} later)",
+            f"// teardown{later}",
             size=10,
             fill="#555555",
         )
@@ -321,7 +338,8 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
         note = note[:59] + "\u2026"
     right = max(x1, x0 + (6.0 if failed else 2.0)) + 5
     if row["teardown_start"] is not None:
-        t0, t1 = layout.x(row["teardown_start"]), layout.x(row["teardown_end"] or 0.0)
+        t0 = layout.teardown_x(row["teardown_start"])
+        t1 = layout.teardown_x(row["teardown_end"] or row["teardown_start"])
         broken = row["teardown"] == "teardown_failed"
         td = TEARDOWN_FAILED_STYLE if broken else TEARDOWN_STYLE
         canvas.rect(

@@ -107,3 +107,29 @@ def test_dot_keeps_non_ascii_names_readable() -> None:
     dot = to_dot(boot.plan())
     assert '"données" [label="données"]' in dot
     assert "\\u" not in dot
+
+
+def texts(svg: str) -> dict[str, float]:
+    return {t.text or "": float(t.get("y", "0")) for t in ET.fromstring(svg).iter(f"{SVG}text")}
+
+
+def test_root_cause_has_its_own_line_under_the_title() -> None:
+    lines = texts(render_svg(failed_report()))
+    root = next(y for text, y in lines.items() if "root cause: queue" in text)
+    assert root > lines["boot 'service'"]
+
+
+def test_teardown_is_drawn_right_of_every_duration_note() -> None:
+    svg = render_svg(failed_report())
+    boot_end = max(float(b.get("x", 0)) + float(b.get("width", 0)) for b in shapes(svg, "bar"))
+    assert min(float(t.get("x", 0)) for t in shapes(svg, "teardown")) > boot_end + 60
+
+
+def test_phase_blocked_by_an_optional_failure_is_marked_where_that_failure_ended() -> None:
+    boot = Boot("optional")
+    add_sleeper(boot, "slow", 0.1)
+    add_sleeper(boot, "extra", 0.0, critical=False)
+    add_sleeper(boot, "needs_extra", 0.0, ["extra"])
+    add_sleeper(boot, "broken", 0.05)
+    rows = plot_data(simulate(boot.plan(), fail={"extra": 0.0, "broken": 0.05}).to_report())["rows"]
+    assert [row["marker_at"] for row in rows if row["status"] == "blocked"] == [0.0]
