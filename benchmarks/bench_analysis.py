@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import anyio
 
 from orchestrator import Boot
 from orchestrator._analysis import blame, critical_chain
@@ -55,11 +60,25 @@ def main() -> list[tuple[str, float]]:
     rows.append(("blame of the report", _timed(lambda: blame(report))[0]))
     rows.append(("critical chain + slack of the report", _timed(lambda: critical_chain(report))[0]))
     rows.append(("SVG Gantt chart of the report", _timed(lambda: render_svg(report))[0]))
+    predicted, real = _prediction_against_a_real_boot()
+    rows.append(("service boot: predicted duration", predicted))
+    rows.append(("service boot: real duration (sleeping phases)", real))
     width = max(len(step) for step, _ in rows)
     print(f"{'step':<{width}}  seconds")
     for step, seconds in rows:
         print(f"{step:<{width}}  {seconds:8.3f}")
+    print(f"real / predicted service boot: {real / predicted:.3f}")
     return rows
+
+
+def _prediction_against_a_real_boot() -> tuple[float, float]:
+    """The simulated and the real duration of a boot whose phases sleep their expected time."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+    from sleeping_boot import service_boot  # the tests' helper: phases that sleep
+
+    boot = service_boot()
+    report = anyio.run(functools.partial(boot.run_once, sinks=[]))
+    return simulate(boot.plan()).duration, report.duration
 
 
 if __name__ == "__main__":

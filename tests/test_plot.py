@@ -116,7 +116,7 @@ def texts(svg: str) -> dict[str, float]:
 def test_root_cause_has_its_own_line_under_the_title() -> None:
     lines = texts(render_svg(failed_report()))
     root = next(y for text, y in lines.items() if "root cause: queue" in text)
-    assert root > lines["boot 'service'"]
+    assert root >= lines["boot 'service'"] + 15
 
 
 def test_teardown_is_drawn_right_of_every_duration_note() -> None:

@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from sleeping_boot import add_sleeper, service_boot
 
 from orchestrator import Boot, BootAborted, GateFailed, GateResult, PhaseStatus, Retry
+from orchestrator._analysis import critical_chain
 from orchestrator._simulate import simulate
 from orchestrator.testing import inject_fault
-
-TOLERANCE = 0.03  # seconds a real boot of ~0.1 s may run over its simulation
 
 
 def test_predicts_the_critical_path_from_expected_durations() -> None:
@@ -157,11 +156,15 @@ async def test_simulation_matches_a_real_run_one_at_a_time() -> None:
 
 
 @pytest.mark.anyio
-async def test_simulated_duration_matches_a_real_concurrent_run() -> None:
+async def test_simulated_chain_matches_a_real_concurrent_run() -> None:
+    # How close the predicted time comes to the real one is measured in
+    # benchmarks/bench_analysis.py; here: the same chain, and never a faster boot
+    # than its critical path (every phase sleeps at least its declared duration).
     boot = service_boot()
     predicted = simulate(boot.plan())
     report = await boot.run_once(sinks=[])
-    assert predicted.duration <= report.duration < predicted.duration + TOLERANCE
+    assert critical_chain(report).names == predicted.chain.names
+    assert report.duration >= predicted.duration
 
 
 @pytest.mark.anyio
