@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 from types import FrameType
@@ -23,7 +24,8 @@ class DrainingServer(uvicorn.Server):
     readiness turns 503 first, the server keeps serving for `drain_grace`
     seconds, open WebSockets are closed with 1001, and only then does uvicorn
     shut down (and the lifespan tear the boot down). The signal is not re-raised
-    after shutdown, so an orderly drain exits 0.
+    after shutdown, so an orderly drain exits 0. A second SIGINT ends the grace
+    period early.
 
     Args:
         config: the uvicorn configuration; its app must be wrapped by `drain`.
@@ -49,18 +51,28 @@ class DrainingServer(uvicorn.Server):
         self.close_timeout = close_timeout
         self.drain_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._signalled = False
+        self._cut_short: asyncio.Event | None = None
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve until drained (or forced to stop)."""
         self._loop = asyncio.get_running_loop()
+        self._cut_short = asyncio.Event()
         await super().serve(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """First signal: drain (or abandon a boot in progress). Second SIGINT: force."""
-        if self.should_exit or self.drain_task is not None:
+        """First signal: drain (or abandon a boot in progress). Second SIGINT: hurry.
+
+        A second SIGINT ends the grace period at once (the WebSockets are still
+        closed and the boot torn down); a third, once uvicorn is stopping, makes
+        it stop waiting for connections. A second SIGTERM is ignored: the drain
+        it asks for is already under way.
+        """
+        if self._signalled:
             if sig == signal.SIGINT:
-                self.force_exit = True
+                self._hurry()
             return
+        self._signalled = True
         running = self.boot_lifespan.running
         if self._loop is None:
             self.should_exit = True
@@ -72,6 +84,12 @@ class DrainingServer(uvicorn.Server):
             running.begin_draining()
             self._loop.call_soon_threadsafe(self._start_drain)
 
+    def _hurry(self) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        elif self._loop is not None and self._cut_short is not None:
+            self._loop.call_soon_threadsafe(self._cut_short.set)
+
     def _start_drain(self) -> None:
         if self.drain_task is None and self._loop is not None:
             self.boot_lifespan.begin_draining()  # systemd hears STOPPING=1 before the grace
@@ -79,7 +97,9 @@ class DrainingServer(uvicorn.Server):
 
     async def _drain(self) -> None:
         try:
-            await asyncio.sleep(self.drain_grace)
+            if self._cut_short is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._cut_short.wait(), self.drain_grace)
             await self.drain.close_all(within=self.close_timeout)
         finally:
             self.should_exit = True

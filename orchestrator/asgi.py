@@ -265,7 +265,9 @@ def serve_asgi(
     The order on a signal: readiness turns 503 at once; the server keeps serving
     for `drain_grace` seconds so load balancers stop sending traffic; open
     WebSockets are closed with 1001 (going away); uvicorn stops; the boot is
-    torn down in reverse order. A second SIGINT forces the exit.
+    torn down in reverse order. A second SIGINT ends the grace period at once;
+    a second SIGTERM is ignored. A `SystemdNotifier` among the lifespan's sinks
+    sends `STOPPING=1` as the drain starts.
 
     Args:
         app: the ASGI app whose lifespan is `lifespan`.

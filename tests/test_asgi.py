@@ -7,10 +7,12 @@ the WebSocket drain are exercised on asyncio and trio.
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,35 @@ def test_sigterm_during_boot_aborts_it_as_interrupted_and_exits_143() -> None:
         assert stderr.count("BOOT INTERRUPTED") == 1
         assert "Exit code:   143 (interrupted)" in stderr
         assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_a_second_sigint_cuts_the_grace_short_and_still_tears_down() -> None:
+    with subprocess.Popen(
+        [PYTHON, "asgi_apps.py", "ok", "60"],
+        cwd=HERE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stderr is not None
+            for line in process.stderr:
+                if match := re.search(r"http://127\.0\.0\.1:(\d+)", line):
+                    break
+            assert match is not None
+            readyz = f"http://127.0.0.1:{match.group(1)}/readyz"
+            process.send_signal(signal.SIGTERM)
+            while httpx.get(readyz).status_code == 200:  # the first signal was taken
+                time.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 0  # well inside the 60 s grace
+        finally:
+            if process.poll() is None:
+                process.kill()
+        stdout, stderr = process.communicate()
+    assert "teardown.completed" in stdout
+    assert "Traceback" not in stderr
 
 
 class _FakeWebSocketApp:
