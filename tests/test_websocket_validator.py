@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 from unittest.mock import Mock
 
 import pytest
@@ -14,6 +15,7 @@ from phases.websocket import (
     FactoryValidationResult,
     StandardizedWebSocketManagerFactory,
     WebSocketManagerFactoryValidator,
+    WebSocketManagerMode,
 )
 
 pytestmark = pytest.mark.anyio
@@ -252,3 +254,113 @@ async def test_a_non_positive_call_timeout_is_refused() -> None:
         await WebSocketManagerFactoryValidator.validate_factory(
             StandardizedWebSocketManagerFactory(), call_timeout=0
         )
+
+
+# --- Factories that game a weaker gate ------------------------------------------------
+
+
+class FirstUsersOnlyFactory(fakes.ThirdPartyFactory):
+    """Isolates the first two users it serves, then hands everyone else one manager."""
+
+    def __init__(self) -> None:
+        self._served = 0
+        self._overflow: fakes.ThirdPartyManager | None = None
+
+    def create_manager(
+        self, user_context: Any, mode: Any = WebSocketManagerMode.UNIFIED, **kwargs: Any
+    ) -> fakes.ThirdPartyManager:
+        manager = super().create_manager(user_context)
+        self._served += 1
+        if self._served <= 2:
+            return manager
+        self._overflow = self._overflow or manager
+        return self._overflow
+
+
+class ClassNameValidatingFactory(fakes.ThirdPartyFactory):
+    """validate_manager_instance trusts the class name, which anyone can copy."""
+
+    def validate_manager_instance(self, manager: object) -> FactoryValidationResult:
+        return FactoryValidationResult(is_valid=type(manager).__name__ == "ThirdPartyManager")
+
+
+class FirstVerdictOnlyFactory(fakes.ThirdPartyFactory):
+    """validate_manager_instance accepts the first manager it is shown and no other."""
+
+    def __init__(self) -> None:
+        self._asked = 0
+
+    def validate_manager_instance(self, manager: object) -> FactoryValidationResult:
+        self._asked += 1
+        if self._asked == 1:
+            return FactoryValidationResult(is_valid=True)
+        return FactoryValidationResult(is_valid=False, validation_errors=("seen one already",))
+
+
+class CoroutineReturningFactory(fakes.ThirdPartyFactory):
+    """A plain create_manager that returns a coroutine: sync by signature, async in fact."""
+
+    def create_manager(  # type: ignore[override]
+        self, user_context: Any, mode: Any = WebSocketManagerMode.UNIFIED, **kwargs: Any
+    ) -> Coroutine[Any, Any, fakes.ThirdPartyManager]:
+        async def create() -> fakes.ThirdPartyManager:
+            return fakes.ThirdPartyManager(user_context.user_id)
+
+        return create()
+
+
+class RequiredModeFactory(fakes.ThirdPartyFactory):
+    """create_manager requires the mode the protocol makes optional."""
+
+    def create_manager(  # type: ignore[override]
+        self, user_context: Any, mode: Any, **kwargs: Any
+    ) -> fakes.ThirdPartyManager:
+        return super().create_manager(user_context)
+
+
+class UnreadableOptionFactory(fakes.ContextlessFactory):
+    """Its require_user_context property raises: it declares nothing, so a context is required."""
+
+    @property
+    def require_user_context(self) -> bool:
+        raise RuntimeError("settings not loaded")
+
+
+async def test_a_factory_isolating_only_its_first_users_fails() -> None:
+    errors = await errors_of(FirstUsersOnlyFactory())
+    assert errors == ("create_manager: two users received the same manager instance",)
+
+
+async def test_a_validate_manager_instance_that_checks_the_class_name_fails() -> None:
+    errors = await errors_of(ClassNameValidatingFactory())
+    assert errors == (
+        "validate_manager_instance: accepted an object that is not a manager "
+        "(an impostor with the class name of the factory's managers)",
+    )
+
+
+async def test_a_validate_manager_instance_that_accepts_only_one_manager_fails() -> None:
+    errors = await errors_of(FirstVerdictOnlyFactory())
+    assert errors == ("validate_manager_instance: rejected a manager the factory created",)
+
+
+async def test_a_create_manager_returning_a_coroutine_fails() -> None:
+    errors = await errors_of(CoroutineReturningFactory())
+    assert errors == (
+        "create_manager: returned an awaitable, not a manager, for a valid user context",
+    )
+
+
+async def test_a_create_manager_that_requires_the_mode_fails() -> None:
+    errors = await errors_of(RequiredModeFactory())
+    assert errors == (
+        "create_manager: signature create_manager(user_context, mode, **kwargs) cannot be "
+        "called as create_manager(user_context, mode=WebSocketManagerMode.UNIFIED, **kwargs)",
+    )
+
+
+async def test_a_raising_require_user_context_property_counts_as_requiring_one() -> None:
+    errors = await errors_of(UnreadableOptionFactory())
+    assert errors == (
+        "create_manager: returned a manager for a missing user context (None) instead of raising",
+    )

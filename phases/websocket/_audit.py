@@ -16,9 +16,12 @@ from ._conformance import (
 from ._connection import WebSocketConnection
 from ._context import UserExecutionContext
 from ._findings import Findings, short_repr
-from ._probe import Impostor, Outcome, ProbeWebSocket, call_sync
+from ._probe import Impostor, Outcome, ProbeWebSocket, call_sync, impostor_named_like
 from ._result import Concern, FactoryValidationResult
 from ._traffic import ProbeUser, TrafficProbe
+
+# Users served before A and B, so a factory that isolates only its first few users fails.
+_EARLIER_USERS = ("C", "D")
 
 
 class FactoryAudit:
@@ -56,11 +59,11 @@ class FactoryAudit:
         users = await self._create_probe_users()
         if users is None:
             return
-        first, second = users
-        distinct = self._check_distinct(first, second)
+        first, second = users[-2:]
+        distinct = self._check_distinct(users)
         compliant = self._check_interfaces(first, second)
         if "validate_manager_instance" in usable:
-            await self._check_self_validation(first.manager)
+            await self._check_self_validation(first.manager, second.manager)
         self._checked.add(Concern.FACTORY_METHOD)
         if (
             compliant
@@ -98,9 +101,15 @@ class FactoryAudit:
         if outcome.returned and inspect.isawaitable(outcome.value):
             if inspect.iscoroutine(outcome.value):
                 outcome.value.close()
-            message = "returned an awaitable, not a manager"
-            return Outcome(error=TypeError(message))
+            return Outcome(error=_ReturnedAwaitableError())
         return outcome
+
+    def _declares_context_optional(self) -> bool:
+        try:
+            declared = getattr(self._factory, "require_user_context", True)
+        except Exception:  # A property that raises declares nothing; the default applies.
+            return False
+        return declared is False
 
     async def _check_missing_context(self) -> bool:
         """Check `create_manager(None)`; return False when the factory hung."""
@@ -112,7 +121,7 @@ class FactoryAudit:
             return False
         if not outcome.returned:
             return True
-        if getattr(self._factory, "require_user_context", True) is not False:
+        if not self._declares_context_optional():
             self._findings.fail(
                 "create_manager: returned a manager for a missing user context (None) "
                 "instead of raising",
@@ -129,14 +138,23 @@ class FactoryAudit:
             )
         return True
 
-    async def _create_probe_users(self) -> tuple[ProbeUser, ProbeUser] | None:
+    async def _create_probe_users(self) -> list[ProbeUser] | None:
+        """Create managers for the earlier users, then A and B; None if creation failed."""
         users: list[ProbeUser] = []
-        for label in ("A", "B"):
+        for label in (*_EARLIER_USERS, "A", "B"):
             tag = f"smd-probe-{self._nonce}-{label.lower()}"
             context = UserExecutionContext(
                 user_id=f"{tag}-user", thread_id=f"{tag}-thread", run_id=f"{tag}-run"
             )
             outcome = await self._create_manager(context)
+            if isinstance(outcome.error, _ReturnedAwaitableError):
+                self._findings.fail(
+                    "create_manager: returned an awaitable, not a manager, for a valid "
+                    "user context",
+                    "Make create_manager a plain method that returns the manager itself.",
+                    Concern.FACTORY_METHOD,
+                )
+                return None
             if not outcome.returned:
                 self._findings.fail_call(
                     "create_manager", outcome, Concern.FACTORY_METHOD, "for a valid user context"
@@ -154,10 +172,10 @@ class FactoryAudit:
                 f"{tag}-connection", context.user_id, websocket, thread_id=context.thread_id
             )
             users.append(ProbeUser(label, context, outcome.value, websocket, connection))
-        return users[0], users[1]
+        return users
 
-    def _check_distinct(self, first: ProbeUser, second: ProbeUser) -> bool:
-        if first.manager is not second.manager:
+    def _check_distinct(self, users: list[ProbeUser]) -> bool:
+        if len({id(user.manager) for user in users}) == len(users):
             return True
         self._findings.fail(
             "create_manager: two users received the same manager instance",
@@ -176,33 +194,70 @@ class FactoryAudit:
         self._findings.violations.extend(unique)
         return not unique
 
-    async def _check_self_validation(self, manager: object) -> None:
+    async def _check_self_validation(self, *managers: object) -> None:
+        # Every manager made must be accepted (a verdict may depend on call order), the
+        # Mock-like impostor catches hasattr checks and its namesake a class-name check.
+        # Each fault is reported once.
+        for manager in managers:
+            if not await self._judges_correctly(
+                manager, expected=True, what="a manager the factory created"
+            ):
+                break
+        if await self._judges_correctly(
+            Impostor(),
+            expected=False,
+            what="an object that is not a manager",
+            accepted="an impostor that passes hasattr checks",
+        ):
+            await self._judges_correctly(
+                impostor_named_like(managers[0]),
+                expected=False,
+                what="an object that is not a manager",
+                accepted="an impostor with the class name of the factory's managers",
+            )
+
+    async def _judges_correctly(
+        self, subject: object, *, expected: bool, what: str, accepted: str = ""
+    ) -> bool:
+        """Ask validate_manager_instance about `subject`; record and return False if it errs."""
         validate: Callable[..., Any] = self._factory.validate_manager_instance
         label = "validate_manager_instance"
-        for subject, expected, what in (
-            (manager, True, "a manager the factory created"),
-            (Impostor(), False, "an object that is not a manager"),
-        ):
-            outcome = await call_sync(self._findings.timeout, validate, subject)
-            verdict = getattr(outcome.value, "is_valid", None)
-            if not outcome.returned:
-                self._findings.fail_call(label, outcome, Concern.FACTORY_METHOD, f"for {what}")
-            elif not isinstance(verdict, bool):
-                self._findings.fail(
-                    f"{label}: returned {short_repr(outcome.value)} for {what}, "
-                    "not a FactoryValidationResult",
-                    "Return a FactoryValidationResult from validate_manager_instance.",
-                    Concern.FACTORY_METHOD,
-                )
-            elif verdict and not expected:
-                self._findings.fail(
-                    f"{label}: accepted {what} (an impostor that passes hasattr checks)",
-                    "Judge the manager by its type and behaviour, not by hasattr.",
-                    Concern.FACTORY_METHOD,
-                )
-            elif expected and not verdict:
-                self._findings.fail(
-                    f"{label}: rejected {what}",
-                    "Make validate_manager_instance accept the managers create_manager returns.",
-                    Concern.FACTORY_METHOD,
-                )
+        outcome = await call_sync(self._findings.timeout, validate, subject)
+        verdict = _verdict_of(outcome.value) if outcome.returned else None
+        if not outcome.returned:
+            self._findings.fail_call(label, outcome, Concern.FACTORY_METHOD, f"for {what}")
+        elif verdict is None:
+            self._findings.fail(
+                f"{label}: returned {short_repr(outcome.value)} for {what}, "
+                "not a FactoryValidationResult",
+                "Return a FactoryValidationResult from validate_manager_instance.",
+                Concern.FACTORY_METHOD,
+            )
+        elif verdict and not expected:
+            self._findings.fail(
+                f"{label}: accepted {what} ({accepted})",
+                "Judge the manager by its type (isinstance) and behaviour, not by hasattr "
+                "or by its class name.",
+                Concern.FACTORY_METHOD,
+            )
+        elif expected and not verdict:
+            self._findings.fail(
+                f"{label}: rejected {what}",
+                "Make validate_manager_instance accept the managers create_manager returns.",
+                Concern.FACTORY_METHOD,
+            )
+        else:
+            return True
+        return False
+
+
+class _ReturnedAwaitableError(TypeError):
+    """create_manager returned a coroutine or other awaitable instead of a manager."""
+
+
+def _verdict_of(value: object) -> bool | None:
+    try:
+        verdict = getattr(value, "is_valid", None)
+    except Exception:  # A raising property is no verdict; reported as such.
+        return None
+    return verdict if isinstance(verdict, bool) else None

@@ -15,8 +15,9 @@ class MethodSpec:
 
     Attributes:
         name: The method name.
-        sample_args: Positional arguments a caller passes.
-        sample_kwargs: Keyword arguments a caller passes, as pairs.
+        sample_args: Positional arguments every caller passes.
+        sample_kwargs: Keyword arguments a caller may add, as pairs; the method
+            must accept the call both with and without them.
         is_async: Whether the method must be `async def`.
         shape: The call as a person reads it, for messages.
     """
@@ -121,6 +122,8 @@ def _check_signature(
         # Builtins and some C callables have no signature to compare; calling them decides.
         return None
     try:
+        # Callers such as the bridge omit the optional arguments, others pass them all.
+        signature.bind(*spec.sample_args)
         signature.bind(*spec.sample_args, **dict(spec.sample_kwargs))
     except TypeError:
         return Violation(

@@ -29,8 +29,10 @@ class Findings:
         self.violations: list[Violation] = []
 
     def fail(self, detail: str, action: str, concern: Concern) -> None:
-        """Record one failed check."""
-        self.violations.append(Violation(detail, action, concern))
+        """Record one failed check; a check failing the same way twice is one violation."""
+        violation = Violation(detail, action, concern)
+        if violation not in self.violations:
+            self.violations.append(violation)
 
     def fail_call(self, label: str, outcome: Outcome, concern: Concern, when: str = "") -> None:
         """Record a call that hung or raised where it should have returned."""

@@ -59,6 +59,15 @@ class Impostor:
         return _accept_anything
 
 
+def impostor_named_like(subject: object) -> Impostor:
+    """An `Impostor` whose class has the name, qualified name and module of `subject`'s class."""
+    cls = type(subject)
+    namesake = type(
+        cls.__name__, (Impostor,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+    )
+    return namesake()  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a time-bounded call did: returned `value`, raised `error`, or timed out."""
@@ -91,13 +100,19 @@ async def call_sync(bound: float, function: Callable[..., Any], *args: Any) -> O
     """
     with anyio.move_on_after(bound):
         try:
-            value = await anyio.to_thread.run_sync(
-                functools.partial(function, *args), abandon_on_cancel=True
+            (value,) = await anyio.to_thread.run_sync(
+                functools.partial(_boxed, function, *args), abandon_on_cancel=True
             )
         except Exception as exc:  # The factory's own failure is a finding, not a crash.
             return Outcome(error=exc)
         return Outcome(value=value)
     return Outcome(timed_out=True)
+
+
+def _boxed(function: Callable[..., Any], *args: Any) -> tuple[Any]:
+    # Trio refuses a worker-thread function whose result is a coroutine; the caller
+    # decides what a returned coroutine means, so it travels in a box.
+    return (function(*args),)
 
 
 async def call_async(bound: float, function: Callable[..., Any], *args: Any) -> Outcome:
