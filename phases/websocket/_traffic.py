@@ -35,7 +35,7 @@ def _mentions(value: object, tag: str) -> bool:
         return tag in value
     if isinstance(value, Mapping):
         return any(_mentions(item, tag) for item in (*value.keys(), *value.values()))
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return any(_mentions(item, tag) for item in value)
     return False
 
@@ -43,9 +43,11 @@ def _mentions(value: object, tag: str) -> bool:
 class TrafficProbe:
     """Sends tagged messages through user A's and user B's managers and checks arrivals.
 
-    It checks that A's messages reach A's connection, that nothing B's manager
-    is asked to do reaches A's connection, that activity follows the registered
-    connections, and that a failed delivery raises.
+    It checks that A's messages reach A's connection; that nothing either
+    user's manager is asked to do reaches the other user's connection, nor
+    delivers a message addressed to the other user to its own; that B's manager
+    neither reports nor disconnects A's connection; that activity follows the
+    registered connections; and that a failed delivery raises.
 
     Args:
         findings: Where violations are recorded, with the per-call time bound.
@@ -68,26 +70,38 @@ class TrafficProbe:
                 "manager.add_connection", user.manager.add_connection, user.connection
             ):
                 return False
-        await self._check_delivery(a)
-        await self._check_isolation(a, b)
+        delivers = await self._check_delivery(a)
+        # A delivery leak already proves shared state; the finer checks would only repeat it.
+        if await self._check_isolation(a, b):
+            if await self._check_misaddressed(sender=b, addressee=a):
+                await self._check_misaddressed(sender=a, addressee=b)
+            await self._check_reports(sender=b, owner=a)
+            if delivers:
+                await self._check_removal(sender=b, owner=a)
         await self._check_health(b)
         await self._check_failed_delivery(a)
         return True
 
-    async def _check_delivery(self, a: ProbeUser) -> None:
+    async def _reaches(self, user: ProbeUser, method: str, target: str) -> bool | None:
+        """Send a tagged message through `user`'s manager; None if the call failed."""
+        tag, message = self._message()
+        before = len(user.websocket.received)
+        label = f"manager.{method}"
+        if not await self._findings.succeeds(label, getattr(user.manager, method), target, message):
+            return None
+        return any(_mentions(item, tag) for item in user.websocket.received[before:])
+
+    async def _check_delivery(self, a: ProbeUser) -> bool:
+        """Check A's own traffic arrives; return whether send_to_user delivered."""
+        delivered: dict[str, bool | None] = {}
         for method, target in (
             ("send_to_user", a.context.user_id),
             ("send_to_thread", a.context.thread_id),
             ("emit_critical_event", "smd_probe"),
         ):
-            tag, message = self._message()
-            before = len(a.websocket.received)
             label = f"manager.{method}"
-            if not await self._findings.succeeds(
-                label, getattr(a.manager, method), target, message
-            ):
-                continue
-            if not any(_mentions(item, tag) for item in a.websocket.received[before:]):
+            delivered[method] = await self._reaches(a, method, target)
+            if delivered[method] is False:
                 self._findings.fail(
                     f"{label}: a message sent through user A's manager never reached "
                     "user A's connection",
@@ -95,30 +109,127 @@ class TrafficProbe:
                     "raise when a delivery fails instead of dropping the message.",
                     Concern.INTERFACE,
                 )
+        return delivered["send_to_user"] is True
 
-    async def _check_isolation(self, a: ProbeUser, b: ProbeUser) -> None:
+    async def _leaks(self, sender: ProbeUser, victim: ProbeUser) -> list[str]:
+        """Everything `sender`'s manager is asked to do; return what reached `victim`."""
         leaks: list[str] = []
         for method, target, shown in (
-            ("send_to_user", b.context.user_id, "send_to_user(user B)"),
-            ("send_to_thread", b.context.thread_id, "send_to_thread(thread B)"),
+            ("send_to_user", sender.context.user_id, f"send_to_user(user {sender.label})"),
+            ("send_to_thread", sender.context.thread_id, f"send_to_thread(thread {sender.label})"),
             ("emit_critical_event", "smd_probe", "emit_critical_event"),
-            ("send_to_user", a.context.user_id, "send_to_user(user A)"),
-            ("send_to_thread", a.context.thread_id, "send_to_thread(thread A)"),
+            ("send_to_user", victim.context.user_id, f"send_to_user(user {victim.label})"),
+            ("send_to_thread", victim.context.thread_id, f"send_to_thread(thread {victim.label})"),
         ):
-            before = len(a.websocket.received)
+            before = len(victim.websocket.received)
             outcome = await call_async(
-                self._findings.timeout, getattr(b.manager, method), target, self._message()[1]
+                self._findings.timeout, getattr(sender.manager, method), target, self._message()[1]
             )
             if outcome.timed_out:
                 self._findings.fail_call(f"manager.{method}", outcome, Concern.INTERFACE)
-            # Refusing (raising) is the right answer for user A's targets; only arrivals count.
-            if len(a.websocket.received) > before:
+            # Refusing (raising) is the right answer for the victim's targets; only arrivals count.
+            if len(victim.websocket.received) > before:
                 leaks.append(shown)
-        if leaks:
+        return leaks
+
+    async def _check_isolation(self, a: ProbeUser, b: ProbeUser) -> bool:
+        """Check nothing crosses between the users; return True when nothing did."""
+        # The reverse direction catches one-way sharing (a registry only earlier managers see).
+        for sender, victim in ((b, a), (a, b)):
+            leaks = await self._leaks(sender, victim)
+            if leaks:
+                self._findings.fail(
+                    f"isolation: user {sender.label}'s manager delivered to user "
+                    f"{victim.label}'s connection via {', '.join(leaks)}",
+                    _NO_SHARED_STATE,
+                    Concern.ISOLATION,
+                )
+                return False
+        return True
+
+    async def _check_misaddressed(self, *, sender: ProbeUser, addressee: ProbeUser) -> bool:
+        """Check `sender`'s manager keeps mail for `addressee` off its own connection."""
+        wrong: list[str] = []
+        for method, target, shown in (
+            ("send_to_user", addressee.context.user_id, f"send_to_user(user {addressee.label})"),
+            (
+                "send_to_thread",
+                addressee.context.thread_id,
+                f"send_to_thread(thread {addressee.label})",
+            ),
+        ):
+            before = len(sender.websocket.received)
+            await call_async(
+                self._findings.timeout, getattr(sender.manager, method), target, self._message()[1]
+            )
+            if len(sender.websocket.received) > before:
+                wrong.append(shown)
+        if wrong:
             self._findings.fail(
-                f"isolation: user B's manager delivered to user A's connection via "
-                f"{', '.join(leaks)}",
-                _NO_SHARED_STATE,
+                f"isolation: user {sender.label}'s manager delivered messages addressed to "
+                f"user {addressee.label} to user {sender.label}'s own connection via "
+                f"{', '.join(wrong)}",
+                "Deliver only to the user and thread a message is addressed to; refuse (raise "
+                "for) a user or thread the manager does not serve.",
+                Concern.ISOLATION,
+            )
+        return not wrong
+
+    async def _check_reports(self, *, sender: ProbeUser, owner: ProbeUser) -> None:
+        connection_id = owner.connection.connection_id
+        reported: list[str] = []
+        for method in ("get_user_connections", "is_connection_active", "get_connection_health"):
+            outcome = await call_sync(
+                self._findings.timeout, getattr(sender.manager, method), owner.context.user_id
+            )
+            if outcome.timed_out:
+                self._findings.fail_call(f"manager.{method}", outcome, Concern.INTERFACE)
+            # Raising is a fine answer about a user the manager does not serve.
+            elif outcome.returned and (
+                _mentions(outcome.value, connection_id)
+                or (
+                    method == "is_connection_active"
+                    and outcome.value is True
+                    and not await self._always_active(sender)
+                )
+            ):
+                reported.append(f"{method}(user {owner.label})")
+        if reported:
+            self._findings.fail(
+                f"isolation: user {sender.label}'s manager reported user {owner.label}'s "
+                f"connection via {', '.join(reported)}",
+                "Answer get_user_connections, is_connection_active and get_connection_health "
+                "from the manager's own connections only. " + _NO_SHARED_STATE,
+                Concern.ISOLATION,
+            )
+
+    async def _always_active(self, user: ProbeUser) -> bool:
+        # An is_connection_active that says True even for a stranger is the health check's
+        # finding, not proof of shared state.
+        stranger = f"smd-probe-{self._nonce}-stranger"
+        outcome = await call_sync(
+            self._findings.timeout, user.manager.is_connection_active, stranger
+        )
+        return outcome.returned and outcome.value is True
+
+    async def _check_removal(self, *, sender: ProbeUser, owner: ProbeUser) -> None:
+        connection_id = owner.connection.connection_id
+        outcome = await call_async(
+            self._findings.timeout, sender.manager.remove_connection, connection_id
+        )
+        if outcome.timed_out:
+            self._findings.fail_call("manager.remove_connection", outcome, Concern.INTERFACE)
+            return
+        tag, message = self._message()
+        before = len(owner.websocket.received)
+        await call_async(
+            self._findings.timeout, owner.manager.send_to_user, owner.context.user_id, message
+        )
+        if not any(_mentions(item, tag) for item in owner.websocket.received[before:]):
+            self._findings.fail(
+                f"isolation: user {sender.label}'s manager disconnected user {owner.label}'s "
+                f"connection via remove_connection(user {owner.label}'s connection id)",
+                "Remove only the manager's own connections. " + _NO_SHARED_STATE,
                 Concern.ISOLATION,
             )
 
