@@ -171,6 +171,38 @@ async def test_assigning_a_second_manager_to_a_context_is_refused() -> None:
         agents.assign_manager(ALICE, IsolatedWebSocketManager(ALICE))
 
 
+async def test_a_manager_already_serving_another_user_is_refused() -> None:
+    agents = AgentWebSocketBridge(fakes.SharedInstanceFactory())
+    agents.manager_for(ALICE)
+    with pytest.raises(FactoryComplianceError) as caught:
+        agents.manager_for(BOB)
+    assert caught.value.result.validation_errors == (
+        "manager: already serves user 'user-alice'; one manager may serve one user only",
+    )
+
+
+async def test_assigning_another_users_manager_is_refused() -> None:
+    agents = bridge()
+    with pytest.raises(FactoryComplianceError, match="already serves user 'user-alice'"):
+        agents.assign_manager(BOB, agents.manager_for(ALICE))
+
+
+async def test_two_contexts_of_one_user_may_share_a_manager_which_is_closed_once() -> None:
+    closes: list[str] = []
+
+    class CountingManager(IsolatedWebSocketManager):
+        async def close(self) -> None:
+            closes.append(self.user_id)
+            await super().close()
+
+    agents = bridge()
+    shared = CountingManager(ALICE)
+    agents.assign_manager(ALICE, shared)
+    agents.assign_manager(UserExecutionContext(ALICE.user_id, "thread-2", "run-2"), shared)
+    await agents.close()
+    assert closes == [ALICE.user_id]
+
+
 def test_a_bridge_over_something_that_is_no_factory_is_refused() -> None:
     with pytest.raises(TypeError, match="lacks create_manager"):
         AgentWebSocketBridge(object())  # type: ignore[arg-type]

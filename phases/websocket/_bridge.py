@@ -40,6 +40,8 @@ class AgentWebSocketBridge:
             raise TypeError(msg)
         self._factory = factory
         self._managers: dict[UserExecutionContext, WebSocketManagerProtocol] = {}
+        # id(manager) -> the user it serves; the managers are held, so their ids stay unique.
+        self._owners: dict[int, str] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -78,7 +80,7 @@ class AgentWebSocketBridge:
         if existing is not None:
             return existing
         manager = self._admit(user_context, self._factory.create_manager(user_context))
-        self._managers[user_context] = manager
+        self._hold(user_context, manager)
         return manager
 
     def assign_manager(self, user_context: UserExecutionContext, manager: object) -> None:
@@ -93,7 +95,7 @@ class AgentWebSocketBridge:
         if self._checked_context(user_context) in self._managers:
             msg = f"user {user_context.user_id!r} already has a manager for this context"
             raise ValueError(msg)
-        self._managers[user_context] = self._admit(user_context, manager)
+        self._hold(user_context, self._admit(user_context, manager))
 
     async def notify_agent_started(
         self, user_context: UserExecutionContext, agent_name: str, **data: Any
@@ -153,8 +155,10 @@ class AgentWebSocketBridge:
                 still closed.
         """
         self._closed = True
-        managers = list(reversed(self._managers.values()))
+        # A manager serving several contexts of one user is closed once.
+        managers = list(reversed({id(m): m for m in self._managers.values()}.values()))
         self._managers.clear()
+        self._owners.clear()
         errors: list[Exception] = []
         for manager in managers:
             close = getattr(manager, "close", None)
@@ -194,10 +198,24 @@ class AgentWebSocketBridge:
         await manager.send_to_user(user_context.user_id, message)
         return message
 
+    def _hold(self, user_context: UserExecutionContext, manager: WebSocketManagerProtocol) -> None:
+        self._managers[user_context] = manager
+        self._owners[id(manager)] = user_context.user_id
+
     def _admit(
         self, user_context: UserExecutionContext, manager: object
     ) -> WebSocketManagerProtocol:
         violations = check_manager_interface(manager)
+        owner = self._owners.get(id(manager))
+        if owner is not None and owner != user_context.user_id:
+            violations.append(
+                Violation(
+                    f"manager: already serves user {owner!r}; one manager may serve one user only",
+                    "Return a new manager from create_manager for every user; never reuse one "
+                    "across users.",
+                    Concern.ISOLATION,
+                )
+            )
         verdict = self._factory.validate_manager_instance(manager)
         if getattr(verdict, "is_valid", None) is not True:
             violations.extend(self._factory_verdict_violations(verdict))
