@@ -24,7 +24,10 @@ def test_a_context_generates_a_distinct_request_id_when_none_is_given() -> None:
     assert first.request_id != second.request_id
 
 
-@pytest.mark.parametrize("placeholder", ["", "none", "None", "null", "placeholder", "registry"])
+@pytest.mark.parametrize(
+    "placeholder",
+    ["", "none", "None", "null", "placeholder", "registry", "00000000-0000-0000-0000-000000000000"],
+)
 def test_a_context_rejects_empty_and_placeholder_user_ids(placeholder: str) -> None:
     with pytest.raises(ValueError, match="empty or a placeholder"):
         UserExecutionContext(user_id=placeholder, thread_id="t-1", run_id="r-1")
