@@ -76,9 +76,30 @@ def test_chat_service_boots_every_phase_and_prints_its_timings(tmp_path: Path) -
     assert "finalize" in result.stdout
 
 
-def test_chat_service_without_simulated_latency_is_fast(tmp_path: Path) -> None:
-    _, report = smd_run("chat_service.py", tmp_path)
-    assert report.duration < 0.5
+def record_delays(
+    chat_service: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, simulate: bool
+) -> dict[str, float]:
+    """The latency each phase asks to wait for, recorded instead of slept."""
+    monkeypatch.setenv("SMD_CHAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(chat_service, "SIMULATE_LATENCY", simulate)
+    asked: dict[str, float] = {}
+    real_delay = chat_service.delay
+
+    def recorded(phase: str) -> float:
+        asked[phase] = real_delay(phase)
+        return 0.0
+
+    monkeypatch.setattr(chat_service, "delay", recorded)
+    return asked
+
+
+@pytest.mark.anyio
+async def test_chat_service_waits_for_nothing_without_simulated_latency(
+    chat_service: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    asked = record_delays(chat_service, monkeypatch, tmp_path, simulate=False)
+    await chat_service.boot.run_once(sinks=[])
+    assert asked == dict.fromkeys(chat_service.LATENCY, 0.0)
 
 
 def test_chat_service_creates_and_migrates_its_sqlite_database(tmp_path: Path) -> None:
@@ -121,11 +142,20 @@ def test_chat_service_refuses_production_with_the_development_secret(tmp_path: P
     assert "SMD_CHAT_SECRET_KEY is the development default in production" in result.stderr
 
 
-def test_chat_service_simulated_latency_slows_each_phase(tmp_path: Path) -> None:
-    _, report = smd_run("chat_service.py", tmp_path, SMD_SIMULATE_LATENCY="1")
-    durations = {record.name: record.duration or 0.0 for record in report.phases}
-    assert durations["database"] >= 0.3
-    assert report.duration >= 0.8
+@pytest.mark.anyio
+async def test_chat_service_simulated_latency_makes_each_phase_wait_its_latency(
+    chat_service: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    asked = record_delays(chat_service, monkeypatch, tmp_path, simulate=True)
+    await chat_service.boot.run_once(sinks=[])
+    assert asked == chat_service.LATENCY
+
+
+def test_chat_service_reads_simulated_latency_from_the_environment(tmp_path: Path) -> None:
+    result, report = smd_run("chat_service.py", tmp_path, SMD_SIMULATE_LATENCY="1")
+    assert result.returncode == 0, result.stderr
+    assert "simulate_latency=True" in result.stderr
+    assert all(record.status is PhaseStatus.COMPLETED for record in report.phases)
 
 
 def test_chat_settings_repr_masks_the_secret_and_the_cache_password(
