@@ -52,6 +52,21 @@ def _trace_api() -> Any:
     return trace
 
 
+def sink_if_configured(plan: BootPlan | None = None) -> OpenTelemetrySink | None:
+    """An `OpenTelemetrySink` when opentelemetry is installed and a tracer provider is set.
+
+    `smd run` calls this, so a boot run under `opentelemetry-instrument` (or any
+    process that set a provider) is traced without another flag; otherwise None.
+    """
+    try:
+        trace = _trace_api()
+    except MissingExtraError:
+        return None
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return None
+    return OpenTelemetrySink(plan=plan)
+
+
 class OpenTelemetrySink:
     """An event sink that turns a boot into OpenTelemetry spans.
 
@@ -196,4 +211,4 @@ class OpenTelemetrySink:
         self._end_boot(event.at, "stopped")
 
 
-__all__ = ["MissingExtraError", "OpenTelemetrySink"]
+__all__ = ["MissingExtraError", "OpenTelemetrySink", "sink_if_configured"]

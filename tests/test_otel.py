@@ -96,3 +96,17 @@ def test_missing_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(MissingExtraError, match=r"smd-orchestrator\[otel\]"):
         OpenTelemetrySink()
+
+
+def test_smd_run_traces_only_when_a_tracer_provider_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from orchestrator.otel import OpenTelemetrySink, sink_if_configured
+
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    assert sink_if_configured() is None
+    monkeypatch.setattr(trace, "get_tracer_provider", TracerProvider)
+    assert isinstance(sink_if_configured(), OpenTelemetrySink)

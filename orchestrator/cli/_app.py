@@ -82,6 +82,19 @@ def _dispatch(handler: Handler, arguments: argparse.Namespace) -> int:
         return exc.diagnostics[0].exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        diagnostic = Diagnostic(
+            boot=getattr(arguments, "target", None) or "smd",
+            fingerprint="-",
+            kind="invalid_target",
+            phase=None,
+            summary=f"smd {arguments.command} could not read or write a file",
+            details=(describe_exception(exc),),
+            action="Check the path and its permissions.",
+            cause=describe_exception(exc),
+        )
+        print_diagnostic(diagnostic)
+        return diagnostic.exit_code
     except Exception as exc:
         if os.environ.get("SMD_DEBUG"):
             traceback.print_exc()

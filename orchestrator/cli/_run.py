@@ -20,6 +20,7 @@ from .._events import EventSink
 from .._report import BootReport
 from .._sinks import StructlogSink
 from .._termination import write_termination_message
+from ..otel import sink_if_configured
 from ._live import STYLES, LiveView
 from ._load import load_boot
 from ._output import (
@@ -78,6 +79,9 @@ def run_command(arguments: argparse.Namespace) -> int:
         sinks: list[EventSink] = (
             [stack.enter_context(LiveView(plan, stderr()))] if live else [StructlogSink()]
         )
+        tracing = sink_if_configured(plan)
+        if tracing is not None:
+            sinks.append(tracing)
         outcome = anyio.run(
             _boot_and_serve, boot, arguments, sinks, stack, backend=arguments.backend
         )
