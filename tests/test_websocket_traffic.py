@@ -177,3 +177,28 @@ async def test_sharing_in_one_direction_only_fails() -> None:
 async def test_a_strict_manager_that_raises_about_other_users_passes() -> None:
     result = await WebSocketManagerFactoryValidator.validate_factory(StrictFactory())
     assert result.is_production_ready, result.validation_errors
+
+
+class RecordingFactory(fakes.ThirdPartyFactory):
+    """A correct factory that keeps every context and connection id it is shown."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def create_manager(
+        self,
+        user_context: UserExecutionContext | None,
+        mode: WebSocketManagerMode = WebSocketManagerMode.UNIFIED,
+        **kwargs: Any,
+    ) -> fakes.ThirdPartyManager:
+        manager = super().create_manager(user_context)
+        assert user_context is not None
+        self.seen += [user_context.user_id, user_context.thread_id, user_context.run_id]
+        return manager
+
+
+async def test_the_probe_users_look_like_ordinary_users() -> None:
+    factory = RecordingFactory()
+    await WebSocketManagerFactoryValidator.validate_factory(factory)
+    assert len(set(factory.seen)) == len(factory.seen) == 12
+    assert not any("probe" in seen or "smd" in seen for seen in factory.seen)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,14 @@ from ._conformance import (
 from ._connection import WebSocketConnection
 from ._context import UserExecutionContext
 from ._findings import Findings, short_repr
-from ._probe import Impostor, Outcome, ProbeWebSocket, call_sync, impostor_named_like
+from ._probe import (
+    Impostor,
+    Outcome,
+    ProbeWebSocket,
+    call_sync,
+    impostor_named_like,
+    ordinary_id,
+)
 from ._result import Concern, FactoryValidationResult
 from ._traffic import ProbeUser, TrafficProbe
 
@@ -39,7 +45,6 @@ class FactoryAudit:
     def __init__(self, factory: object, *, call_timeout: float) -> None:
         self._factory: Any = factory
         self._findings = Findings(timeout=call_timeout)
-        self._nonce = secrets.token_hex(4)
         self._checked: set[Concern] = set()
         self._manager_type: str | None = None
 
@@ -65,11 +70,7 @@ class FactoryAudit:
         if "validate_manager_instance" in usable:
             await self._check_self_validation(first.manager, second.manager)
         self._checked.add(Concern.FACTORY_METHOD)
-        if (
-            compliant
-            and distinct
-            and await TrafficProbe(self._findings, nonce=self._nonce).run(first, second)
-        ):
+        if compliant and distinct and await TrafficProbe(self._findings).run(first, second):
             self._checked.update((Concern.INTERFACE, Concern.ISOLATION))
 
     def _check_factory_methods(self) -> set[str]:
@@ -142,9 +143,10 @@ class FactoryAudit:
         """Create managers for the earlier users, then A and B; None if creation failed."""
         users: list[ProbeUser] = []
         for label in (*_EARLIER_USERS, "A", "B"):
-            tag = f"smd-probe-{self._nonce}-{label.lower()}"
             context = UserExecutionContext(
-                user_id=f"{tag}-user", thread_id=f"{tag}-thread", run_id=f"{tag}-run"
+                user_id=ordinary_id("user"),
+                thread_id=ordinary_id("thread"),
+                run_id=ordinary_id("run"),
             )
             outcome = await self._create_manager(context)
             if isinstance(outcome.error, _ReturnedAwaitableError):
@@ -169,7 +171,7 @@ class FactoryAudit:
                 return None
             websocket = ProbeWebSocket()
             connection = WebSocketConnection(
-                f"{tag}-connection", context.user_id, websocket, thread_id=context.thread_id
+                ordinary_id("conn"), context.user_id, websocket, thread_id=context.thread_id
             )
             users.append(ProbeUser(label, context, outcome.value, websocket, connection))
         return users

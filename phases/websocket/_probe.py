@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,11 @@ def mask_secrets(text: str) -> str:
     """Mask DSN passwords and `credential=value` pairs, so factory errors can be shown safely."""
     text = _DSN_PASSWORD.sub(r"\g<head>***@", text)
     return _CREDENTIAL_PAIR.sub(r"\g<head>***", text)
+
+
+def ordinary_id(kind: str) -> str:
+    """A fresh id shaped like a real one, so a factory cannot tell the probe from a user."""
+    return f"{kind}-{secrets.token_hex(8)}"
 
 
 class ProbeWebSocket:

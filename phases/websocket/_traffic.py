@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,9 +9,10 @@ from typing import Any
 from ._connection import WebSocketConnection
 from ._context import UserExecutionContext
 from ._findings import Findings, short_repr
-from ._probe import BrokenProbeWebSocket, ProbeWebSocket, call_async, call_sync
+from ._probe import BrokenProbeWebSocket, ProbeWebSocket, call_async, call_sync, ordinary_id
 from ._result import Concern
 
+_CRITICAL_EVENT = "agent_completed"
 _NO_SHARED_STATE = (
     "Keep connections on the manager instance, one manager per user context; "
     "no class-level or module-level registry shared between managers."
@@ -51,17 +51,14 @@ class TrafficProbe:
 
     Args:
         findings: Where violations are recorded, with the per-call time bound.
-        nonce: Makes the probe's ids and message tags unique to this run.
     """
 
-    def __init__(self, findings: Findings, *, nonce: str) -> None:
+    def __init__(self, findings: Findings) -> None:
         self._findings = findings
-        self._nonce = nonce
-        self._tags = itertools.count()
 
     def _message(self) -> tuple[str, dict[str, Any]]:
-        tag = f"smd-probe-{self._nonce}-message-{next(self._tags)}"
-        return tag, {"type": "smd_probe", "probe": tag}
+        tag = ordinary_id("step")
+        return tag, {"type": "agent_thinking", "reasoning": tag}
 
     async def run(self, a: ProbeUser, b: ProbeUser) -> bool:
         """Send real messages through both managers; return False if a call failed early."""
@@ -97,7 +94,7 @@ class TrafficProbe:
         for method, target in (
             ("send_to_user", a.context.user_id),
             ("send_to_thread", a.context.thread_id),
-            ("emit_critical_event", "smd_probe"),
+            ("emit_critical_event", _CRITICAL_EVENT),
         ):
             label = f"manager.{method}"
             delivered[method] = await self._reaches(a, method, target)
@@ -117,7 +114,7 @@ class TrafficProbe:
         for method, target, shown in (
             ("send_to_user", sender.context.user_id, f"send_to_user(user {sender.label})"),
             ("send_to_thread", sender.context.thread_id, f"send_to_thread(thread {sender.label})"),
-            ("emit_critical_event", "smd_probe", "emit_critical_event"),
+            ("emit_critical_event", _CRITICAL_EVENT, "emit_critical_event"),
             ("send_to_user", victim.context.user_id, f"send_to_user(user {victim.label})"),
             ("send_to_thread", victim.context.thread_id, f"send_to_thread(thread {victim.label})"),
         ):
@@ -206,7 +203,7 @@ class TrafficProbe:
     async def _always_active(self, user: ProbeUser) -> bool:
         # An is_connection_active that says True even for a stranger is the health check's
         # finding, not proof of shared state.
-        stranger = f"smd-probe-{self._nonce}-stranger"
+        stranger = ordinary_id("user")
         outcome = await call_sync(
             self._findings.timeout, user.manager.is_connection_active, stranger
         )
@@ -284,7 +281,7 @@ class TrafficProbe:
 
     async def _check_failed_delivery(self, a: ProbeUser) -> None:
         broken = WebSocketConnection(
-            f"smd-probe-{self._nonce}-broken",
+            ordinary_id("conn"),
             a.context.user_id,
             BrokenProbeWebSocket(),
             thread_id=a.context.thread_id,
