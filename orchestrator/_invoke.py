@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,11 +21,43 @@ class NothingYielded(RuntimeError):
     """A generator phase finished without yielding the value its dependents need."""
 
 
+# Threads are a process-wide fact: a phase abandoned in one by any boot keeps it busy
+# until its function returns, and the `smd` command must not wait for it at exit.
+_ABANDONED: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def abandoned_threads() -> list[threading.Thread]:
+    """Worker threads still running a sync phase that was abandoned at its deadline."""
+    return [thread for thread in _ABANDONED if thread.is_alive()]
+
+
+class _ThreadCall:
+    """A sync call that remembers which thread ran it and whether it returned."""
+
+    __slots__ = ("finished", "function", "thread")
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self.function = function
+        self.thread: threading.Thread | None = None
+        self.finished = False
+
+    def __call__(self) -> Any:
+        self.thread = threading.current_thread()
+        try:
+            return self.function()
+        finally:
+            self.finished = True
+
+
 async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
     """Run a sync callable in a worker thread that is abandoned if cancelled."""
-    return await anyio.to_thread.run_sync(
-        functools.partial(function, *args), abandon_on_cancel=True
-    )
+    call = _ThreadCall(functools.partial(function, *args))
+    try:
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+    except anyio.get_cancelled_exc_class():
+        if call.thread is not None and not call.finished:
+            _ABANDONED.add(call.thread)
+        raise
 
 
 async def start_phase(spec: PhaseSpec, arguments: dict[str, Any]) -> tuple[Any, Teardown | None]:

@@ -8,6 +8,7 @@ import anyio
 import pytest
 
 from orchestrator import Boot, BootAborted, PhaseStatus, PhaseTimeout, Retry, TeardownOutcome
+from orchestrator._invoke import abandoned_threads
 from orchestrator.testing import inject_fault
 
 pytestmark = pytest.mark.anyio
@@ -75,6 +76,7 @@ async def test_stuck_sync_phase_is_abandoned_at_its_deadline() -> None:
     try:
         assert caught.value.report["stuck"].status is PhaseStatus.TIMED_OUT
         assert workers[0].is_alive(), "the boot waited for the thread instead of abandoning it"
+        assert workers[0] in abandoned_threads()
     finally:
         release.set()
 

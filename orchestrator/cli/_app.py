@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
 from .._diagnostic import Diagnostic, describe_exception
 from .._errors import GraphError
+from .._invoke import abandoned_threads
 from . import _analyze, _inspect, _run
 from ._load import TargetError
 from ._output import print_diagnostic
@@ -59,7 +59,7 @@ def leave_abandoned_threads(code: int) -> None:
     Python waits for every non-daemon thread at exit; a sync phase stuck in a
     thread would then hang the process that the boot already gave up on.
     """
-    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    stuck = abandoned_threads()
     if not stuck:
         return
     sys.stderr.write(
