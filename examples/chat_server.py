@@ -186,6 +186,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         pass  # the client left, or the drain closed the socket: unregister below
     finally:
         await manager.remove_connection(connection.connection_id)
+        await service.bridge.release(user)  # one context per connection: free its manager
 
 
 async def receive_request(websocket: WebSocket) -> dict[str, Any] | None:

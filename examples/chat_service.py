@@ -390,7 +390,13 @@ def build_boot(factory: object, *, name: str = "chat-service") -> Boot:
         teardown_timeout=5,
     )
     add(schema_is_current, "database: the schema matches this code", kind="gate")
-    add(cache, "cache: in-memory cache with a TTL", after=("settings_are_valid",), timeout=5)
+    add(
+        cache,
+        "cache: in-memory cache with a TTL",
+        after=("settings_are_valid",),
+        timeout=5,
+        teardown_timeout=5,
+    )
     add(services, "services: build the service registry", after=("schema_is_current",))
     boot.include(websocket_phases(factory, after="services"))
     add(finalize, "finalize: deliver one agent event end to end", timeout=5)

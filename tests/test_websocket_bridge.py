@@ -51,6 +51,22 @@ async def test_two_contexts_get_two_managers() -> None:
     assert agents.manager_for(ALICE) is not agents.manager_for(BOB)
 
 
+async def test_releasing_a_context_closes_its_manager_and_a_new_one_follows() -> None:
+    agents = bridge()
+    first = agents.manager_for(ALICE)
+    await agents.release(ALICE)
+    assert isinstance(first, IsolatedWebSocketManager)
+    assert first.closed
+    assert agents.manager_for(ALICE) is not first
+
+
+async def test_releasing_an_unknown_context_does_nothing() -> None:
+    agents = bridge()
+    kept = agents.manager_for(BOB)
+    await agents.release(ALICE)
+    assert agents.manager_for(BOB) is kept
+
+
 @pytest.mark.parametrize(
     ("method", "args", "event_type", "fields"),
     [

@@ -147,6 +147,23 @@ class AgentWebSocketBridge:
         fields = {"agent_name": agent_name, "error": error}
         return await self._notify(user_context, "agent_error", fields, data)
 
+    async def release(self, user_context: UserExecutionContext) -> None:
+        """Forget the manager of `user_context` and close it, once no other context uses it.
+
+        A server that builds a context per connection calls this when the
+        connection ends, so the bridge does not hold one manager per connection
+        for the life of the process. Releasing an unknown context does nothing.
+        """
+        manager = self._managers.pop(self._checked_context(user_context), None)
+        if manager is None or any(held is manager for held in self._managers.values()):
+            return
+        self._owners.pop(id(manager), None)
+        close = getattr(manager, "close", None)
+        if close is not None:
+            outcome = close()
+            if inspect.isawaitable(outcome):
+                await outcome
+
     async def close(self) -> None:
         """Close every manager the bridge holds, newest first, even if some fail.
 

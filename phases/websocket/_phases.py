@@ -124,6 +124,7 @@ def websocket_phases(
         name=BRIDGE_PHASE,
         description="send agent events to each user through that user's own manager",
         expected_duration=0.001,
+        teardown_timeout=10,
     )
     async def open_bridge(
         websocket_factory_validation: ValidatedFactory,
