@@ -156,7 +156,10 @@ class HealthApp:
             return
         if scope["type"] != "http":
             return
-        probe = scope["path"].rstrip("/").rsplit("/", 1)[-1]
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]  # mounted: the probe is what follows the mount point
+        probe = path.strip("/")
         if probe not in PROBES:
             await _respond(send, 404, '{"error":"not found"}', scope["method"])
             return

@@ -119,3 +119,13 @@ async def test_health_routes_without_a_boot_report_starting() -> None:
     app = Starlette(routes=health_routes())
     response = await _get(app, "/readyz")
     assert (response.status_code, response.json()["state"]) == (503, "starting")
+
+
+@pytest.mark.anyio
+async def test_health_app_answers_only_its_own_paths_when_mounted(running: RunningBoot) -> None:
+    from starlette.routing import Mount
+
+    app = Starlette(routes=[Mount("/ops", app=HealthApp(lambda: running))])
+    assert (await _get(app, "/ops/livez")).status_code == 200
+    assert (await _get(app, "/ops/x/livez")).status_code == 404
+    assert (await _get(HealthApp(lambda: running), "/x/livez")).status_code == 404
