@@ -13,7 +13,7 @@ from .._diagnostic import Diagnostic, describe_exception
 from .._errors import GraphError
 from .._invoke import abandoned_threads
 from . import _analyze, _inspect, _run
-from ._load import TargetError
+from ._load import TargetError, usage_error
 from ._output import print_diagnostic
 
 Handler = Callable[[argparse.Namespace], int]
@@ -83,23 +83,21 @@ def _dispatch(handler: Handler, arguments: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
-        diagnostic = Diagnostic(
-            boot=getattr(arguments, "target", None) or "smd",
-            fingerprint="-",
-            kind="invalid_target",
-            phase=None,
-            summary=f"smd {arguments.command} could not read or write a file",
-            details=(describe_exception(exc),),
-            action="Check the path and its permissions.",
-            cause=describe_exception(exc),
+        cause = describe_exception(exc)
+        problem = usage_error(
+            _subject(arguments),
+            f"smd {arguments.command} could not read or write a file",
+            cause,
+            "Check the path and its permissions.",
+            cause=cause,
         )
-        print_diagnostic(diagnostic)
-        return diagnostic.exit_code
+        print_diagnostic(problem.diagnostic)
+        return problem.diagnostic.exit_code
     except Exception as exc:
         if os.environ.get("SMD_DEBUG"):
             traceback.print_exc()
         diagnostic = Diagnostic(
-            boot=getattr(arguments, "target", None) or "smd",
+            boot=_subject(arguments),
             fingerprint="-",
             kind="internal_error",
             phase=None,
@@ -110,6 +108,10 @@ def _dispatch(handler: Handler, arguments: argparse.Namespace) -> int:
         )
         print_diagnostic(diagnostic)
         return diagnostic.exit_code
+
+
+def _subject(arguments: argparse.Namespace) -> str:
+    return getattr(arguments, "target", None) or "smd"
 
 
 def _wants_json(arguments: argparse.Namespace) -> bool:

@@ -20,16 +20,25 @@ class TargetError(Exception):
         super().__init__(diagnostic.summary)
 
 
-def _problem(target: str, summary: str, details: tuple[str, ...], action: str) -> TargetError:
+def usage_error(
+    subject: str,
+    summary: str,
+    details: str | tuple[str, ...],
+    action: str,
+    *,
+    cause: str | None = None,
+) -> TargetError:
+    """A `TargetError` carrying an `invalid_target` diagnostic (exit code 64)."""
     return TargetError(
         Diagnostic(
-            boot=target,
+            boot=subject,
             fingerprint="-",
             kind="invalid_target",
             phase=None,
             summary=summary,
-            details=details,
+            details=(details,) if isinstance(details, str) else details,
             action=action,
+            cause=cause,
         )
     )
 
@@ -56,7 +65,7 @@ def load_boot(target: str) -> Boot:
         hint = (
             f"Boots defined there: {', '.join(candidates)}" if candidates else "it defines no Boot"
         )
-        raise _problem(
+        raise usage_error(
             target,
             f"'{where}' has no attribute '{attribute}'",
             (hint,),
@@ -64,7 +73,7 @@ def load_boot(target: str) -> Boot:
         )
     value = getattr(module, attribute)
     if not isinstance(value, Boot):
-        raise _problem(
+        raise usage_error(
             target,
             f"'{where}:{attribute}' is a {type(value).__name__}, not a Boot",
             (f"{attribute} = {value!r:.100}",),
@@ -78,7 +87,7 @@ def _import(target: str, where: str) -> object:
     try:
         if where.endswith(".py") or path.suffix == ".py" or "/" in where:
             if not path.is_file():
-                raise _problem(
+                raise usage_error(
                     target,
                     f"file '{where}' does not exist",
                     (f"looked for {path.resolve()}",),
@@ -91,14 +100,14 @@ def _import(target: str, where: str) -> object:
     except TargetError:
         raise
     except ModuleNotFoundError as exc:
-        raise _problem(
+        raise usage_error(
             target,
             f"module '{where}' cannot be found",
             (describe_exception(exc), f"sys.path[0] is {sys.path[0]!r}"),
             "Install the package, run smd from the project directory, or give a file path.",
         ) from exc
     except Exception as exc:
-        raise _problem(
+        raise usage_error(
             target,
             f"importing '{where}' raised {type(exc).__name__}",
             (describe_exception(exc),),

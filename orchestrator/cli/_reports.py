@@ -8,26 +8,10 @@ from pathlib import Path
 
 import networkx as nx
 
-from .._diagnostic import Diagnostic
 from .._plan import BootPlan
 from .._report import BootReport
-from ._load import TargetError
+from ._load import usage_error
 from ._output import stderr
-
-
-def usage_error(subject: str, summary: str, detail: str, action: str) -> TargetError:
-    """A `TargetError` carrying an `invalid_target` diagnostic (exit code 64)."""
-    return TargetError(
-        Diagnostic(
-            boot=subject,
-            fingerprint="-",
-            kind="invalid_target",
-            phase=None,
-            summary=summary,
-            details=(detail,),
-            action=action,
-        )
-    )
 
 
 def load_report(path: str | Path) -> BootReport:

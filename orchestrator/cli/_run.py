@@ -22,7 +22,7 @@ from .._sinks import StructlogSink
 from .._termination import write_termination_message
 from ..otel import sink_if_configured
 from ._live import STYLES, LiveView
-from ._load import load_boot
+from ._load import load_boot, usage_error
 from ._output import (
     configure_logging,
     positive_float,
@@ -31,7 +31,6 @@ from ._output import (
     stderr,
     stdout,
 )
-from ._reports import usage_error
 
 
 def register(commands: Any) -> None:

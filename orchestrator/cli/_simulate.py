@@ -12,9 +12,9 @@ from .._plot import render_svg
 from .._simulate import simulate
 from .._simulated import SimulatedBoot
 from .._svg import format_seconds
-from ._load import load_boot
+from ._load import load_boot, usage_error
 from ._output import positive_int, stdout
-from ._reports import check_same_boot, load_report, usage_error, write_output
+from ._reports import check_same_boot, load_report, write_output
 
 
 def register(commands: Any) -> None:
