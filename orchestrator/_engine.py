@@ -331,6 +331,12 @@ class Engine:
             self.emit(PhaseCancelled(boot=self.plan.boot, at=self.now(), phase=run.spec.name))
 
     def _settle_unstarted(self, run: PhaseRun, status: PhaseStatus, reason: str) -> None:
+        self._mark_unstarted(run, status, reason)
+        if not self.aborting:
+            self._release(run)
+
+    def _mark_unstarted(self, run: PhaseRun, status: PhaseStatus, reason: str) -> None:
+        """Settle a phase that will never start as SKIPPED or BLOCKED (a block degrades)."""
         run.status = status
         if self.sinks:
             event_type = PhaseSkipped if status is PhaseStatus.SKIPPED else PhaseBlocked
@@ -339,8 +345,6 @@ class Engine:
             )
         if status is PhaseStatus.BLOCKED and not self.aborting:
             self.degraded = True
-        if not self.aborting:
-            self._release(run)
 
     def _release(self, settled: PhaseRun) -> None:
         """Tell the dependents of `settled` it is done; queue or settle those now unblocked."""
@@ -357,20 +361,7 @@ class Engine:
                 if dependent.block is None:
                     heapq.heappush(self.ready, dependent.position)
                     continue
-                status, reason = dependent.block
-                dependent.status = status
-                if self.sinks:
-                    event_type = PhaseSkipped if status is PhaseStatus.SKIPPED else PhaseBlocked
-                    self.emit(
-                        event_type(
-                            boot=self.plan.boot,
-                            at=self.now(),
-                            phase=dependent.spec.name,
-                            reason=reason,
-                        )
-                    )
-                if status is PhaseStatus.BLOCKED:
-                    self.degraded = True
+                self._mark_unstarted(dependent, *dependent.block)
                 work.append(dependent)
 
     # -- reporting ------------------------------------------------------------------
