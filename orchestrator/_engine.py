@@ -38,6 +38,9 @@ from ._plan import BootPlan
 from ._report import BootReport
 from ._status import BootState, PhaseStatus
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that abort a boot in progress and stop a boot in service."""
+
 
 class Engine:
     """Runs one boot of a plan; the single owner of everything that changes while it runs."""
@@ -158,7 +161,7 @@ class Engine:
             self._group.cancel_scope.cancel()
 
     async def _watch_signals(self, *, task_status: TaskStatus[None]) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
             task_status.started()
             async for signum in signals:
                 self.interrupted_by = int(signum)

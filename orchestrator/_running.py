@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from ._diagnostic import describe_exception
 from ._engine import Engine
 from ._errors import BootAborted, PhaseTimeout
 from ._events import (
@@ -131,7 +132,7 @@ async def _tear_down_one(engine: Engine, run: PhaseRun) -> None:
                     at=run.teardown_end,
                     phase=name,
                     duration=duration,
-                    error=f"{run.teardown_error['type']}: {run.teardown_error['message']}",
+                    error=describe_exception(error),
                 )
             )
     engine.teardown_order.append((name, run.teardown_outcome.value))

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import signal
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._engine import STOP_SIGNALS
 from ._errors import BootAborted
 
 if TYPE_CHECKING:
     from ._boot import Boot
+
+
+async def wait_for_stop_signal() -> int:
+    """Wait for SIGINT or SIGTERM; returns the signal number."""
+    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        async for signum in signals:
+            return int(signum)
+    raise AssertionError("unreachable: a signal receiver never ends on its own")
 
 
 async def serve_async(boot: Boot, **options: Any) -> int:
@@ -22,9 +30,7 @@ async def serve_async(boot: Boot, **options: Any) -> int:
     options.setdefault("handle_signals", True)
     try:
         async with boot.start(**options):
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _signum in signals:
-                    break
+            await wait_for_stop_signal()
     except BootAborted as aborted:
         return aborted.exit_code
     return 0

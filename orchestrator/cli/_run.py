@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,6 +17,7 @@ from .._boot import Boot
 from .._errors import BootAborted
 from .._events import EventSink
 from .._report import BootReport
+from .._serve import wait_for_stop_signal
 from .._sinks import StructlogSink
 from .._termination import write_termination_message
 from ..otel import sink_if_configured
@@ -115,9 +115,7 @@ async def _boot_and_serve(
             stderr().print(f"boot '{boot.name}' is {state}", style=STYLES_BY_STATE.get(state, ""))
             if not arguments.once:
                 stderr().print("serving; SIGINT or SIGTERM stops it")
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for _ in signals:
-                        break
+                await wait_for_stop_signal()
     except BootAborted as aborted:
         stack.close()
         print_diagnostic(aborted.diagnostic)
