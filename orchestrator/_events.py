@@ -165,22 +165,3 @@ class EventSink(Protocol):
     """
 
     def __call__(self, event: Event, /) -> None: ...
-
-
-ALL_EVENTS: tuple[type[Event], ...] = (
-    BootStarted,
-    PhaseStarted,
-    PhaseRetrying,
-    PhaseCompleted,
-    PhaseFailed,
-    PhaseSkipped,
-    PhaseBlocked,
-    PhaseCancelled,
-    TeardownStarted,
-    TeardownCompleted,
-    TeardownFailed,
-    BootReady,
-    BootFailed,
-    BootStopping,
-    BootStopped,
-)

@@ -7,7 +7,7 @@ import inspect
 import keyword
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from ._retry import Retry
 
@@ -64,13 +64,6 @@ class PhaseSpec:
     def __post_init__(self) -> None:
         extra = tuple(name for name in self.after if name not in self.requires)
         object.__setattr__(self, "waits_for", self.requires + extra)
-
-    @property
-    def call(self) -> Callable[..., Any]:
-        """The callable that starts the phase."""
-        if self.style is PhaseStyle.COMPONENT:
-            return cast("Callable[..., Any]", self.target.start)
-        return cast("Callable[..., Any]", self.target)
 
     def problems(self) -> list[str]:
         """Every invalid option of this phase, one line each."""

@@ -104,11 +104,6 @@ class BootPlan:
         """The networkx graph of the plan (a fresh copy is yours to change)."""
         return build_graph(self.phases)
 
-    def dependents(self, name: str) -> tuple[str, ...]:
-        """Phases that wait directly for `name`, in plan order."""
-        found = [edge.dependent for edge in self.edges if edge.dependency == name]
-        return tuple(sorted(found, key=self.position))
-
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain data (schema `smd.plan/1`)."""
         return {

@@ -18,11 +18,6 @@ class PhaseStatus(enum.StrEnum):
     BLOCKED = "blocked"
 
     @property
-    def is_final(self) -> bool:
-        """True once the phase will not change status again during this boot."""
-        return self not in (PhaseStatus.PENDING, PhaseStatus.RUNNING)
-
-    @property
     def is_failure(self) -> bool:
         """True for the statuses that mean the phase itself did not succeed."""
         return self in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT)
