@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator, Iterator
 
-from orchestrator import Boot, Retry
+from orchestrator import Boot, GateResult, Retry
 
 
 def sample() -> Boot:
@@ -24,6 +25,50 @@ def sample() -> Boot:
     @boot.phase(after=["cache"])
     def api(database: None) -> None: ...
 
+    return boot
+
+
+def every_option() -> Boot:
+    """A boot that sets every phase option, in every style, for pinned fingerprints."""
+    boot = Boot("every-option")
+
+    @boot.phase(description="reads the environment", expected_duration=0.25)
+    def settings() -> None:
+        """Ignored: description= wins."""
+
+    @boot.phase(
+        timeout=2.5,
+        retry=Retry(
+            attempts=4,
+            delay=0.1,
+            backoff=2.0,
+            max_delay=1,
+            on=(ConnectionError, TimeoutError),
+            jitter=3,
+        ),
+        teardown_timeout=5,
+    )
+    async def database(settings: None) -> AsyncIterator[None]:
+        """Opens the pool."""
+        yield None
+
+    @boot.phase(critical=False, when=lambda: True, after="database")
+    def cache(settings: None) -> Iterator[None]:
+        yield None
+
+    @boot.phase(when=False, timeout=1)
+    async def metrics() -> None: ...
+
+    @boot.gate(after=["cache", "metrics"], retry=Retry())
+    def schema_is_current(database: None) -> GateResult:
+        return GateResult(True)
+
+    class Component:
+        async def start(self, database: None, ctx: object) -> None: ...
+
+        async def stop(self) -> None: ...
+
+    boot.add(Component(), name="api", when=True, expected_duration=0)
     return boot
 
 
@@ -84,3 +129,9 @@ def test_plan_as_data_is_stable() -> None:
     data = sample().plan().to_dict()
     assert data["schema"] == "smd.plan/1"
     assert [p["name"] for p in data["phases"]] == ["settings", "database", "cache", "api"]
+
+
+def test_fingerprints_of_known_declarations_never_change() -> None:
+    # Reports are compared across releases by fingerprint: the canonical form is frozen.
+    assert sample().plan().fingerprint == "cb30c244e421"
+    assert every_option().plan().fingerprint == "5e4c4190254e"
