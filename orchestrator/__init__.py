@@ -45,8 +45,10 @@ from ._plan import BootPlan as BootPlan
 from ._plan import Edge as Edge
 from ._plot import plot_data as plot_data
 from ._plot import render_svg as render_svg
+from ._report import AttemptRecord as AttemptRecord
 from ._report import BootReport as BootReport
 from ._report import PhaseRecord as PhaseRecord
+from ._report import RetryPause as RetryPause
 from ._retry import Retry as Retry
 from ._running import RunningBoot as RunningBoot
 from ._simulate import simulate as simulate
@@ -58,6 +60,7 @@ from ._status import PhaseStatus as PhaseStatus
 from ._status import TeardownOutcome as TeardownOutcome
 
 __all__ = [
+    "AttemptRecord",
     "Blame",
     "BlameEntry",
     "Boot",
@@ -95,6 +98,7 @@ __all__ = [
     "PhaseStatus",
     "PhaseTimeout",
     "Retry",
+    "RetryPause",
     "RunningBoot",
     "SimulatedBoot",
     "SimulatedPhase",

@@ -10,6 +10,82 @@ from typing import Any
 from ._status import BootState, PhaseStatus, TeardownOutcome
 
 SCHEMA = "smd.report/1"
+ATTEMPT_OUTCOMES = frozenset({"completed", "failed", "timed_out", "cancelled"})
+"""How one attempt of a phase can end."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt of a phase, so a timeline can draw each try apart.
+
+    Attributes:
+        number: 1 for the first attempt, then 2, 3...
+        start: seconds since the boot started.
+        end: seconds since the boot started, None if the attempt never ended
+            (a thread abandoned at its deadline is recorded at its deadline).
+        outcome: "completed", "failed", "timed_out" or "cancelled".
+    """
+
+    number: int
+    start: float
+    end: float | None
+    outcome: str
+
+    def __post_init__(self) -> None:
+        if self.outcome not in ATTEMPT_OUTCOMES:
+            known = ", ".join(sorted(ATTEMPT_OUTCOMES))
+            raise ValueError(f"attempt outcome {self.outcome!r} is not one of {known}")
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the attempt took, or None if it never ended."""
+        return None if self.end is None else self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        """The attempt as plain data."""
+        return {
+            "end": self.end,
+            "number": self.number,
+            "outcome": self.outcome,
+            "start": self.start,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AttemptRecord:
+        """Read back what `to_dict` wrote."""
+        return cls(
+            number=data["number"], start=data["start"], end=data["end"], outcome=data["outcome"]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPause:
+    """The delay a `Retry` waited between attempt `after_attempt` and the next one.
+
+    Attributes:
+        after_attempt: the number of the attempt that failed before the pause.
+        start: seconds since the boot started.
+        end: seconds since the boot started, None if the pause was cut short
+            and never recorded an end.
+    """
+
+    after_attempt: int
+    start: float
+    end: float | None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the pause lasted, or None if it never ended."""
+        return None if self.end is None else self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pause as plain data."""
+        return {"after_attempt": self.after_attempt, "end": self.end, "start": self.start}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RetryPause:
+        """Read back what `to_dict` wrote."""
+        return cls(after_attempt=data["after_attempt"], start=data["start"], end=data["end"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +95,9 @@ class PhaseRecord:
     `start`, `end` and the teardown times are seconds since the boot started,
     None when that part never ran. `depends_on` names every phase this one
     waited for (its dependencies and its `after=` phases), so a report alone is
-    enough to compute the critical chain.
+    enough to compute the critical chain. `attempt_log` lists every attempt and
+    `retry_pauses` every delay between two of them (both empty in reports
+    written before they existed).
     """
 
     name: str
@@ -35,6 +113,8 @@ class PhaseRecord:
     teardown_start: float | None = None
     teardown_end: float | None = None
     teardown_error: dict[str, str] | None = None
+    attempt_log: tuple[AttemptRecord, ...] = ()
+    retry_pauses: tuple[RetryPause, ...] = ()
 
     @property
     def duration(self) -> float | None:
@@ -68,6 +148,8 @@ class PhaseRecord:
             "teardown_end": self.teardown_end,
             "teardown_duration": self.teardown_duration,
             "teardown_error": self.teardown_error,
+            "attempt_log": [attempt.to_dict() for attempt in self.attempt_log],
+            "retry_pauses": [pause.to_dict() for pause in self.retry_pauses],
         }
 
     @classmethod
@@ -87,6 +169,12 @@ class PhaseRecord:
             teardown_start=data.get("teardown_start"),
             teardown_end=data.get("teardown_end"),
             teardown_error=data.get("teardown_error"),
+            attempt_log=tuple(
+                AttemptRecord.from_dict(item) for item in data.get("attempt_log") or ()
+            ),
+            retry_pauses=tuple(
+                RetryPause.from_dict(item) for item in data.get("retry_pauses") or ()
+            ),
         )
 
 
@@ -103,6 +191,10 @@ class BootReport:
     diagnostic: dict[str, Any] | None = None
     outcome: BootState | None = None
     """What the boot reached (READY, DEGRADED or FAILED), kept after `state` moves on to STOPPED."""
+    stopped_at: float | None = None
+    """When the stop began, seconds since the boot started (None: not stopped, or not recorded)."""
+    stop_duration: float | None = None
+    """Seconds the stop took, from its beginning to its last teardown's end (None: unknown)."""
 
     def __getitem__(self, name: str) -> PhaseRecord:
         for record in self.phases:
@@ -126,6 +218,8 @@ class BootReport:
             "phases": [record.to_dict() for record in self.phases],
             "diagnostic": self.diagnostic,
             "outcome": (self.outcome or self.state).value,
+            "stopped_at": self.stopped_at,
+            "stop_duration": self.stop_duration,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -152,6 +246,8 @@ class BootReport:
                 phases=tuple(PhaseRecord.from_dict(item) for item in data["phases"]),
                 diagnostic=data.get("diagnostic"),
                 outcome=BootState(data.get("outcome", data["state"])),
+                stopped_at=data.get("stopped_at"),
+                stop_duration=data.get("stop_duration"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed {SCHEMA} document: {exc!r}") from exc

@@ -166,6 +166,19 @@ def test_directory_as_report_is_a_diagnostic(
         ({"phases": [{"start": "0"}]}, "start is '0', not seconds"),
         ({"phases": [{"depends_on": ["ghost"]}]}, "unknown phase 'ghost'"),
         ({"phases": [{"depends_on": ["api"]}]}, "form a cycle"),
+        ({"stopped_at": "later"}, "stopped_at is 'later'"),
+        (
+            {
+                "phases": [
+                    {"attempt_log": [{"number": 1, "start": "0", "end": 1, "outcome": "failed"}]}
+                ]
+            },
+            "attempt 1 has start '0' and end 1, not seconds",
+        ),
+        (
+            {"phases": [{"retry_pauses": [{"after_attempt": 1, "start": 0.5, "end": [1]}]}]},
+            "retry pause 1 has start 0.5 and end [1], not seconds",
+        ),
     ],
 )
 def test_report_with_wrong_values_is_a_diagnostic_not_a_crash(

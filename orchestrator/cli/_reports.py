@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 
 from .._plan import BootPlan
-from .._report import BootReport
+from .._report import BootReport, PhaseRecord
 from ._load import usage_error
 from ._output import stderr
 
@@ -68,8 +68,10 @@ def _is_seconds(value: object) -> bool:
 def report_problems(report: BootReport) -> list[str]:
     """What makes a parsed report unusable for analysis: wrong types, unknown names, a cycle."""
     found: list[str] = []
-    if not _is_seconds(report.duration):
-        found.append(f"duration is {report.duration!r}, not a number of seconds")
+    for field in ("duration", "stopped_at", "stop_duration"):
+        value = getattr(report, field)
+        if (value is not None or field == "duration") and not _is_seconds(value):
+            found.append(f"{field} is {value!r}, not a number of seconds")
     names = [record.name for record in report.phases]
     known = set(names)
     if len(known) != len(names):
@@ -80,6 +82,7 @@ def report_problems(report: BootReport) -> list[str]:
             value = getattr(record, field)
             if value is not None and not _is_seconds(value):
                 found.append(f"phase {record.name!r}: {field} is {value!r}, not seconds")
+        found += _timeline_problems(record)
         if not isinstance(record.attempts, int) or isinstance(record.attempts, bool):
             found.append(f"phase {record.name!r}: attempts is {record.attempts!r}")
         for name in record.depends_on:
@@ -91,6 +94,19 @@ def report_problems(report: BootReport) -> list[str]:
         cycle = " -> ".join(u for u, _ in nx.find_cycle(graph))
         found.append(f"its depends_on lists form a cycle ({cycle})")
     return found
+
+
+def _timeline_problems(record: PhaseRecord) -> list[str]:
+    """Attempts and retry pauses whose times are not seconds."""
+    spans: list[tuple[str, float, float | None]] = [
+        *((f"attempt {a.number}", a.start, a.end) for a in record.attempt_log),
+        *((f"retry pause {p.after_attempt}", p.start, p.end) for p in record.retry_pauses),
+    ]
+    return [
+        f"phase {record.name!r}: {what} has start {start!r} and end {end!r}, not seconds"
+        for what, start, end in spans
+        if not _is_seconds(start) or not (end is None or _is_seconds(end))
+    ]
 
 
 def write_output(path: Path, text: str, subject: str) -> None:
