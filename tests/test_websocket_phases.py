@@ -20,6 +20,7 @@ from phases.websocket import (
     ValidatedFactory,
     WebSocketConnection,
     WebSocketManagerFactoryValidator,
+    get_standardized_websocket_manager_factory,
     websocket_phases,
 )
 
@@ -191,3 +192,38 @@ def test_a_validated_factory_is_a_passing_gate_result() -> None:
     validated = ValidatedFactory(StandardizedWebSocketManagerFactory(), valid)
     assert (validated.is_valid, validated.validation_errors, validated.actions) == (True, (), ())
     assert repr(validated).endswith(".StandardizedWebSocketManagerFactory)")
+
+
+# --- for code written against the seed system ---------------------------------------------
+
+
+def test_the_seed_convenience_function_gives_a_new_reference_factory_each_call() -> None:
+    first = get_standardized_websocket_manager_factory()
+    assert isinstance(first, StandardizedWebSocketManagerFactory)
+    assert first is not get_standardized_websocket_manager_factory()
+
+
+def test_the_seed_convenience_factory_requires_a_user_context_by_default() -> None:
+    with pytest.raises(ValueError, match="user context is required"):
+        get_standardized_websocket_manager_factory().create_manager(None)
+
+
+def test_the_seed_convenience_factory_can_serve_without_a_user_context() -> None:
+    factory = get_standardized_websocket_manager_factory(require_user_context=False)
+    first, second = factory.create_manager(None), factory.create_manager(None)
+    assert first is not second
+    assert first.user_id != second.user_id
+
+
+@pytest.mark.anyio
+async def test_the_seed_convenience_factory_passes_the_gate_and_serves_the_bridge() -> None:
+    factory = get_standardized_websocket_manager_factory()
+    async with boot_with(factory).start(sinks=[]) as running:
+        assert running.resources[GATE].factory is factory
+        bridge = running.resources[BRIDGE]
+        inbox = fakes.RecordingWebSocket()
+        await bridge.manager_for(ALICE).add_connection(
+            WebSocketConnection("alice-1", ALICE.user_id, inbox)
+        )
+        await bridge.notify_agent_started(ALICE, "planner")
+    assert [message["type"] for message in inbox.received] == ["agent_started"]

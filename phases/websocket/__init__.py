@@ -14,6 +14,9 @@ from ._errors import FactoryComplianceError as FactoryComplianceError
 from ._errors import UserIsolationError as UserIsolationError
 from ._errors import WebSocketDeliveryError as WebSocketDeliveryError
 from ._factory import StandardizedWebSocketManagerFactory as StandardizedWebSocketManagerFactory
+from ._factory import (
+    get_standardized_websocket_manager_factory as get_standardized_websocket_manager_factory,
+)
 from ._manager import IsolatedWebSocketManager as IsolatedWebSocketManager
 from ._mode import WebSocketManagerMode as WebSocketManagerMode
 from ._phases import ValidatedFactory as ValidatedFactory
@@ -39,5 +42,6 @@ __all__ = [
     "WebSocketManagerFactoryValidator",
     "WebSocketManagerMode",
     "WebSocketManagerProtocol",
+    "get_standardized_websocket_manager_factory",
     "websocket_phases",
 ]

@@ -136,3 +136,21 @@ class StandardizedWebSocketManagerFactory:
             )
             raise TypeError(msg)
         return user_context
+
+
+def get_standardized_websocket_manager_factory(
+    require_user_context: bool = True,
+) -> StandardizedWebSocketManagerFactory:
+    """The seed system's convenience function: a new reference factory.
+
+    Code written against the seed system keeps calling it; what it returns is
+    validated by the gate like any other factory.
+
+    Args:
+        require_user_context: When true (the default), `create_manager(None)`
+            raises `ValueError`.
+
+    Returns:
+        A new `StandardizedWebSocketManagerFactory`; nothing is shared between calls.
+    """
+    return StandardizedWebSocketManagerFactory(require_user_context=require_user_context)
