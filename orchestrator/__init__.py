@@ -58,6 +58,12 @@ from ._sinks import StructlogSink as StructlogSink
 from ._status import BootState as BootState
 from ._status import PhaseStatus as PhaseStatus
 from ._status import TeardownOutcome as TeardownOutcome
+from ._stop_analysis import StopBlame as StopBlame
+from ._stop_analysis import StopChain as StopChain
+from ._stop_analysis import TeardownEntry as TeardownEntry
+from ._stop_analysis import TeardownSlack as TeardownSlack
+from ._stop_analysis import stop_blame as stop_blame
+from ._stop_analysis import stop_critical_chain as stop_critical_chain
 
 __all__ = [
     "AttemptRecord",
@@ -102,16 +108,22 @@ __all__ = [
     "RunningBoot",
     "SimulatedBoot",
     "SimulatedPhase",
+    "StopBlame",
+    "StopChain",
     "StructlogSink",
     "TeardownCompleted",
+    "TeardownEntry",
     "TeardownFailed",
     "TeardownOutcome",
+    "TeardownSlack",
     "TeardownStarted",
     "blame",
     "critical_chain",
     "plot_data",
     "render_svg",
     "simulate",
+    "stop_blame",
+    "stop_critical_chain",
     "to_dot",
     "to_mermaid",
 ]
