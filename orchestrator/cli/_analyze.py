@@ -1,4 +1,4 @@
-"""`smd analyze REPORT blame|critical-chain|plot`; registers `graph` and `simulate` too."""
+"""`smd analyze REPORT blame|critical-chain|plot|trace|budget`; registers `graph`, `simulate`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from rich.tree import Tree
 from .._analysis import Blame, CriticalChain, blame, critical_chain
 from .._plot import plot_data, render_svg
 from .._svg import format_seconds
-from . import _graph, _simulate
+from .._trace import trace_events
+from . import _graph, _history, _simulate
 from ._output import stderr, stdout
 from ._reports import load_report, write_output
 
@@ -35,11 +36,21 @@ def register(commands: Any) -> None:
         "analyze", help="where a boot's time went: blame, critical chain, Gantt chart"
     )
     analyze.add_argument("report", metavar="REPORT", help="a report JSON (smd run --report FILE)")
-    analyze.add_argument("view", choices=("blame", "critical-chain", "plot"))
+    analyze.add_argument("view", choices=("blame", "critical-chain", "plot", "trace", "budget"))
     analyze.add_argument("--format", choices=("text", "json"), default="text")
     analyze.add_argument(
-        "--output", "-o", metavar="FILE", type=Path, help="write the view (plot: SVG) to FILE"
+        "--output",
+        "-o",
+        metavar="FILE",
+        type=Path,
+        help="write the view (plot: SVG, trace: Chrome Trace Event JSON) to FILE",
     )
+    analyze.add_argument(
+        "--budget",
+        metavar="FILE",
+        help=f"budget: seconds allowed (default: {_history.BUDGET_FILE} next to REPORT)",
+    )
+    analyze.add_argument("--fail", action="store_true", help="budget: exit 1 when over budget")
     analyze.set_defaults(handler=run_analyze)
     _graph.register(commands)
     _simulate.register(commands)
@@ -50,7 +61,12 @@ def run_analyze(arguments: argparse.Namespace) -> int:
     report = load_report(arguments.report)
     as_json = arguments.format == "json"
     plain = arguments.output is not None
-    if arguments.view == "blame":
+    code = 0
+    if arguments.view == "trace":
+        text = json.dumps(trace_events(report), indent=1, sort_keys=True) + "\n"
+    elif arguments.view == "budget":
+        text, code = _history.budget_view(report, arguments)
+    elif arguments.view == "blame":
         result = blame(report)
         text = _json(result.to_dict()) if as_json else _render(blame_table(result), plain=plain)
     elif arguments.view == "critical-chain":
@@ -68,7 +84,7 @@ def run_analyze(arguments: argparse.Namespace) -> int:
     else:
         write_output(arguments.output, text, arguments.report)
         stderr().print(f"wrote {arguments.output} ({len(report.phases)} phases)")
-    return 0
+    return code
 
 
 def _json(document: dict[str, Any]) -> str:

@@ -12,14 +12,14 @@ from importlib import metadata
 from .._diagnostic import Diagnostic, describe_exception
 from .._errors import GraphError
 from .._invoke import abandoned_threads
-from . import _analyze, _inspect, _run
+from . import _analyze, _history, _inspect, _run
 from ._load import TargetError, usage_error
 from ._output import print_diagnostic
 
 Handler = Callable[[argparse.Namespace], int]
 
 # Each command module adds its sub-commands; `handler` in the namespace runs it.
-COMMAND_MODULES = (_run, _inspect, _analyze)
+COMMAND_MODULES = (_run, _inspect, _analyze, _history)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,12 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._plan import BootPlan
 from .._plot import render_svg
+from .._report import BootReport
 from .._simulate import simulate
 from .._simulated import SimulatedBoot
+from .._stats import PERCENTILES, BootStats
+from .._stats import SCHEMA as STATS_SCHEMA
 from .._svg import format_seconds
-from ._load import load_boot, usage_error
-from ._output import positive_int, stdout
+from ._history import read_json
+from ._load import TargetError, load_boot, usage_error
+from ._output import positive_int, stderr, stdout
 from ._reports import check_same_boot, load_report, write_output
 
 
@@ -26,8 +31,15 @@ def register(commands: Any) -> None:
     command.add_argument("target", metavar="TARGET")
     command.add_argument(
         "--durations",
-        metavar="REPORT",
-        help="take each phase's duration from this report (else its expected_duration, else 0)",
+        metavar="FILE",
+        help="take each phase's duration from this report, or from a summary written by "
+        "smd stats -o (else its expected_duration, else 0)",
+    )
+    command.add_argument(
+        "--percentile",
+        choices=PERCENTILES,
+        help="with a summary as --durations: p50 predicts a typical boot (the default), "
+        "p95 a bad one, max the worst seen",
     )
     command.add_argument("--max-concurrency", type=positive_int, metavar="N", default=None)
     command.add_argument(
@@ -60,12 +72,62 @@ def parse_failures(target: str, items: list[str]) -> dict[str, float]:
     return failures
 
 
+def load_durations(
+    plan: BootPlan, path: str | None, percentile: str | None
+) -> BootReport | dict[str, float] | None:
+    """The durations to simulate with: a report, a summary's percentile, or None.
+
+    Raises:
+        TargetError: the file is neither a report nor a summary of this boot, or
+            `--percentile` is given without a summary.
+    """
+    if path is None:
+        if percentile is not None:
+            raise _percentile_needs_summary(plan.boot)
+        return None
+    action = "Give a report (smd run --report FILE) or a summary (smd stats ... -o FILE)."
+    document = read_json(path, "durations file", action)
+    if not (isinstance(document, dict) and document.get("schema") == STATS_SCHEMA):
+        if percentile is not None:
+            raise _percentile_needs_summary(path)
+        report = load_report(path)
+        check_same_boot(report, plan, "durations", path)
+        return report
+    try:
+        stats = BootStats.from_dict(document)
+    except ValueError as exc:
+        raise usage_error(path, f"'{path}' is not a usable summary", str(exc), action) from exc
+    if stats.phases and not {phase.name for phase in stats.phases} & set(plan.order):
+        raise usage_error(
+            path,
+            f"'{path}' summarises {', '.join(stats.boots)}, not '{plan.boot}'",
+            f"none of its {len(stats.phases)} phases is in '{plan.boot}'",
+            "Give a summary of reports of this boot.",
+        )
+    if plan.boot not in stats.boots or plan.fingerprint not in stats.fingerprints:
+        stderr().print(
+            f"warning: durations summarise {', '.join(stats.boots)} "
+            f"[{', '.join(stats.fingerprints)}], the boot is '{plan.boot}' "
+            f"[{plan.fingerprint}]; phases are matched by name",
+            style="yellow",
+        )
+    return stats.durations_at(percentile or "p50")
+
+
+def _percentile_needs_summary(subject: str) -> TargetError:
+    return usage_error(
+        subject,
+        "--percentile needs a summary as --durations",
+        "a single report has one duration per phase, no percentiles",
+        "Write a summary with `smd stats REPORT... -o stats.json`, then "
+        "`smd simulate TARGET --durations stats.json --percentile p95`.",
+    )
+
+
 def run_simulate(arguments: argparse.Namespace) -> int:
     """Simulate and print the prediction; exit 0 (the prediction's own exit code is printed)."""
     plan = load_boot(arguments.target).plan()
-    durations = load_report(arguments.durations) if arguments.durations else None
-    if durations is not None:
-        check_same_boot(durations, plan, "durations", arguments.durations)
+    durations = load_durations(plan, arguments.durations, arguments.percentile)
     failures = parse_failures(arguments.target, arguments.fail)
     try:
         result = simulate(
