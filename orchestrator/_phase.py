@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
+import functools
 import inspect
-import keyword
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from ._checks import CallKind, call_kind, shown
+from ._options import CONTEXT_PARAMETER, OPTIONS_BY_NAME, PHASE_OPTIONS
 from ._retry import Retry
-
-CONTEXT_PARAMETER = "ctx"
 
 PhaseKind = Literal["phase", "gate"]
 
@@ -66,20 +67,11 @@ class PhaseSpec:
         object.__setattr__(self, "waits_for", self.requires + extra)
 
     def problems(self) -> list[str]:
-        """Every invalid option of this phase, one line each."""
+        """Every invalid option of this phase, one line each (its name is checked apart)."""
         found = list(self.declared_problems)
-        found += _number_problems("timeout", self.timeout, allow_zero=False)
-        found += _number_problems("teardown_timeout", self.teardown_timeout, allow_zero=False)
-        found += _number_problems("expected_duration", self.expected_duration, allow_zero=True)
-        if self.retry is not None:
-            if isinstance(self.retry, Retry):
-                found += self.retry.problems()
-            else:
-                found.append(f"retry must be a Retry(...), got {self.retry!r}")
-        if not isinstance(self.critical, bool):
-            found.append(f"critical must be True or False, got {self.critical!r}")
-        if self.when is not None and not (isinstance(self.when, bool) or callable(self.when)):
-            found.append(f"when must be a bool or a zero-argument callable, got {self.when!r}")
+        for option in PHASE_OPTIONS:
+            if option.name != "name":
+                found += option.check(getattr(self, option.name))
         if self.kind == "gate" and self.critical is not True:
             found.append("a gate is always critical: remove critical=False from this gate")
         return found
@@ -87,64 +79,53 @@ class PhaseSpec:
     def canonical(self) -> dict[str, Any]:
         """The options that define this phase, in a machine-independent form."""
         return {
-            "name": self.name,
             "kind": self.kind,
             "style": self.style.name,
             "requires": list(self.requires),
-            "after": list(self.after),
-            "timeout": self.timeout,
-            "retry": self.retry.describe() if isinstance(self.retry, Retry) else None,
-            "critical": self.critical,
-            "when": _describe_when(self.when),
-            "teardown_timeout": self.teardown_timeout,
-            "description": self.description,
-            "expected_duration": self.expected_duration,
+            **{
+                option.name: option.canonical(getattr(self, option.name))
+                for option in PHASE_OPTIONS
+            },
         }
 
 
-def _describe_when(when: object) -> str | bool | None:
-    if when is None or isinstance(when, bool):
-        return when
-    return "conditional"
-
-
-def _number_problems(option: str, value: object, *, allow_zero: bool) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return [f"{option} must be a number of seconds, got {value!r}"]
-    if value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        return [f"{option} must be {bound} seconds, got {value!r}"]
-    return []
+_STYLES: dict[CallKind, PhaseStyle] = {
+    "function": PhaseStyle.SYNC,
+    "coroutine": PhaseStyle.ASYNC,
+    "async generator": PhaseStyle.ASYNC_GENERATOR,
+    "generator": PhaseStyle.GENERATOR,
+}
 
 
 def classify(target: object) -> tuple[PhaseStyle, Callable[..., Any] | None, list[str]]:
-    """Decide how `target` is run; returns its style, start callable and any problems."""
+    """Decide how `target` is run; returns its style, start callable and any problems.
+
+    A function, a `functools.partial` or an instance with `__call__` is run as
+    what calling it gives (an `async def __call__` is an async phase); any other
+    object with a `start` method is a component.
+    """
     if inspect.isclass(target) and callable(getattr(target, "start", None)):
         return (
             PhaseStyle.COMPONENT,
             None,
             [f"{target.__name__} is a class; pass an instance: boot.add({target.__name__}(...))"],
         )
-    if inspect.isasyncgenfunction(target):
-        return PhaseStyle.ASYNC_GENERATOR, target, []
-    if inspect.isgeneratorfunction(target):
-        return PhaseStyle.GENERATOR, target, []
-    if inspect.iscoroutinefunction(target):
-        return PhaseStyle.ASYNC, target, []
-    if inspect.isfunction(target) or inspect.ismethod(target) or inspect.isbuiltin(target):
-        return PhaseStyle.SYNC, target, []
-    start = getattr(target, "start", None)
+    is_function = inspect.isroutine(target) or isinstance(target, functools.partial)
+    start = None if is_function else getattr(target, "start", None)
     if start is not None and callable(start):
         problems = []
         stop = getattr(target, "stop", None)
         if stop is not None and not callable(stop):
             problems.append(f"{type(target).__name__}.stop must be a method")
         return PhaseStyle.COMPONENT, start, problems
-    if callable(target):
-        return PhaseStyle.SYNC, target, []
-    return PhaseStyle.SYNC, None, [f"{target!r} is neither callable nor has a start() method"]
+    kind = call_kind(target)
+    if kind is None:
+        return (
+            PhaseStyle.SYNC,
+            None,
+            [f"{shown(target)} is neither callable nor has a start() method"],
+        )
+    return _STYLES[kind], cast("Callable[..., Any]", target), []
 
 
 def inspect_parameters(start: Callable[..., Any]) -> tuple[tuple[str, ...], bool, list[str]]:
@@ -179,6 +160,7 @@ def inspect_parameters(start: Callable[..., Any]) -> tuple[tuple[str, ...], bool
 
 def source_of(target: object) -> str:
     """`file:line` where `target` (or its class) is defined, or '?'."""
+    target = _unwrapped(target)
     function = inspect.unwrap(target) if inspect.isroutine(target) else None
     code = getattr(getattr(function, "__func__", function), "__code__", None)
     if code is not None:
@@ -188,63 +170,61 @@ def source_of(target: object) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def name_problems(name: object) -> list[str]:
-    """Why `name` cannot name a phase, if it cannot."""
-    if not isinstance(name, str) or not name.isidentifier():
-        return [f"phase name {name!r} is not a Python identifier"]
-    if keyword.iskeyword(name):
-        return [f"phase name {name!r} is a Python keyword"]
-    if name == CONTEXT_PARAMETER:
-        return [f"phase name {name!r} is reserved for the PhaseContext parameter"]
-    return []
-
-
-def build_spec(
-    target: object,
-    *,
-    kind: PhaseKind,
-    name: str | None = None,
-    after: Iterable[str] | str = (),
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    critical: bool = True,
-    when: Callable[[], object] | bool | None = None,
-    teardown_timeout: float | None = None,
-    description: str | None = None,
-    expected_duration: float | None = None,
-) -> PhaseSpec:
+def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
     """Turn a function or start/stop object plus options into a `PhaseSpec`.
 
-    Problems are recorded on the spec, not raised, so `Boot.validate()` can
-    report every one of them at once.
+    Each option is checked as `PHASE_OPTIONS` declares it. Problems are recorded
+    on the spec, not raised, so `Boot.validate()` can report every one of them
+    at once; an invalid value is kept out of the spec (its default stands in).
     """
     style, start, problems = classify(target)
+    if kind not in ("phase", "gate"):
+        problems.append(f"kind must be 'phase' or 'gate', got {shown(kind)}")
+        kind = "phase"
+    for unknown in sorted(options.keys() - OPTIONS_BY_NAME.keys()):
+        guesses = difflib.get_close_matches(unknown, list(OPTIONS_BY_NAME), n=1)
+        hint = f"did you mean {guesses[0]}=?" if guesses else "see the phase options"
+        problems.append(f"unknown option {unknown}= ({hint})")
     requires: tuple[str, ...] = ()
     wants_context = False
     if start is not None:
         requires, wants_context, found = inspect_parameters(start)
         problems += found
-    if name is None:
-        name = getattr(target, "__name__", None) or type(target).__name__.lower()
-    after_names = (after,) if isinstance(after, str) else tuple(after)
-    if description is None:
-        doc = inspect.getdoc(target) if start is not None else None
-        description = doc.strip().splitlines()[0] if doc else ""
+    stored: dict[str, Any] = {}
+    for option in PHASE_OPTIONS:
+        value = options.get(option.name, option.default)
+        found = option.check(value) if option.name != "name" else []
+        problems += found
+        stored[option.name] = option.default if found else option.store(value)
+    stored["name"] = _name_of(target, options.get("name"), problems)
+    if stored["description"] is None:
+        doc = inspect.getdoc(_unwrapped(target)) if start is not None else None
+        stored["description"] = doc.strip().splitlines()[0] if doc else ""
     return PhaseSpec(
-        name=name,
         kind=kind,
         target=target,
         style=style,
         requires=requires,
-        after=after_names,
         wants_context=wants_context,
-        timeout=timeout,
-        retry=retry,
-        critical=critical,
-        when=when,
-        teardown_timeout=teardown_timeout,
-        description=description,
-        expected_duration=expected_duration,
         source=source_of(target),
         declared_problems=tuple(problems),
+        **stored,
     )
+
+
+def _name_of(target: object, given: object, problems: list[str]) -> str:
+    """The phase's name: the given one, or the target's own; its problems are checked apart."""
+    if given is None:
+        function = _unwrapped(target)
+        return getattr(function, "__name__", None) or type(function).__name__.lower()
+    if isinstance(given, str):
+        return given
+    problems.append(f"name must be a str, got {shown(given)}")
+    return shown(given)
+
+
+def _unwrapped(target: object) -> object:
+    """What a `functools.partial` wraps (its name, docstring and source are the phase's)."""
+    while isinstance(target, functools.partial):
+        target = target.func
+    return target

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
+
+from ._checks import number_problems, seconds_problems, shown
+
+_LOG_FLOAT_MAX = math.log(sys.float_info.max)
+# Attempts and seeds are 64-bit: past that an integer is a typo (and its repr may not even exist).
+_LARGEST_INTEGER = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,7 +21,9 @@ class Retry:
     The delay before attempt `n + 1` is `delay * backoff ** (n - 1)`, capped at
     `max_delay`. There is no jitter unless `jitter` is given a seed: then each
     delay is scaled by a factor in [0.5, 1.0] drawn from a generator seeded
-    with it, so the same seed always gives the same delays.
+    with it and the attempt number, so the same seed always gives the same delays.
+    Each delay is computed when it is asked for, so a policy of any size costs
+    nothing to declare.
 
     Args:
         attempts: total attempts, the first included (at least 1).
@@ -30,34 +40,58 @@ class Retry:
     max_delay: float | None = None
     on: tuple[type[BaseException], ...] = (Exception,)
     jitter: int | None = None
-    _delays: tuple[float, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_delays", self._compute_delays())
 
     def problems(self) -> list[str]:
-        """Every reason this policy is invalid, as `option: reason` lines."""
+        """Every reason this policy is invalid, as `retry.field: reason` lines."""
         found = []
-        if not isinstance(self.attempts, int) or self.attempts < 1:
-            found.append(f"retry.attempts must be an integer >= 1, got {self.attempts!r}")
-        if self.delay < 0:
-            found.append(f"retry.delay must be >= 0 seconds, got {self.delay!r}")
-        if self.backoff < 1:
-            found.append(f"retry.backoff must be >= 1, got {self.backoff!r}")
-        if self.max_delay is not None and self.max_delay < 0:
-            found.append(f"retry.max_delay must be >= 0 seconds, got {self.max_delay!r}")
-        if not self.on or not all(
-            isinstance(kind, type) and issubclass(kind, BaseException) for kind in self.on
+        if not _is_integer(self.attempts) or self.attempts < 1:
+            found.append(f"retry.attempts must be an integer >= 1, got {shown(self.attempts)}")
+        elif self.attempts > _LARGEST_INTEGER:
+            found.append(f"retry.attempts must be at most 2**63 - 1, got {shown(self.attempts)}")
+        found += seconds_problems("retry.delay", self.delay, allow_zero=True, none_means=None)
+        found += number_problems("retry.backoff", self.backoff, minimum=1)
+        found += seconds_problems("retry.max_delay", self.max_delay, allow_zero=True)
+        if not (
+            isinstance(self.on, tuple)
+            and self.on
+            and all(isinstance(kind, type) and issubclass(kind, BaseException) for kind in self.on)
         ):
-            found.append(f"retry.on must be a non-empty tuple of exception types, got {self.on!r}")
+            found.append(
+                "retry.on must be a non-empty tuple of exception types, e.g. "
+                f"on=(ConnectionError,), got {shown(self.on)}"
+            )
+        if self.jitter is not None and (
+            not _is_integer(self.jitter) or abs(self.jitter) > _LARGEST_INTEGER
+        ):
+            found.append(
+                f"retry.jitter must be a 64-bit integer seed or None, got {shown(self.jitter)}"
+            )
+        if not found and not self._delays_stay_finite():
+            found.append(
+                f"retry delays grow past any number of seconds before attempt {self.attempts} "
+                f"(delay={shown(self.delay)} backoff={shown(self.backoff)}): set retry.max_delay"
+            )
         return found
 
     def delay_before(self, attempt: int) -> float:
-        """Seconds to wait before `attempt` (2 for the first retry)."""
-        if attempt < 2:
+        """Seconds to wait before `attempt` (2 for the first retry); O(1) for any attempt.
+
+        An attempt past `attempts` waits as long as the last one did.
+        """
+        if attempt < 2 or self.attempts < 2:
             return 0.0
-        index = min(attempt - 2, len(self._delays) - 1)
-        return self._delays[index] if self._delays else 0.0
+        retry = min(attempt, self.attempts) - 2
+        value = float(self.delay)
+        if value > 0 and self.backoff != 1:
+            try:
+                value *= float(self.backoff) ** retry
+            except OverflowError:
+                value = math.inf
+        if self.max_delay is not None:
+            value = min(value, float(self.max_delay))
+        if self.jitter is not None:
+            value *= 0.5 + random.Random(f"{self.jitter}/{retry}").random() / 2
+        return value
 
     def retries(self, exc: BaseException) -> bool:
         """Whether `exc` is one this policy retries."""
@@ -71,16 +105,13 @@ class Retry:
             f"max_delay={self.max_delay!r} on={names} jitter={self.jitter!r}"
         )
 
-    def _compute_delays(self) -> tuple[float, ...]:
-        if not isinstance(self.attempts, int) or self.attempts < 2:
-            return ()
-        rng = random.Random(self.jitter) if self.jitter is not None else None
-        delays = []
-        for n in range(self.attempts - 1):
-            value = max(self.delay, 0.0) * max(self.backoff, 1.0) ** n
-            if self.max_delay is not None:
-                value = min(value, self.max_delay)
-            if rng is not None:
-                value *= 0.5 + rng.random() / 2
-            delays.append(value)
-        return tuple(delays)
+    def _delays_stay_finite(self) -> bool:
+        """Whether the longest delay of a valid policy fits in a float (checked in O(1))."""
+        if self.max_delay is not None or self.delay == 0 or self.backoff == 1:
+            return True
+        largest_retry = self.attempts - 2
+        return math.log(self.delay) + largest_retry * math.log(self.backoff) < _LOG_FLOAT_MAX
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -8,9 +8,13 @@ from collections.abc import Sequence
 
 import networkx as nx
 
+from ._checks import is_finite, is_number, shown
 from ._diagnostic import Diagnostic
-from ._phase import PhaseSpec, name_problems
+from ._options import OPTIONS_BY_NAME
+from ._phase import PhaseSpec
 from ._plan import build_graph
+
+_NAME = OPTIONS_BY_NAME["name"]
 
 
 def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
@@ -35,7 +39,7 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
     counts = Counter(spec.name for spec in declared)
     reported_duplicates: set[str] = set()
     for spec in declared:
-        for reason in name_problems(spec.name):
+        for reason in _NAME.check(spec.name):
             problem(
                 spec.name,
                 reason,
@@ -124,3 +128,38 @@ def _cycle_through(component: nx.DiGraph, start: str) -> list[str]:
         if best is None or len(path) < len(best):
             best = path
     return best if best is not None else [start]
+
+
+def check_run_arguments(*, max_concurrency: object, deadline: object, stop_timeout: object) -> None:
+    """Refuse bad arguments to `start`, `run_once` and `serve` where they are given.
+
+    Args:
+        max_concurrency: an int >= 1, or None for no limit.
+        deadline: seconds for the whole boot (finite, > 0), or None.
+        stop_timeout: seconds for the whole stop (finite, > 0), or None.
+
+    Raises:
+        TypeError: an argument has the wrong type (a bool is not a number here).
+        ValueError: an argument is out of range, NaN or infinite; the message
+            names the argument.
+    """
+    if max_concurrency is not None:
+        if not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool):
+            raise TypeError(
+                f"max_concurrency must be an int >= 1 or None, got {shown(max_concurrency)}"
+            )
+        if max_concurrency < 1:
+            raise ValueError(
+                f"max_concurrency must be >= 1 (None for no limit), got {shown(max_concurrency)}"
+            )
+    for argument, value in (("deadline", deadline), ("stop_timeout", stop_timeout)):
+        if value is None:
+            continue
+        if not is_number(value):
+            raise TypeError(f"{argument} must be a number of seconds or None, got {shown(value)}")
+        assert isinstance(value, int | float)
+        if not is_finite(value) or value <= 0:
+            raise ValueError(
+                f"{argument} must be a finite number of seconds > 0 (None for no limit), "
+                f"got {shown(value)}"
+            )

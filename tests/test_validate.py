@@ -85,7 +85,7 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "unknown phase 'nothing_like_it'" in found[3]
 
 
-def test_bad_option_values_are_listed_one_per_line() -> None:
+def test_bad_option_values_are_listed_one_per_line_in_declaration_order() -> None:
     boot = Boot("options")
     boot.add(
         lambda: None,
@@ -100,10 +100,10 @@ def test_bad_option_values_are_listed_one_per_line() -> None:
     details = caught.value.diagnostics[0].details
     assert details == (
         "timeout must be > 0 seconds, got 0",
-        "teardown_timeout must be a number of seconds, got 'soon'",
         "retry.delay must be >= 0 seconds, got -1",
         "retry.backoff must be >= 1, got 0.5",
         "when must be a bool or a zero-argument callable, got 42",
+        "teardown_timeout must be a number of seconds, got 'soon'",
     )
 
 

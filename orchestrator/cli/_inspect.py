@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from .._errors import GraphError
+from .._options import PHASE_OPTIONS
+from .._phase import PhaseSpec
 from .._plan import BootPlan
 from ._load import load_boot
 from ._output import print_diagnostic, stdout
@@ -83,25 +85,13 @@ def plan_table(plan: BootPlan) -> Table:
             spec.name,
             spec.kind,
             waits or "-",
-            describe_options(spec.canonical()),
+            describe_options(spec),
             escape(spec.description),
         )
     return table
 
 
-def describe_options(options: dict[str, Any]) -> str:
-    """The non-default options of a phase, compactly."""
-    parts = []
-    if options["timeout"] is not None:
-        parts.append(f"timeout={options['timeout']:g}s")
-    if options["retry"] is not None:
-        parts.append("retry=" + options["retry"].split(" ")[0].split("=")[1] + "x")
-    if options["critical"] is False:
-        parts.append("non-critical")
-    if options["when"] is not None:
-        parts.append(f"when={options['when']}")
-    if options["teardown_timeout"] is not None:
-        parts.append(f"teardown_timeout={options['teardown_timeout']:g}s")
-    if options["expected_duration"] is not None:
-        parts.append(f"expected={options['expected_duration']:g}s")
-    return " ".join(parts) or "-"
+def describe_options(spec: PhaseSpec) -> str:
+    """The non-default options of a phase, compactly, as each option summarises itself."""
+    parts = (option.summary(getattr(spec, option.name)) for option in PHASE_OPTIONS)
+    return " ".join(part for part in parts if part is not None) or "-"

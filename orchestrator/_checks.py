@@ -1,0 +1,115 @@
+"""Checks of single values given by users: numbers, seconds, callables, and a safe repr.
+
+Each check returns the problems it found as lines that start with the option's
+name, so a diagnostic can list them all; none of them raises, whatever it is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from typing import Literal
+
+_SHOWN_LIMIT = 80
+
+
+def shown(value: object) -> str:
+    """`repr(value)`, shortened, and never raising (huge ints and hostile reprs included)."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ must not hide the problem it would show
+        return f"<{type(value).__name__} object whose repr() raised {type(exc).__name__}>"
+    if len(text) > _SHOWN_LIMIT:
+        return text[: _SHOWN_LIMIT - 3] + "..."
+    return text
+
+
+def is_number(value: object) -> bool:
+    """Whether `value` is an int or a float, `bool` excluded (True is an int to Python only)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite(value: int | float) -> bool:
+    """Whether `value` is a finite float once converted (NaN, infinities and huge ints are not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def number_problems(
+    option: str,
+    value: object,
+    *,
+    minimum: float,
+    allow_minimum: bool = True,
+    what: str = "number",
+    unit: str = "",
+    none_means: str | None = None,
+) -> list[str]:
+    """Why `value` is not a finite number above `minimum` (or at it, with `allow_minimum`).
+
+    Args:
+        option: the name the lines start with.
+        value: what the user gave.
+        minimum: the lower bound.
+        allow_minimum: whether `minimum` itself is allowed.
+        what: the kind of number expected ("number of seconds").
+        unit: appended to the bound (" seconds").
+        none_means: when None is allowed, what it means (shown beside an infinity);
+            None when None is not allowed.
+    """
+    if value is None and none_means is not None:
+        return []
+    if not is_number(value):
+        return [f"{option} must be a {what}, got {shown(value)}"]
+    assert isinstance(value, int | float)
+    if not is_finite(value):
+        hint = f" (None means {none_means})" if none_means is not None else ""
+        return [f"{option} must be a finite {what}, got {shown(value)}{hint}"]
+    if value < minimum or (value == minimum and not allow_minimum):
+        bound = f"{'>=' if allow_minimum else '>'} {minimum:g}{unit}"
+        return [f"{option} must be {bound}, got {shown(value)}"]
+    return []
+
+
+def seconds_problems(
+    option: str, value: object, *, allow_zero: bool, none_means: str | None = "no limit"
+) -> list[str]:
+    """Why `value` is not a usable number of seconds (None allowed when `none_means` is set)."""
+    return number_problems(
+        option,
+        value,
+        minimum=0,
+        allow_minimum=allow_zero,
+        what="number of seconds",
+        unit=" seconds",
+        none_means=none_means,
+    )
+
+
+CallKind = Literal["function", "coroutine", "async generator", "generator"]
+
+
+def call_kind(target: object) -> CallKind | None:
+    """What calling `target` gives, seen through `functools.partial` and `__call__`.
+
+    An instance whose class defines `async def __call__` is a coroutine function
+    to its callers even though `inspect.iscoroutinefunction` says no; a partial
+    is whatever it wraps. None when `target` is not callable.
+    """
+    function = target
+    while isinstance(function, functools.partial):
+        function = function.func
+    if not callable(function):
+        return None
+    if not (inspect.isroutine(function) or inspect.isclass(function)):
+        function = type(function).__call__
+    if inspect.isasyncgenfunction(function):
+        return "async generator"
+    if inspect.isgeneratorfunction(function):
+        return "generator"
+    if inspect.iscoroutinefunction(function):
+        return "coroutine"
+    return "function"

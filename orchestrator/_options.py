@@ -1,0 +1,223 @@
+"""The phase options, declared once.
+
+`Boot.phase`, `Boot.gate` and `Boot.add` take these keywords. `build_spec` checks
+and stores them, `PhaseSpec` holds them, the plan's canonical form (and so the
+fingerprint) and `smd plan` render them, and `Boot.validate()` reports what is
+wrong with them: all from the table below. Tests hold the typed overloads of
+`Boot.phase`/`Boot.gate` and the fields of `PhaseSpec` to it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from ._checks import call_kind, seconds_problems, shown
+from ._retry import Retry
+
+CONTEXT_PARAMETER = "ctx"
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _silent(value: Any) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseOption:
+    """One keyword option of a phase declaration.
+
+    Attributes:
+        name: the keyword.
+        annotation: its type, as the `Boot.phase` overloads spell it.
+        default: the value when the option is not given.
+        meaning: one line, for documentation.
+        check: the problems with a given value, one line each, naming the option;
+            never raises, whatever the value.
+        store: the form a valid value is kept in on the `PhaseSpec`.
+        canonical: the stored value's machine-independent form, in the plan's
+            data and its fingerprint.
+        summary: the stored value in a few characters for `smd plan`, or None
+            when it says nothing worth a column entry.
+    """
+
+    name: str
+    annotation: str
+    default: Any
+    meaning: str
+    check: Callable[[Any], list[str]]
+    store: Callable[[Any], Any] = _unchanged
+    canonical: Callable[[Any], Any] = _unchanged
+    summary: Callable[[Any], str | None] = _silent
+
+
+def name_problems(name: object) -> list[str]:
+    """Why `name` cannot name a phase, if it cannot."""
+    if not isinstance(name, str) or not name.isidentifier():
+        return [f"phase name {shown(name)} is not a Python identifier"]
+    if keyword.iskeyword(name):
+        return [f"phase name {name!r} is a Python keyword"]
+    if name == CONTEXT_PARAMETER:
+        return [f"phase name {name!r} is reserved for the PhaseContext parameter"]
+    return []
+
+
+def _after_problems(value: object) -> list[str]:
+    if isinstance(value, str):
+        return []
+    # A collection, not any iterable: a generator would be used up by this very check.
+    if isinstance(value, Collection) and all(isinstance(name, str) for name in value):
+        return []
+    return [f"after must be a phase name or a list of phase names, got {shown(value)}"]
+
+
+def _stored_after(value: str | Collection[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    # A set has no order of its own: sort it so the plan does not depend on hashing.
+    return tuple(sorted(value)) if isinstance(value, set | frozenset) else tuple(value)
+
+
+def _retry_problems(value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, Retry):
+        return [f"retry must be a Retry(...) or None, got {shown(value)}"]
+    return value.problems()
+
+
+def _critical_problems(value: object) -> list[str]:
+    if isinstance(value, bool):
+        return []
+    return [f"critical must be True or False, got {shown(value)}"]
+
+
+def _when_problems(value: object) -> list[str]:
+    if value is None or isinstance(value, bool):
+        return []
+    kind = call_kind(value)
+    if kind is None:
+        return [f"when must be a bool or a zero-argument callable, got {shown(value)}"]
+    if kind != "function":
+        return [
+            f"when must be a plain function returning a bool, got {shown(value)} "
+            f"(a {kind} function cannot be asked before the phase starts)"
+        ]
+    try:
+        signature = inspect.signature(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []  # a builtin without a signature: nothing to hold it to
+    try:
+        signature.bind()
+    except TypeError:
+        return [f"when must take no arguments, got {shown(value)} with signature {signature}"]
+    return []
+
+
+def _canonical_when(value: object) -> str | bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    return "conditional"
+
+
+def _description_problems(value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        return [f"description must be a str, got {shown(value)}"]
+    if "\n" in value or "\r" in value:
+        return [f"description must be one line, got {shown(value)}"]
+    return []
+
+
+def _seconds_summary(label: str) -> Callable[[Any], str | None]:
+    def summary(value: float | None) -> str | None:
+        return None if value is None else f"{label}={value:g}s"
+
+    return summary
+
+
+PHASE_OPTIONS: tuple[PhaseOption, ...] = (
+    PhaseOption(
+        name="name",
+        annotation="str | None",
+        default=None,
+        meaning="defaults to the function's name; a Python identifier, unique in the boot",
+        check=lambda value: [] if value is None else name_problems(value),
+    ),
+    PhaseOption(
+        name="after",
+        annotation="Iterable[str] | str",
+        default=(),
+        meaning="phases waited for without receiving their value (ordering only)",
+        check=_after_problems,
+        store=_stored_after,
+        canonical=list,
+    ),
+    PhaseOption(
+        name="timeout",
+        annotation="float | None",
+        default=None,
+        meaning="seconds for one attempt of the start; on expiry the attempt is cancelled",
+        check=lambda value: seconds_problems("timeout", value, allow_zero=False),
+        summary=_seconds_summary("timeout"),
+    ),
+    PhaseOption(
+        name="retry",
+        annotation="Retry | None",
+        default=None,
+        meaning="how often and how far apart the start is attempted",
+        check=_retry_problems,
+        canonical=lambda value: None if value is None else value.describe(),
+        summary=lambda value: None if value is None else f"retry={value.attempts}x",
+    ),
+    PhaseOption(
+        name="critical",
+        annotation="bool",
+        default=True,
+        meaning="False: a failure leaves the boot DEGRADED and blocks dependents instead",
+        check=_critical_problems,
+        summary=lambda value: None if value else "non-critical",
+    ),
+    PhaseOption(
+        name="when",
+        annotation="Callable[[], object] | bool | None",
+        default=None,
+        meaning="a zero-argument callable or bool; false means the phase is SKIPPED",
+        check=_when_problems,
+        canonical=_canonical_when,
+        summary=lambda value: None if value is None else f"when={_canonical_when(value)}",
+    ),
+    PhaseOption(
+        name="teardown_timeout",
+        annotation="float | None",
+        default=None,
+        meaning="seconds for its teardown",
+        check=lambda value: seconds_problems("teardown_timeout", value, allow_zero=False),
+        summary=_seconds_summary("teardown_timeout"),
+    ),
+    PhaseOption(
+        name="description",
+        annotation="str | None",
+        default=None,
+        meaning="one line, shown in plans, graphs and diagnostics (default: the docstring's)",
+        check=_description_problems,
+    ),
+    PhaseOption(
+        name="expected_duration",
+        annotation="float | None",
+        default=None,
+        meaning="seconds the start usually takes, for simulation and systemd",
+        check=lambda value: seconds_problems("expected_duration", value, allow_zero=True),
+        summary=_seconds_summary("expected"),
+    ),
+)
+"""Every phase option, in the order the overloads and the plan table list them."""
+
+OPTIONS_BY_NAME: dict[str, PhaseOption] = {option.name: option for option in PHASE_OPTIONS}
