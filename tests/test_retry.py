@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import subprocess
+import sys
+
 import pytest
 
 from orchestrator import Boot, BootAborted, PhaseRetrying, PhaseStatus, Retry
@@ -30,6 +34,93 @@ def test_jitter_with_the_same_seed_gives_the_same_delays() -> None:
 def test_invalid_policy_lists_every_problem() -> None:
     problems = Retry(attempts=0, delay=-1, backoff=0.5, max_delay=-2, on=()).problems()
     assert len(problems) == 5
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("attempts", True),
+        ("attempts", 2.0),
+        ("attempts", "3"),
+        ("attempts", 0),
+        ("attempts", 2**63),
+        ("delay", math.nan),
+        ("delay", math.inf),
+        ("delay", None),
+        ("delay", True),
+        ("delay", "0.1"),
+        ("backoff", math.nan),
+        ("backoff", math.inf),
+        ("backoff", 0.5),
+        ("backoff", False),
+        ("max_delay", -1),
+        ("max_delay", math.nan),
+        ("max_delay", math.inf),
+        ("on", ValueError),
+        ("on", [ValueError]),
+        ("on", (int,)),
+        ("jitter", True),
+        ("jitter", 1.5),
+        ("jitter", 2**64),
+    ],
+)
+def test_each_bad_field_is_refused_by_name(field: str, value: object) -> None:
+    (problem,) = Retry(**{field: value}).problems()
+    assert problem.startswith(f"retry.{field} must be")
+
+
+def test_a_policy_of_any_size_costs_nothing_to_declare() -> None:
+    # Delays are computed when asked for: declaring this must not enumerate 2**62 of them.
+    retry = Retry(attempts=2**62, delay=1.0, backoff=2.0, max_delay=30.0)
+    assert retry.problems() == []
+    assert retry.delay_before(2**62) == 30.0
+
+
+def test_a_hundred_million_attempts_with_jitter_are_declared_at_once() -> None:
+    retry = Retry(attempts=10**8, delay=0.5, jitter=1)
+    assert 0.25 <= retry.delay_before(10**8) <= 0.5
+
+
+def test_delays_that_outgrow_a_float_are_refused_unless_capped() -> None:
+    (problem,) = Retry(attempts=5000, delay=1.0, backoff=2.0).problems()
+    assert problem.startswith("retry delays grow past any number of seconds")
+    assert "retry.max_delay" in problem
+    assert Retry(attempts=5000, delay=1.0, backoff=2.0, max_delay=60).problems() == []
+
+
+def test_a_capped_delay_stays_finite_where_the_power_overflows() -> None:
+    assert Retry(attempts=5000, delay=1.0, backoff=2.0, max_delay=60).delay_before(4999) == 60
+
+
+def test_an_attempt_past_the_last_waits_as_long_as_the_last() -> None:
+    retry = Retry(attempts=3, delay=1.0, backoff=2.0)
+    assert retry.delay_before(9) == retry.delay_before(3) == 2.0
+
+
+def test_a_jittered_delay_does_not_depend_on_which_delays_were_asked_before() -> None:
+    retry = Retry(attempts=10, delay=1.0, jitter=5)
+    later = retry.delay_before(7)
+    for attempt in range(2, 7):
+        retry.delay_before(attempt)
+    assert retry.delay_before(7) == later
+
+
+def test_the_same_seed_gives_the_same_delays_in_another_process() -> None:
+    script = (
+        "from orchestrator import Retry\n"
+        "print(repr(Retry(attempts=4, delay=1, jitter=9).delay_before(3)))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": "", "PYTHONPATH": ":".join(sys.path)},
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert outputs == {repr(Retry(attempts=4, delay=1, jitter=9).delay_before(3))}
 
 
 @pytest.mark.anyio

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from orchestrator import Boot, GraphError, Retry
+from orchestrator._validate import check_run_arguments
 
 
 def problems(boot: Boot) -> list[str]:
@@ -147,3 +150,45 @@ def test_a_lambda_needs_a_name() -> None:
         boot.validate()
     assert "'<lambda>' is not a Python identifier" in caught.value.diagnostics[0].summary
     assert "name=" in caught.value.diagnostics[0].action
+
+
+def test_good_run_arguments_pass() -> None:
+    check_run_arguments(max_concurrency=None, deadline=None, stop_timeout=None)
+    check_run_arguments(max_concurrency=1, deadline=0.5, stop_timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "error"),
+    [
+        ("max_concurrency", 0, ValueError),
+        ("max_concurrency", -3, ValueError),
+        ("max_concurrency", math.nan, TypeError),
+        ("max_concurrency", 2.0, TypeError),
+        ("max_concurrency", True, TypeError),
+        ("max_concurrency", "4", TypeError),
+        ("deadline", 0, ValueError),
+        ("deadline", -1, ValueError),
+        ("deadline", math.nan, ValueError),
+        ("deadline", math.inf, ValueError),
+        ("deadline", -math.inf, ValueError),
+        ("deadline", 10**400, ValueError),
+        ("deadline", True, TypeError),
+        ("deadline", "5", TypeError),
+        ("stop_timeout", 0.0, ValueError),
+        ("stop_timeout", math.nan, ValueError),
+        ("stop_timeout", math.inf, ValueError),
+        ("stop_timeout", False, TypeError),
+        ("stop_timeout", [5], TypeError),
+    ],
+)
+def test_a_bad_run_argument_is_refused_by_name(
+    argument: str, value: object, error: type[Exception]
+) -> None:
+    arguments: dict[str, object] = {
+        "max_concurrency": None,
+        "deadline": None,
+        "stop_timeout": None,
+        argument: value,
+    }
+    with pytest.raises(error, match=f"^{argument} must be"):
+        check_run_arguments(**arguments)
