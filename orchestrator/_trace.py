@@ -46,16 +46,9 @@ def _metadata(name: str, tid: int, args: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "ph": "M", "pid": PID, "tid": tid, "args": args}
 
 
-def _text(value: object) -> str:
-    """An outcome as text, whether the report holds an enum member or a string."""
-    return str(getattr(value, "value", value))
-
-
 def _attempt_events(record: PhaseRecord, tid: int) -> list[dict[str, Any]]:
     """One event per attempt and per retry pause, from the record's logs when it has them."""
-    attempts = getattr(record, "attempt_log", ())
-    pauses = getattr(record, "retry_pauses", ())
-    if not attempts:
+    if not record.attempt_log:
         if record.attempts != 1 or record.start is None or record.end is None:
             return []  # without a log, only a single attempt's span is known
         return [
@@ -75,10 +68,10 @@ def _attempt_events(record: PhaseRecord, tid: int) -> list[dict[str, Any]]:
             tid,
             attempt.start,
             attempt.end,
-            args={"phase": record.name, "outcome": _text(attempt.outcome)},
+            args={"phase": record.name, "outcome": attempt.outcome},
         )
-        for attempt in attempts
-        if attempt.start is not None and attempt.end is not None
+        for attempt in record.attempt_log
+        if attempt.end is not None
     ]
     events += [
         _span(
@@ -89,8 +82,8 @@ def _attempt_events(record: PhaseRecord, tid: int) -> list[dict[str, Any]]:
             pause.end,
             args={"phase": record.name, "after_attempt": pause.after_attempt},
         )
-        for pause in pauses
-        if pause.start is not None and pause.end is not None
+        for pause in record.retry_pauses
+        if pause.end is not None
     ]
     events.sort(key=lambda event: event["ts"])
     return events
@@ -136,12 +129,14 @@ def _boot_events(report: BootReport) -> list[dict[str, Any]]:
     ]
     starts = [r.teardown_start for r in report.phases if r.teardown_start is not None]
     ends = [r.teardown_end for r in report.phases if r.teardown_end is not None]
-    if starts and ends:
-        args: dict[str, Any] = {"teardowns": len(starts)}
-        stop_duration = getattr(report, "stop_duration", None)
-        if stop_duration is not None:
-            args["stop_duration"] = stop_duration
-        events.append(_span("stop", "stop", BOOT_LANE, min(starts), max(ends), args=args))
+    if report.stopped_at is not None and report.stop_duration is not None:
+        began, ended = report.stopped_at, report.stopped_at + report.stop_duration
+    elif starts and ends:  # a report written before the stop's times were recorded
+        began, ended = min(starts), max(ends)
+    else:
+        return events
+    args = {"teardowns": len(starts), "stop_duration": ended - began}
+    events.append(_span("stop", "stop", BOOT_LANE, began, ended, args=args))
     return events
 
 
