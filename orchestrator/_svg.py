@@ -40,12 +40,18 @@ class Canvas:
         stroke: str,
         stroke_width: float = 1.0,
         dashed: bool = False,
+        opacity: float | None = None,
         tooltip: str | None = None,
         css_class: str | None = None,
     ) -> None:
-        """A rectangle; `tooltip` becomes its `<title>`, `css_class` its `class`."""
+        """A rectangle; `tooltip` becomes its `<title>`, `css_class` its `class`.
+
+        `opacity` applies to the fill only, so a shaded zone keeps a visible outline.
+        """
         line = stroke_width
         dash = ' stroke-dasharray="3,2"' if dashed else ""
+        if opacity is not None:
+            dash += f' fill-opacity="{opacity:g}"'
         if css_class:
             dash += f" class={quoteattr(css_class)}"
         head = (

@@ -1,13 +1,24 @@
-"""The Gantt chart (SVG and data) and the DOT / Mermaid graphs."""
+"""The Gantt chart (SVG and data) of the boot and its stop, and the DOT / Mermaid graphs."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sleeping_boot import add_sleeper, service_boot
 
-from orchestrator import Boot
+from orchestrator import (
+    AttemptRecord,
+    Boot,
+    BootReport,
+    BootState,
+    PhaseRecord,
+    PhaseStatus,
+    RetryPause,
+    TeardownOutcome,
+)
 from orchestrator._diagram import to_dot, to_mermaid
 from orchestrator._plot import plot_data, render_svg
 from orchestrator._simulate import simulate
@@ -133,3 +144,162 @@ def test_phase_blocked_by_an_optional_failure_is_marked_where_that_failure_ended
     add_sleeper(boot, "broken", 0.05)
     rows = plot_data(simulate(boot.plan(), fail={"extra": 0.0, "broken": 0.05}).to_report())["rows"]
     assert [row["marker_at"] for row in rows if row["status"] == "blocked"] == [0.0]
+
+
+# -- the stop, attempts and retry pauses ------------------------------------------------
+
+DONE = PhaseStatus.COMPLETED
+DATA = Path(__file__).parent / "data"
+
+
+def phase(
+    name: str, *needs: str, teardown: tuple[float, float | None] | None = None, **fields: Any
+) -> PhaseRecord:
+    """A phase that booted in 0-1 s, torn down over `teardown` when given."""
+    return PhaseRecord(
+        name, "phase", DONE, fields.pop("attempts", 1), fields.pop("start", 0.0),
+        fields.pop("end", 1.0), depends_on=needs,
+        teardown=TeardownOutcome.TORN_DOWN if teardown else TeardownOutcome.NOT_NEEDED,
+        teardown_start=teardown[0] if teardown else None,
+        teardown_end=teardown[1] if teardown else None, **fields,
+    )  # fmt: skip
+
+
+def stopped(*records: PhaseRecord, **fields: Any) -> BootReport:
+    return BootReport(
+        "stopping", "f" * 12, BootState.STOPPED, "2024-01-01T00:00:00Z", 1.0, records,
+        outcome=BootState.READY, **fields,
+    )  # fmt: skip
+
+
+# db <- (api, worker); api torn down 10-10.5, worker 10-10.2 beside it, then db 10.5-11.
+GRAPH_STOP = stopped(
+    phase("db", teardown=(10.5, 11.0)),
+    phase("api", "db", teardown=(10.0, 10.5)),
+    phase("worker", "db", teardown=(10.0, 10.2)),
+    stopped_at=9.75,
+    stop_duration=1.25,
+)
+
+
+def spans(svg: str, kind: str) -> list[tuple[float, float]]:
+    return [
+        (float(e.get("x", 0)), float(e.get("x", 0)) + float(e.get("width", 0)))
+        for e in shapes(svg, kind)
+    ]
+
+
+def test_teardowns_on_the_stop_chain_are_outlined() -> None:
+    chained = [
+        t for t in shapes(render_svg(GRAPH_STOP), "teardown") if "chain" in t.get("class", "")
+    ]
+    assert sorted((t.get("class"), t.get("stroke-width")) for t in chained) == [
+        ("teardown torn_down chain", "2.2"),
+        ("teardown torn_down chain", "2.2"),
+    ]
+
+
+def test_the_stop_region_spans_from_the_stop_to_its_end() -> None:
+    svg = render_svg(GRAPH_STOP)
+    [(left, right)] = spans(svg, "stop-region")
+    teardowns = spans(svg, "teardown")
+    # The stop began 0.25 s of its 1.25 s before its first teardown and ended with its last.
+    first = min(start for start, _ in teardowns)
+    assert (first - left) / (right - left) == pytest.approx(0.2, abs=0.01)
+    assert right == pytest.approx(max(end for _, end in teardowns), abs=0.1)
+
+
+def test_the_stop_region_is_drawn_after_the_boot() -> None:
+    svg = render_svg(GRAPH_STOP)
+    boot_end = max(end for _, end in spans(svg, "bar"))
+    assert spans(svg, "stop-region")[0][0] > boot_end
+
+
+def test_a_boot_without_a_stop_has_no_stop_region() -> None:
+    assert shapes(render_svg(stopped(phase("a"), phase("b", "a"))), "stop-region") == []
+
+
+def test_a_failed_teardown_is_drawn_in_its_own_style() -> None:
+    error = {"type": "TimeoutError", "message": "took longer than 0.5 s"}
+    broken = stopped(
+        phase("a", teardown=(2.0, 2.5)),
+        PhaseRecord(
+            "b", "phase", DONE, 1, 0.0, 1.0, teardown=TeardownOutcome.TEARDOWN_FAILED,
+            depends_on=("a",), teardown_start=1.5, teardown_end=2.0, teardown_error=error,
+        ),
+    )  # fmt: skip
+    [failed] = [
+        t for t in shapes(render_svg(broken), "teardown") if "teardown_failed" in t.get("class", "")
+    ]
+    tooltip = failed.findtext(f"{SVG}title") or ""
+    assert (failed.get("fill"), tooltip.endswith("TimeoutError: took longer than 0.5 s")) == (
+        "url(#hatch-blocked)",
+        True,
+    )
+
+
+def test_a_short_stop_is_drawn_wider_than_the_boot_scale() -> None:
+    quick = stopped(phase("a", teardown=(1.0, 1.001)))
+    svg = render_svg(quick)
+    [(left, right)] = spans(svg, "stop-region")
+    [(boot_left, boot_right)] = spans(svg, "bar")
+    assert right - left >= 0.3 * (boot_right - boot_left) - 1
+
+
+def test_plot_data_gives_the_stop_its_window_and_chain() -> None:
+    assert plot_data(GRAPH_STOP)["stop"] == {
+        "began": 9.75, "ended": 11.0, "duration": 1.25, "critical_chain": ["api", "db"],
+    }  # fmt: skip
+
+
+def test_plot_data_gives_each_teardown_its_chain_and_slack() -> None:
+    rows = {row["name"]: row for row in plot_data(GRAPH_STOP)["rows"]}
+    assert (rows["api"]["teardown_on_chain"], rows["worker"]["teardown_slack"]) == (
+        True,
+        pytest.approx(0.3),
+    )
+
+
+def test_a_report_of_release_0_1_0_is_drawn_with_its_stop() -> None:
+    older = BootReport.from_json((DATA / "report-0.1.0.json").read_text(encoding="utf-8"))
+    svg = render_svg(older)
+    assert (len(shapes(svg, "stop-region")), len(shapes(svg, "teardown"))) == (1, 3)
+
+
+RETRIED = stopped(
+    phase(
+        "db",
+        attempts=3,
+        attempt_log=(
+            AttemptRecord(1, 0.0, 0.2, "timed_out"),
+            AttemptRecord(2, 0.3, 0.4, "failed"),
+            AttemptRecord(3, 0.6, 1.0, "completed"),
+        ),
+        retry_pauses=(RetryPause(1, 0.2, 0.3), RetryPause(2, 0.4, 0.6)),
+    )
+)
+
+
+def test_each_attempt_is_drawn_coloured_by_its_outcome() -> None:
+    attempts = shapes(render_svg(RETRIED), "attempt")
+    assert [(a.get("class"), a.get("fill")) for a in attempts] == [
+        ("attempt timed_out", "#ff7f0e"),
+        ("attempt failed", "#d62728"),
+        ("attempt completed", "#4e79a7"),
+    ]
+
+
+def test_retry_pauses_are_drawn_between_the_attempts() -> None:
+    svg = render_svg(RETRIED)
+    attempts, pauses = spans(svg, "attempt"), spans(svg, "retry-pause")
+    assert [(round(p0), round(p1)) for p0, p1 in pauses] == [
+        (round(attempts[0][1]), round(attempts[1][0])),
+        (round(attempts[1][1]), round(attempts[2][0])),
+    ]
+
+
+def test_a_report_without_attempt_log_draws_no_attempts() -> None:
+    assert (
+        shapes(render_svg(GRAPH_STOP), "attempt") + shapes(render_svg(GRAPH_STOP), "retry-pause")
+        == []
+    )
