@@ -6,7 +6,7 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ("benchmarks.bench_scheduler", "benchmarks.bench_analysis")
+BENCHMARKS = ("benchmarks.bench_scheduler", "benchmarks.bench_analysis", "benchmarks.bench_masking")
 
 
 def main() -> int:

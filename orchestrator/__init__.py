@@ -40,6 +40,7 @@ from ._events import TeardownFailed as TeardownFailed
 from ._events import TeardownStarted as TeardownStarted
 from ._gate import GateResult as GateResult
 from ._interrupt import BootInterrupt as BootInterrupt
+from ._masking import mask_secrets as mask_secrets
 from ._phase import PhaseSpec as PhaseSpec
 from ._plan import BootPlan as BootPlan
 from ._plan import Edge as Edge
@@ -119,6 +120,7 @@ __all__ = [
     "TeardownStarted",
     "blame",
     "critical_chain",
+    "mask_secrets",
     "plot_data",
     "render_svg",
     "simulate",

@@ -51,5 +51,6 @@ def test_design_names_are_public() -> None:
         "PhaseStatus",
         "TeardownOutcome",
         "BootState",
+        "mask_secrets",
     ):
         assert name in orchestrator.__all__

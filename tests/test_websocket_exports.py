@@ -1,9 +1,11 @@
-"""The public face of phases.websocket: explicit, sorted, and free of the engine."""
+"""The public face of phases.websocket: explicit, sorted, and free of the engine but masking."""
 
 from __future__ import annotations
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 import phases.websocket
 
@@ -36,13 +38,56 @@ def imported_modules(path: pathlib.Path) -> list[str]:
     return names
 
 
-def test_the_websocket_domain_never_imports_the_engine() -> None:
+def engine_imports(path: pathlib.Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Each import of `orchestrator` in a file: the module and the names taken from it."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [
+                (alias.name, ())
+                for alias in node.names
+                if alias.name.split(".")[0] == "orchestrator"
+            ]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == "orchestrator"
+        ):
+            found.append((node.module, tuple(alias.name for alias in node.names)))
+    return found
+
+
+def test_the_websocket_domain_takes_only_mask_secrets_from_the_engine() -> None:
     for path in PACKAGE.glob("*.py"):
         if path.name in ("_phases.py", "__init__.py"):
             continue
-        names = imported_modules(path)
-        assert not any(name.split(".")[0] == "orchestrator" for name in names), path.name
-        assert "._phases" not in names, path.name
+        for module, names in engine_imports(path):
+            assert (module, names) == ("orchestrator", ("mask_secrets",)), path.name
+        assert "._phases" not in imported_modules(path), path.name
+
+
+def test_the_websocket_domain_masks_with_the_engine_s_function() -> None:
+    import orchestrator
+    from phases.websocket import _probe
+
+    assert _probe.mask_secrets is orchestrator.mask_secrets
+
+
+def test_importing_the_engine_for_mask_secrets_stays_light() -> None:
+    code = (
+        "import sys, phases.websocket\n"
+        "heavy = ('orchestrator.cli', 'orchestrator.asgi', 'orchestrator.otel', "
+        "'orchestrator.testing', 'starlette', 'opentelemetry', 'uvicorn', 'hypothesis')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PACKAGE.parent.parent,
+    ).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_websocket_phases_uses_only_the_public_engine_api() -> None:

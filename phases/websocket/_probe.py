@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,18 +12,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-_DSN_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]*:)[^@\s]+@")
-_CREDENTIAL_PAIR = re.compile(
-    r"(?P<head>\b[\w-]*(?:password|passwd|secret|token|key|credentials?)[\w-]*\s*[=:]\s*)"
-    r"[^\s,;&)]+",
-    re.IGNORECASE,
-)
-
-
-def mask_secrets(text: str) -> str:
-    """Mask DSN passwords and `credential=value` pairs, so factory errors can be shown safely."""
-    text = _DSN_PASSWORD.sub(r"\g<head>***@", text)
-    return _CREDENTIAL_PAIR.sub(r"\g<head>***", text)
+from orchestrator import mask_secrets
 
 
 def ordinary_id(kind: str) -> str:
