@@ -56,6 +56,13 @@ class PhaseOption:
     canonical: Callable[[Any], Any] = _unchanged
     summary: Callable[[Any], str | None] = _silent
 
+    def problems(self, value: object) -> list[str]:
+        """`check(value)`, or one line naming the option if the check could not finish."""
+        try:
+            return self.check(value)
+        except Exception as exc:  # a value that raises when looked at is refused all the same
+            return [f"{self.name} could not be checked: {shown(value)} raised {shown(exc)}"]
+
 
 def name_problems(name: object) -> list[str]:
     """Why `name` cannot name a phase, if it cannot."""

@@ -71,7 +71,7 @@ class PhaseSpec:
         found = list(self.declared_problems)
         for option in PHASE_OPTIONS:
             if option.name != "name":
-                found += option.check(getattr(self, option.name))
+                found += option.problems(getattr(self, option.name))
         if self.kind == "gate" and self.critical is not True:
             found.append("a gate is always critical: remove critical=False from this gate")
         return found
@@ -193,7 +193,7 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
     stored: dict[str, Any] = {}
     for option in PHASE_OPTIONS:
         value = options.get(option.name, option.default)
-        found = option.check(value) if option.name != "name" else []
+        found = option.problems(value) if option.name != "name" else []
         problems += found
         stored[option.name] = option.default if found else option.store(value)
     stored["name"] = _name_of(target, options.get("name"), problems)

@@ -39,7 +39,7 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
     counts = Counter(spec.name for spec in declared)
     reported_duplicates: set[str] = set()
     for spec in declared:
-        for reason in _NAME.check(spec.name):
+        for reason in _NAME.problems(spec.name):
             problem(
                 spec.name,
                 reason,

@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import inspect
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, get_overloads
 
 import pytest
@@ -216,6 +216,16 @@ def test_a_value_whose_repr_raises_is_still_reported() -> None:
     assert invalid_options(timeout=Hostile()) == (
         "timeout must be a number of seconds, got <Hostile object whose repr() raised "
         "RuntimeError>",
+    )
+
+
+def test_a_value_that_raises_when_looked_at_is_refused_by_name() -> None:
+    class Unreadable(list[str]):
+        def __iter__(self) -> Iterator[str]:
+            raise RuntimeError("unreadable")
+
+    assert invalid_options(after=Unreadable()) == (
+        "after could not be checked: [] raised RuntimeError('unreadable')",
     )
 
 
