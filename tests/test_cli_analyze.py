@@ -229,3 +229,72 @@ def test_graph_refuses_a_report_of_another_boot(
     other.write_text(report.to_json().replace('"boot": "service"', '"boot": "billing"'))
     assert main(["graph", target, "--report", str(other)]) == 64
     assert "is a report of boot 'billing', not of 'service'" in capsys.readouterr().err
+
+
+RELEASED = Path(__file__).parent / "data" / "report-0.1.0.json"
+
+
+def test_blame_lists_the_teardowns_after_the_phases(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(RELEASED), "blame"]) == 0
+    out = capsys.readouterr().out
+    teardowns = out[out.index("teardowns of 'chat-service'") :]
+    assert all(name in teardowns for name in ("database", "agent_websocket_bridge", "cache"))
+
+
+def test_blame_as_json_carries_the_stop(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(RELEASED), "blame", "--format", "json"]) == 0
+    stop = json.loads(capsys.readouterr().out)["stop"]
+    assert [entry["name"] for entry in stop["teardowns"]] == [
+        "database",
+        "agent_websocket_bridge",
+        "cache",
+    ]
+
+
+def test_critical_chain_shows_the_stop_chain_and_teardown_slack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["analyze", str(RELEASED), "critical-chain"]) == 0
+    out = capsys.readouterr().out
+    stop = out[out.index("stop chain of 'chat-service'") :]
+    assert stop.index("database @+") < stop.index("agent_websocket_bridge @+0 ms")
+    assert "teardown slack off the stop's chain" in stop
+
+
+def test_critical_chain_as_json_carries_the_stop_chain(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["analyze", str(RELEASED), "critical-chain", "--format", "json"]) == 0
+    stop = json.loads(capsys.readouterr().out)["stop"]
+    assert ([link["name"] for link in stop["chain"]], stop["slack"][0]["name"]) == (
+        ["agent_websocket_bridge", "database"],
+        "cache",
+    )
+
+
+def test_a_boot_without_teardowns_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plain.json"
+    plain.write_text(simulate(service_boot().plan()).to_report().to_json())
+    document = json.loads(plain.read_text())
+    for phase in document["phases"]:
+        phase.update(teardown="not_needed", teardown_start=None, teardown_end=None)
+    plain.write_text(json.dumps(document))
+    assert main(["analyze", str(plain), "critical-chain"]) == 0
+    assert "no teardown ran in the stop of 'service': no stop chain" in capsys.readouterr().out
+
+
+def test_a_failed_teardown_shows_its_error_in_blame(
+    report_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads(report_file.read_text())
+    torn = next(p for p in document["phases"] if p["teardown_start"] is not None)
+    torn.update(
+        teardown="teardown_failed",
+        teardown_error={"type": "OSError", "message": "socket already closed"},
+    )
+    broken = tmp_path / "broken_teardown.json"
+    broken.write_text(json.dumps(document))
+    assert main(["analyze", str(broken), "blame"]) == 0
+    assert "teardown_failed: OSError: socket already closed" in capsys.readouterr().out

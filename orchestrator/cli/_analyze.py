@@ -14,6 +14,7 @@ from rich.tree import Tree
 
 from .._analysis import Blame, CriticalChain, blame, critical_chain
 from .._plot import plot_data, render_svg
+from .._stop_analysis import StopBlame, StopChain, stop_blame, stop_critical_chain
 from .._svg import format_seconds
 from .._trace import trace_events
 from . import _graph, _history, _simulate
@@ -27,13 +28,16 @@ STATUS_STYLES = {
     "cancelled": "yellow",
     "blocked": "red",
     "skipped": "dim",
+    "torn_down": "green",
+    "teardown_failed": "bold red",
 }
 
 
 def register(commands: Any) -> None:
     """Add `analyze`, `graph` and `simulate` to the sub-commands."""
     analyze = commands.add_parser(
-        "analyze", help="where a boot's time went: blame, critical chain, Gantt chart"
+        "analyze",
+        help="where a boot's and its stop's time went: blame, critical chain, Gantt chart",
     )
     analyze.add_argument("report", metavar="REPORT", help="a report JSON (smd run --report FILE)")
     analyze.add_argument("view", choices=("blame", "critical-chain", "plot", "trace", "budget"))
@@ -67,15 +71,20 @@ def run_analyze(arguments: argparse.Namespace) -> int:
     elif arguments.view == "budget":
         text, code = _history.budget_view(report, arguments)
     elif arguments.view == "blame":
-        result = blame(report)
-        text = _json(result.to_dict()) if as_json else _render(blame_table(result), plain=plain)
-    elif arguments.view == "critical-chain":
-        chain = critical_chain(report)
+        result, stop = blame(report), stop_blame(report)
         if as_json:
-            text = _json(chain.to_dict())
+            text = _json({**result.to_dict(), "stop": stop.to_dict()})
+        else:
+            text = _render(blame_table(result), teardown_table(stop), plain=plain)
+    elif arguments.view == "critical-chain":
+        chain, stop_chain = critical_chain(report), stop_critical_chain(report)
+        if as_json:
+            text = _json({**chain.to_dict(), "stop": stop_chain.to_dict()})
         else:
             views: list[RenderableType] = [chain_tree(chain)]
             views += [slack_table(chain)] if chain.slack else []
+            views += [stop_tree(stop_chain)]
+            views += [teardown_slack_table(stop_chain)] if stop_chain.slack else []
             text = _render(*views, plain=plain)
     else:
         text = _json(plot_data(report)) if as_json else render_svg(report)
@@ -158,6 +167,83 @@ def slack_table(chain: CriticalChain) -> Table:
             entry.name,
             _status(entry.status.value),
             format_seconds(entry.end),
+            format_seconds(entry.slack),
+        )
+    return table
+
+
+def _since(seconds: float, began: float | None) -> str:
+    """A moment of the stop, counted from its beginning."""
+    return f"+{format_seconds(seconds - (began or 0.0))}"
+
+
+def teardown_table(stop: StopBlame) -> RenderableType:
+    """Teardowns slowest first: the stop's half of `blame`."""
+    if not stop.entries and not stop.never_started:
+        return f"[dim]no teardown ran in the stop of '{stop.boot}'[/]"
+    took = format_seconds(stop.duration) if stop.duration is not None else "?"
+    began = format_seconds(stop.began) if stop.began is not None else "?"
+    caption = "teardowns overlap: a long one delayed the stop only if it is on the stop's chain"
+    if stop.never_started:
+        caption += f"\nnever started (the stop timeout ran out): {', '.join(stop.never_started)}"
+    table = Table(
+        title=f"teardowns of '{stop.boot}' (stop took {took}, began @{began})",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
+    table.add_column("duration", justify="right")
+    table.add_column("phase")
+    table.add_column("outcome")
+    table.add_column("started", justify="right")
+    table.add_column("waited", justify="right")
+    for entry in stop.entries:
+        outcome = _status(entry.outcome.value)
+        table.add_row(
+            format_seconds(entry.duration),
+            entry.name,
+            f"{outcome}: {entry.error}" if entry.error else outcome,
+            _since(entry.start, stop.began),
+            format_seconds(entry.waited) if entry.waited > 1e-6 else "-",
+        )
+    return table
+
+
+def stop_tree(chain: StopChain) -> RenderableType:
+    """The stop's chain, last teardown first, `@` counted from the stop's beginning."""
+    if not chain.links:
+        return f"[dim]no teardown ran in the stop of '{chain.boot}': no stop chain[/]"
+    took = format_seconds(chain.duration) if chain.duration is not None else "?"
+    began = format_seconds(chain.began) if chain.began is not None else "?"
+    root = Tree(
+        f"[bold]stop chain of '{chain.boot}'[/]: last teardown ended {took} after the stop "
+        f"began @{began} ([dim]@ since the stop began, + took[/])"
+    )
+    node = root
+    for link in reversed(chain.links):
+        label = f"{link.name} @{_since(link.start, chain.began)} +{format_seconds(link.duration)}"
+        if link.outcome.value != "torn_down":
+            label += f" {_status(link.outcome.value)}"
+        if link.error:
+            label += f" ({link.error})"
+        if link.waited > 1e-3:
+            label += f" [dim](waited {format_seconds(link.waited)} for a free slot)[/]"
+        node = node.add(label)
+    return root
+
+
+def teardown_slack_table(chain: StopChain) -> Table:
+    """Teardowns off the stop's chain, least slack first: the next ones to delay the stop."""
+    table = Table(title="teardown slack off the stop's chain", title_justify="left")
+    table.add_column("phase")
+    table.add_column("outcome")
+    table.add_column("ended", justify="right")
+    table.add_column("slack", justify="right")
+    for entry in sorted(chain.slack, key=lambda e: e.slack):
+        table.add_row(
+            entry.name,
+            _status(entry.outcome.value),
+            _since(entry.end, chain.began),
             format_seconds(entry.slack),
         )
     return table
