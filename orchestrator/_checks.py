@@ -113,3 +113,8 @@ def call_kind(target: object) -> CallKind | None:
     if inspect.iscoroutinefunction(function):
         return "coroutine"
     return "function"
+
+
+def with_article(kind: CallKind) -> str:
+    """`kind` after its indefinite article: "a coroutine", "an async generator"."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"

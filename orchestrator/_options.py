@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from ._checks import call_kind, seconds_problems, shown
+from ._checks import call_kind, seconds_problems, shown, with_article
 from ._retry import Retry
 
 CONTEXT_PARAMETER = "ctx"
@@ -114,7 +114,7 @@ def _when_problems(value: object) -> list[str]:
     if kind != "function":
         return [
             f"when must be a plain function returning a bool, got {shown(value)} "
-            f"(a {kind} function cannot be asked before the phase starts)"
+            f"({with_article(kind)} function cannot be asked before the phase starts)"
         ]
     try:
         signature = inspect.signature(value)  # type: ignore[arg-type]

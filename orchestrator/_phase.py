@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from ._checks import CallKind, call_kind, shown
+from ._checks import CallKind, call_kind, shown, with_article
 from ._options import CONTEXT_PARAMETER, OPTIONS_BY_NAME, PHASE_OPTIONS
 from ._retry import Retry
 
@@ -117,6 +117,14 @@ def classify(target: object) -> tuple[PhaseStyle, Callable[..., Any] | None, lis
         stop = getattr(target, "stop", None)
         if stop is not None and not callable(stop):
             problems.append(f"{type(target).__name__}.stop must be a method")
+        for method in ("start", "stop"):
+            kind = call_kind(getattr(target, method, None))
+            if kind is not None and kind.endswith("generator"):
+                problems.append(
+                    f"{type(target).__name__}.{method} is {with_article(kind)} function; "
+                    "a component's start and stop are plain or async methods "
+                    "(or make the phase a generator)"
+                )
         return PhaseStyle.COMPONENT, start, problems
     kind = call_kind(target)
     if kind is None:

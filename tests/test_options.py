@@ -361,6 +361,19 @@ def test_async_callables_of_every_shape_are_async_phases(target: object, style: 
     assert spec.requires == ("settings",)
 
 
+def test_a_component_whose_start_is_a_generator_is_refused() -> None:
+    class Pool:
+        async def start(self) -> AsyncIterator[None]:
+            yield None
+
+    boot = Boot("component")
+    boot.add(Pool(), name="pool")
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    (problem,) = caught.value.diagnostics[0].details
+    assert problem.startswith("Pool.start is an async generator function")
+
+
 def test_a_partial_is_named_after_the_function_it_wraps() -> None:
     assert Boot("named").add(functools.partial(open_with, "x")).name == "open_with"
 
