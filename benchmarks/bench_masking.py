@@ -61,7 +61,10 @@ def main() -> list[tuple[str, float, float]]:
     for name, small_time, large_time in rows:
         ratio = large_time / small_time
         print(f"{name:<{width}}  {small_time * 1000:9.2f}  {large_time * 1000:9.1f}  {ratio:6.1f}")
-    print(f"size ratio {LARGE / SMALL:.0f}: a linear scan shows a time ratio near it")
+    size_ratio = LARGE / SMALL
+    print(f"size ratio {size_ratio:.0f}: linear time gives a ratio near it, quadratic near")
+    print(f"{size_ratio**2:.0f} (the former patterns took 3.8 s for 32 KB of letters, 36 s for")
+    print('"a." repeated; these rows take milliseconds)')
     return rows
 
 
