@@ -182,12 +182,11 @@ def teardown_table(stop: StopBlame) -> RenderableType:
     if not stop.entries and not stop.never_started:
         return f"[dim]no teardown ran in the stop of '{stop.boot}'[/]"
     took = format_seconds(stop.duration) if stop.duration is not None else "?"
-    began = format_seconds(stop.began) if stop.began is not None else "?"
-    caption = "teardowns overlap: a long one delayed the stop only if it is on the stop's chain"
+    caption = "only teardowns on the stop chain delayed the stop"
     if stop.never_started:
-        caption += f"\nnever started (the stop timeout ran out): {', '.join(stop.never_started)}"
+        caption += f"\nnever started (stop timeout): {', '.join(stop.never_started)}"
     table = Table(
-        title=f"teardowns of '{stop.boot}' (stop took {took}, began @{began})",
+        title=f"teardowns of '{stop.boot}' (stop: {took})",
         title_justify="left",
         caption=caption,
         caption_justify="left",
@@ -216,8 +215,8 @@ def stop_tree(chain: StopChain) -> RenderableType:
     took = format_seconds(chain.duration) if chain.duration is not None else "?"
     began = format_seconds(chain.began) if chain.began is not None else "?"
     root = Tree(
-        f"[bold]stop chain of '{chain.boot}'[/]: last teardown ended {took} after the stop "
-        f"began @{began} ([dim]@ since the stop began, + took[/])"
+        f"[bold]stop chain of '{chain.boot}'[/]: stopped after {took} "
+        f"([dim]@ since the stop began at {began}, + took[/])"
     )
     node = root
     for link in reversed(chain.links):
