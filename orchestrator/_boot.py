@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._errors import GraphError
+from ._interrupt import BootInterrupt
 from ._phase import PhaseKind, PhaseSpec, build_spec
 from ._plan import BootPlan
 from ._retry import Retry
@@ -14,7 +15,6 @@ from ._validate import find_problems
 
 if TYPE_CHECKING:
     from ._events import EventSink
-    from ._interrupt import BootInterrupt
     from ._report import BootReport
     from ._running import RunningBoot
 
@@ -32,6 +32,7 @@ class Boot:
         self.name = name
         self._declared: list[PhaseSpec] = []
         self._plan: BootPlan | None = None
+        self._running = False
 
     def __repr__(self) -> str:
         return f"<Boot {self.name!r} phases={len(self._declared)}>"
@@ -132,29 +133,49 @@ class Boot:
         *,
         max_concurrency: int | None = None,
         deadline: float | None = None,
+        stop_timeout: float | None = None,
         sinks: Iterable[EventSink] | None = None,
         handle_signals: bool = False,
         interrupt: BootInterrupt | None = None,
     ) -> AbstractAsyncContextManager[RunningBoot]:
-        """Boot on entry (or raise `BootAborted`); tear down on exit.
+        """Boot on entry (or raise `BootAborted`); stop in order on exit.
 
         Args:
-            max_concurrency: at most this many phases start at once (None: no limit).
+            max_concurrency: at most this many phases start (and tear down) at once
+                (None: no limit).
             deadline: seconds for the whole boot.
+            stop_timeout: seconds for the whole stop; teardowns not finished by
+                then are reported TEARDOWN_FAILED ("stop timeout").
             sinks: receivers of the boot's events; None means the structlog sink.
-            handle_signals: abort on SIGINT/SIGTERM during boot (the CLI sets this).
-            interrupt: a `BootInterrupt` that aborts the boot when triggered, for
+            handle_signals: own SIGINT/SIGTERM from the start of the boot until
+                its teardown has ended: the first aborts a boot in progress or
+                stops one in service; none ever skips a teardown.
+            interrupt: a `BootInterrupt` with the same effect as a signal, for
                 hosts that own the signal handlers.
+
+        Raises:
+            TypeError: an argument has the wrong type.
+            ValueError: an argument is out of range; the message names it.
         """
         from ._running import open_boot
+        from ._validate import check_run_arguments
 
-        return open_boot(
-            self.plan(),
-            max_concurrency=max_concurrency,
-            deadline=deadline,
-            sinks=sinks,
-            handle_signals=handle_signals,
-            interrupt=interrupt,
+        check_run_arguments(
+            max_concurrency=max_concurrency, deadline=deadline, stop_timeout=stop_timeout
+        )
+        if interrupt is not None and not isinstance(interrupt, BootInterrupt):
+            raise TypeError(f"interrupt must be a BootInterrupt, got {type(interrupt).__name__}")
+        return _guarded(
+            self,
+            open_boot(
+                self.plan(),
+                max_concurrency=max_concurrency,
+                deadline=deadline,
+                stop_timeout=stop_timeout,
+                sinks=sinks,
+                handle_signals=bool(handle_signals),
+                interrupt=interrupt,
+            ),
         )
 
     async def run_once(
@@ -162,6 +183,7 @@ class Boot:
         *,
         max_concurrency: int | None = None,
         deadline: float | None = None,
+        stop_timeout: float | None = None,
         sinks: Iterable[EventSink] | None = None,
         handle_signals: bool = False,
         interrupt: BootInterrupt | None = None,
@@ -174,6 +196,7 @@ class Boot:
         async with self.start(
             max_concurrency=max_concurrency,
             deadline=deadline,
+            stop_timeout=stop_timeout,
             sinks=sinks,
             handle_signals=handle_signals,
             interrupt=interrupt,
@@ -182,7 +205,12 @@ class Boot:
         return running.report
 
     def serve(self, **options: Any) -> int:
-        """Boot, wait for SIGINT/SIGTERM, tear down; returns the process exit code."""
+        """Boot, wait for SIGINT/SIGTERM, stop in order; returns the process exit code.
+
+        0 after an orderly stop whose teardowns all completed, 1 when a teardown
+        failed or the stop budget ran out, else the diagnostic's exit code.
+        Takes the options of `start` and `backend=` ("asyncio" or "trio").
+        """
         from ._serve import serve
 
         return serve(self, **options)
@@ -195,3 +223,21 @@ class Boot:
             return target
 
         return declare(function) if function is not None else declare
+
+
+@asynccontextmanager
+async def _guarded(
+    boot: Boot, running: AbstractAsyncContextManager[RunningBoot]
+) -> AsyncIterator[RunningBoot]:
+    """One run of a `Boot` at a time: its phases' values and teardowns are not shared."""
+    if boot._running:
+        raise RuntimeError(
+            f"boot '{boot.name}' is already running (started twice at once, or from inside "
+            "one of its own phases); declare a second Boot for a second run at the same time"
+        )
+    boot._running = True
+    try:
+        async with running as view:
+            yield view
+    finally:
+        boot._running = False

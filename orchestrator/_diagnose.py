@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._diagnostic import Diagnostic, describe_exception, exit_code_for
-from ._engine import Engine
+from ._diagnostic import Diagnostic, describe_exception, exit_code_for, failure_kind
 from ._errors import GateFailed, PhaseTimeout
-from ._phase_run import PhaseRun
+from ._report import PhaseRecord
+from ._snapshot import RunSnapshot
 from ._status import PhaseStatus
 
+if TYPE_CHECKING:
+    from ._plan import BootPlan
 
-def diagnose(engine: Engine) -> Diagnostic:
-    """The diagnostic of an aborted boot: its root cause, what it blocked, cancelled, tore down."""
-    plan = engine.plan
-    cancelled = tuple(r.spec.name for r in engine.runs if r.status is PhaseStatus.CANCELLED)
+
+def diagnose(snapshot: RunSnapshot) -> Diagnostic:
+    """The diagnostic of an aborted boot: its root cause, what it blocked, cancelled, tore down.
+
+    A pure function of the snapshot: the same run always gives the same diagnostic.
+    """
+    plan = snapshot.plan
+    cancelled = snapshot.named(PhaseStatus.CANCELLED)
     common: dict[str, Any] = {
         "boot": plan.boot,
         "fingerprint": plan.fingerprint,
-        "blocked": tuple(r.spec.name for r in engine.runs if r.status is PhaseStatus.BLOCKED),
+        "blocked": snapshot.named(PhaseStatus.BLOCKED),
         "cancelled": cancelled,
-        "teardown": tuple(engine.teardown_order),
+        "teardown": snapshot.teardown_order,
     }
+    engine = snapshot
     if engine.internal_error is not None:
         return Diagnostic(
             kind="internal_error",
@@ -34,14 +41,16 @@ def diagnose(engine: Engine) -> Diagnostic:
             **common,
         )
     if engine.failures:
-        root = min(engine.failures, key=lambda run: run.position)
-        return _diagnose_phase(root, common)
+        root = plan.phases[engine.failures[0]]
+        return _diagnose_phase(
+            snapshot.records[engine.failures[0]], snapshot.exceptions[root.name], common, plan
+        )
     if engine.interrupted_by is not None:
         name = signal.Signals(engine.interrupted_by).name
-        running = tuple(r.spec.name for r in engine.runs if r.status is PhaseStatus.CANCELLED)
+        running = cancelled
         return Diagnostic(
             kind="interrupted",
-            phase=running[0] if running else None,
+            phase=None,
             summary=f"the boot was interrupted by {name} before it was ready",
             details=tuple(f"'{n}' was running and was cancelled" for n in running),
             action="Nothing to fix if the interruption was intended; otherwise find who sent "
@@ -63,12 +72,16 @@ def diagnose(engine: Engine) -> Diagnostic:
     )
 
 
-def _diagnose_phase(root: PhaseRun, common: dict[str, Any]) -> Diagnostic:
-    spec = root.spec
-    error = root.exception
-    assert error is not None
+def _diagnose_phase(
+    root: PhaseRecord, error: BaseException, common: dict[str, Any], plan: BootPlan
+) -> Diagnostic:
+    spec = plan[root.name]
+    kind = failure_kind(
+        timed_out=root.status is PhaseStatus.TIMED_OUT, refused=isinstance(error, GateFailed)
+    )
     attempts = f" after {root.attempts} attempts" if root.attempts > 1 else ""
-    if isinstance(error, GateFailed):
+    if kind == "gate_failed":
+        assert isinstance(error, GateFailed)
         action = error.action or (
             f"Make the system satisfy gate '{spec.name}' (declared at {spec.source}), "
             "then boot again; a gate is never skipped."
@@ -82,12 +95,18 @@ def _diagnose_phase(root: PhaseRun, common: dict[str, Any]) -> Diagnostic:
             cause=describe_exception(error),
             **common,
         )
-    if root.status is PhaseStatus.TIMED_OUT:
+    if kind == "timed_out":
+        details = [f"each attempt may take {spec.timeout:g}s (timeout={spec.timeout:g})"]
+        if isinstance(error, PhaseTimeout) and error.blocked_loop:
+            details.append(
+                "it did not yield to the event loop before its deadline, so it could not be "
+                "cancelled: a blocking call (time.sleep, sync I/O) in an async phase"
+            )
         return Diagnostic(
             kind="timed_out",
             phase=spec.name,
             summary=f"phase '{spec.name}' timed out{attempts}",
-            details=(f"each attempt may take {spec.timeout:g}s (timeout={spec.timeout:g})",),
+            details=tuple(details),
             action=f"Find why '{spec.name}' is slow, or raise its timeout= (declared at "
             f"{spec.source}); add retry=Retry(...) if the slowness is transient.",
             cause=describe_exception(error),

@@ -21,38 +21,67 @@ DiagnosticKind = Literal[
     "internal_error",
 ]
 
-EXIT_CODES: Mapping[str, int] = {
-    "invalid_target": 64,  # EX_USAGE: the TARGET given to `smd` does not name a Boot
-    "invalid_graph": 65,  # EX_DATAERR
-    "phase_failed": 69,  # EX_UNAVAILABLE
-    "internal_error": 70,  # EX_SOFTWARE
-    "timed_out": 75,  # EX_TEMPFAIL
-    "gate_failed": 78,  # EX_CONFIG
-    "interrupted": 130,  # 128 + SIGINT; SIGTERM gives 143
-}
 
-_TITLES: Mapping[str, str] = {
-    "invalid_target": "SMD COULD NOT LOAD ITS INPUT",
-    "invalid_graph": "BOOT GRAPH IS INVALID",
-    "phase_failed": "BOOT FAILED TO START",
-    "gate_failed": "BOOT REFUSED BY A GATE",
-    "timed_out": "BOOT TIMED OUT",
-    "interrupted": "BOOT INTERRUPTED",
-    "internal_error": "INTERNAL ERROR IN SMD",
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """What a diagnostic kind means to the process: its exit code and its block's title."""
+
+    exit_code: int
+    title: str
+
+
+KINDS: Mapping[str, KindInfo] = {
+    # EX_USAGE: a TARGET, report or file smd cannot load, read or write; a bad value
+    "invalid_target": KindInfo(64, "SMD COULD NOT LOAD ITS INPUT"),
+    "invalid_graph": KindInfo(65, "BOOT GRAPH IS INVALID"),  # EX_DATAERR
+    "phase_failed": KindInfo(69, "BOOT FAILED TO START"),  # EX_UNAVAILABLE
+    "internal_error": KindInfo(70, "INTERNAL ERROR IN SMD"),  # EX_SOFTWARE
+    "timed_out": KindInfo(75, "BOOT TIMED OUT"),  # EX_TEMPFAIL
+    "gate_failed": KindInfo(78, "BOOT REFUSED BY A GATE"),  # EX_CONFIG
+    "interrupted": KindInfo(130, "BOOT INTERRUPTED"),  # 128 + SIGINT; SIGTERM gives 143
 }
+"""The one table of diagnostic kinds; a test holds it equal to `DiagnosticKind`."""
+
+EXIT_CODES: Mapping[str, int] = {kind: info.exit_code for kind, info in KINDS.items()}
 
 
 def exit_code_for(kind: str, *, signal_number: int | None = None) -> int:
     """The process exit code for a diagnostic kind (128 + signal for interruptions)."""
     if kind == "interrupted" and signal_number is not None:
         return 128 + signal_number
-    return EXIT_CODES[kind]
+    return KINDS[kind].exit_code
+
+
+def failure_kind(*, timed_out: bool, refused: bool) -> DiagnosticKind:
+    """The kind of a phase's own failure, for the engine and the simulator alike."""
+    if timed_out:
+        return "timed_out"
+    return "gate_failed" if refused else "phase_failed"
+
+
+def safe_str(value: object) -> str:
+    """`str(value)`, or a placeholder when its `__str__` raises (it may be hostile)."""
+    try:
+        return str(value)
+    except Exception as exc:
+        return f"<str() raised {type(exc).__qualname__}>"
+
+
+def safe_repr(value: object) -> str:
+    """`repr(value)`, or a placeholder when its `__repr__` raises (it may be hostile)."""
+    try:
+        return repr(value)
+    except Exception as exc:
+        return f"<repr() raised {type(exc).__qualname__}>"
 
 
 def describe_exception(exc: BaseException) -> str:
-    """`Type: message` with credentials masked, the form used for every `cause` and `error`."""
-    message = str(exc)
+    """`Type: message` with credentials masked, the form used for every `cause` and `error`.
+
+    Safe for any exception: one whose `str()` raises is described by its type.
+    """
     name = type(exc).__qualname__
+    message = safe_str(exc)
     return mask_text(f"{name}: {message}" if message else name)
 
 
@@ -132,7 +161,7 @@ class Diagnostic:
         rule = "*" * 40
         lines = [
             rule,
-            _TITLES[self.kind],
+            KINDS[self.kind].title,
             rule,
             "",
             f"Boot:        {self.boot} [{self.fingerprint}]",

@@ -1,25 +1,20 @@
-"""The ready-queue scheduler: starts each phase once its dependencies are done."""
+"""The start of a boot: the scheduler core driven by real tasks, one per phase in flight."""
 
 from __future__ import annotations
 
-import heapq
 import math
-import signal
-import time
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup, TaskStatus
+import anyio.lowlevel
+from anyio.abc import TaskGroup
 
 from ._context import PhaseContext
 from ._diagnostic import describe_exception
 from ._errors import PhaseTimeout
 from ._events import (
-    BootStarted,
     Event,
-    EventSink,
     PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
@@ -28,22 +23,54 @@ from ._events import (
     PhaseSkipped,
     PhaseStarted,
 )
-from ._faults import ACTIVE_FAULTS, EXTRA_SINKS, Fault, apply_fault
-from ._gate import check_gate
-from ._interrupt import BootInterrupt
-from ._invoke import Teardown, start_phase
-from ._phase import PhaseSpec
-from ._phase_run import PhaseFailure, PhaseRun, caused_by_cancellation, error_info
+from ._faults import Fault, FaultMoment, apply_fault
+from ._gate import gate_refusal
+from ._invoke import CURRENT_ATTEMPT, AttemptTrace, Teardown, start_phase
+from ._phase_run import PhaseRun, caused_by_cancellation, error_info
 from ._plan import BootPlan
-from ._report import BootReport
-from ._status import BootState, PhaseStatus
+from ._schedule import StartQueue
+from ._status import PhaseStatus
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-"""The signals that abort a boot in progress and stop a boot in service."""
+
+class _Failed(Exception):
+    """Internal: the last attempt of a phase failed on its own (raised, refused, timed out)."""
+
+    def __init__(self, error: BaseException, *, timed_out: bool) -> None:
+        super().__init__(type(error).__qualname__)
+        self.error = error
+        self.timed_out = timed_out
+
+
+def _by_cancellation(error: BaseException | None) -> bool:
+    return error is not None and (
+        isinstance(error, anyio.get_cancelled_exc_class()) or caused_by_cancellation(error)
+    )
+
+
+class _Stopped(Exception):
+    """Internal: the engine itself cancelled this phase (an abort or the boot's deadline)."""
+
+
+class _Outcome:
+    """How one attempt ended: its value and teardown, or its error and why."""
+
+    __slots__ = ("cancelled", "error", "teardown", "timed_out", "trace", "value")
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.teardown: Teardown | None = None
+        self.error: BaseException | None = None
+        self.cancelled = False
+        self.timed_out = False
+        self.trace = AttemptTrace()
 
 
 class Engine:
-    """Runs one boot of a plan; the single owner of everything that changes while it runs."""
+    """Starts the phases of one boot in dependency order and records how each ended.
+
+    Everything here changes only from the event loop's thread; the lifecycle
+    that owns the engine reads the outcome once `start()` has returned.
+    """
 
     def __init__(
         self,
@@ -51,140 +78,76 @@ class Engine:
         *,
         max_concurrency: int | None,
         deadline: float | None,
-        sinks: Iterable[EventSink],
-        handle_signals: bool,
-        interrupt: BootInterrupt | None = None,
+        emit: Callable[[Event], None] | None,
+        now: Callable[[], float],
+        faults: dict[tuple[str, FaultMoment], Fault],
     ) -> None:
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1 or None, got {max_concurrency}")
-        if deadline is not None and deadline <= 0:
-            raise ValueError(f"deadline must be > 0 seconds, got {deadline}")
         self.plan = plan
         self.runs = [PhaseRun(spec, i) for i, spec in enumerate(plan.phases)]
-        self.by_name = {run.spec.name: run for run in self.runs}
-        self.dependents: dict[str, list[tuple[PhaseRun, bool]]] = {n: [] for n in self.by_name}
-        for run in self.runs:
-            for name in run.spec.waits_for:
-                self.dependents[name].append((run, name in run.spec.requires))
+        self.queue = StartQueue(plan.phases)
         self.values: dict[str, Any] = {}
-        self.state = BootState.STARTING
-        self.outcome = BootState.STARTING
         self.limit = max_concurrency if max_concurrency is not None else math.inf
         self.deadline = deadline
-        self.sinks = (*tuple(sinks), *EXTRA_SINKS.get())
-        self.sink_errors: list[tuple[EventSink, Exception]] = []
-        self.faults = {(f.phase, f.during): f for f in ACTIVE_FAULTS.get()}
-        self.handle_signals = handle_signals
-        self.interrupt = interrupt
-        self.ready: list[int] = []
+        self.emit = emit
+        self.now = now
+        self.faults = faults
         self.in_flight = 0
         self.failures: list[PhaseRun] = []
+        self.halted = False
         self.aborting = False
         self.interrupted_by: int | None = None
         self.boot_timed_out = False
-        self.internal_error: BaseException | None = None
         self.degraded = False
-        self.t0 = 0.0
-        self.started_at = ""
-        self.duration = 0.0
-        self.teardown_order: list[tuple[str, str]] = []
         self._group: TaskGroup | None = None
+        self._boot_scope = anyio.CancelScope()
 
-    # -- clock and events ---------------------------------------------------------
-
-    def now(self) -> float:
-        """Seconds since the boot started (a monotonic clock)."""
-        return time.perf_counter() - self.t0
-
-    def emit(self, event: Event) -> None:
-        """Hand `event` to every sink; a failing sink is recorded, never fatal."""
-        for sink in self.sinks:
-            try:
-                sink(event)
-            except Exception as exc:
-                self.sink_errors.append((sink, exc))
-
-    # -- boot ---------------------------------------------------------------------
-
-    async def boot(self) -> None:
-        """Start every phase in dependency order; returns once all have settled."""
-        self.t0 = time.perf_counter()
-        self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        if self.sinks:
-            self.emit(
-                BootStarted(
-                    boot=self.plan.boot,
-                    at=0.0,
-                    fingerprint=self.plan.fingerprint,
-                    phases=len(self.runs),
-                )
-            )
-        limit = math.inf if self.deadline is None else anyio.current_time() + self.deadline
-        try:
-            with anyio.CancelScope(deadline=limit) as boot_scope:
-                async with anyio.create_task_group() as outer:
-                    if self.handle_signals:
-                        await outer.start(self._watch_signals)
-                    if self.interrupt is not None:
-                        outer.start_soon(self._watch_interrupt, self.interrupt)
-                    async with anyio.create_task_group() as group:
-                        self._group = group
-                        for run in self.runs:
-                            if run.waiting == 0:
-                                self.ready.append(run.position)
-                        self._dispatch()
-                    outer.cancel_scope.cancel()
-            if boot_scope.cancelled_caught and not self.aborting:
-                self.boot_timed_out = True
-        except Exception as exc:
-            self.internal_error = exc
-        self.duration = self.now()
+    async def start(self) -> None:
+        """Start every phase in dependency order; return once every phase has settled."""
+        if self.deadline is not None:
+            self._boot_scope.deadline = anyio.current_time() + self.deadline
+        with self._boot_scope:
+            async with anyio.create_task_group() as group:
+                self._group = group
+                self._dispatch()
+        if self._boot_scope.cancel_called and not self.aborting:
+            self.boot_timed_out = True
         for run in self.runs:
             if run.status is PhaseStatus.PENDING:
-                self._settle_unstarted(run, PhaseStatus.BLOCKED, "the boot was aborted")
-        if self.aborted:
-            self.state = self.outcome = BootState.FAILED
-        else:
-            self.state = self.outcome = BootState.DEGRADED if self.degraded else BootState.READY
+                self._mark_unstarted(run, PhaseStatus.BLOCKED, "the boot was aborted")
 
     @property
     def aborted(self) -> bool:
         """Whether the boot ended without reaching READY or DEGRADED."""
-        return bool(
-            self.failures or self.interrupted_by or self.boot_timed_out or self.internal_error
-        )
+        return bool(self.failures or self.interrupted_by or self.boot_timed_out)
+
+    def interrupt(self, signal_number: int) -> None:
+        """Abort the start as SIGINT/SIGTERM would (only the first call counts)."""
+        if self.interrupted_by is None and not self.aborted:
+            self.interrupted_by = signal_number
+            self.abort()
 
     def abort(self) -> None:
-        """Stop starting phases and cancel those in flight."""
-        self.aborting = True
+        """Start nothing more and cancel the phases in flight."""
+        self.halted = self.aborting = True
         if self._group is not None:
             self._group.cancel_scope.cancel()
 
-    async def _watch_signals(self, *, task_status: TaskStatus[None]) -> None:
-        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
-            task_status.started()
-            async for signum in signals:
-                self.interrupted_by = int(signum)
-                self.abort()
-                return
-
-    async def _watch_interrupt(self, interrupt: BootInterrupt) -> None:
-        self.interrupted_by = await interrupt.wait()
-        self.abort()
+    def _cancel_requested(self) -> bool:
+        return self.aborting or self._boot_scope.cancel_called
 
     # -- scheduling ---------------------------------------------------------------
 
     def _dispatch(self) -> None:
         assert self._group is not None
-        while self.ready and self.in_flight < self.limit and not self.aborting:
-            run = self.runs[heapq.heappop(self.ready)]
+        while self.queue and self.in_flight < self.limit and not self.halted:
+            run = self.runs[self.queue.pop()]
             spec = run.spec
             if spec.when is not None and not self._condition_holds(run):
                 continue
             self.in_flight += 1
             run.status = PhaseStatus.RUNNING
             run.start = self.now()
-            if self.sinks:  # emitted here, not in the task, so ties start in plan order
+            if self.emit:  # emitted here, not in the task, so ties start in plan order
                 self.emit(
                     PhaseStarted(boot=self.plan.boot, at=run.start, phase=spec.name, attempt=1)
                 )
@@ -194,9 +157,9 @@ class Engine:
         when = run.spec.when
         try:
             holds = bool(when() if callable(when) else when)
-        except Exception as exc:
+        except BaseException as exc:  # any class: rule 7
             run.start = run.end = self.now()
-            self._fail(run, PhaseFailure(exc, timed_out=False))
+            self._fail(run, _Failed(exc, timed_out=False))
             return False
         if not holds:
             self._settle_unstarted(run, PhaseStatus.SKIPPED, "its when= condition is false")
@@ -205,14 +168,22 @@ class Engine:
     async def _run(self, run: PhaseRun) -> None:
         try:
             value, teardown = await self._attempt_all(run)
-        except PhaseFailure as failure:
+        except _Failed as failure:
             self.in_flight -= 1
             run.end = self.now()
-            if self.aborting and not failure.timed_out and caused_by_cancellation(failure.error):
-                self._cancelled(run)
-                return
             self._fail(run, failure)
-            self._dispatch()
+            if run.spec.critical:
+                # Let every phase that fails in this same scheduler pass record its own
+                # failure before the abort cancels it, so blame is in plan order.
+                await anyio.lowlevel.cancel_shielded_checkpoint()
+                self.abort()
+            else:
+                self._dispatch()
+            return
+        except _Stopped:
+            self.in_flight -= 1
+            run.end = self.now()
+            self._cancelled(run)
             return
         except anyio.get_cancelled_exc_class():
             self.in_flight -= 1
@@ -224,7 +195,7 @@ class Engine:
         run.status = PhaseStatus.COMPLETED
         run.teardown = teardown
         self.values[run.spec.name] = value
-        if self.sinks:
+        if self.emit:
             self.emit(
                 PhaseCompleted(
                     boot=self.plan.boot,
@@ -238,77 +209,113 @@ class Engine:
         self._dispatch()
 
     async def _attempt_all(self, run: PhaseRun) -> tuple[Any, Teardown | None]:
+        """Every attempt of a start; raises `_Failed` or the engine's own cancellation."""
         spec = run.spec
         retry = spec.retry
         attempts = retry.attempts if retry is not None else 1
         arguments = {name: self.values[name] for name in spec.requires}
         fault = self.faults.get((spec.name, "start")) if self.faults else None
-        for attempt in range(1, attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             run.attempts = attempt
-            if self.sinks and attempt > 1:
-                self.emit(
-                    PhaseStarted(
-                        boot=self.plan.boot, at=self.now(), phase=spec.name, attempt=attempt
-                    )
-                )
-            scope: anyio.CancelScope | None = None
-            try:
-                if spec.timeout is None:
-                    value, teardown = await self._attempt(spec, arguments, attempt, None, fault)
+            started = self.now() if attempt == 1 else self._begin_attempt(run, attempt)
+            outcome = await self._attempt(run, arguments, attempt, fault)
+            if outcome.error is None:
+                run.log_attempt(started, self.now(), "completed")
+                return outcome.value, outcome.teardown
+            if outcome.cancelled:
+                run.log_attempt(started, self.now(), "cancelled")
+                raise _Stopped
+            error = outcome.error
+            run.log_attempt(started, self.now(), "timed_out" if outcome.timed_out else "failed")
+            if outcome.timed_out:
+                run.stuck = outcome.trace.stuck
+            last = retry is None or attempt >= attempts or not retry.retries(error)
+            if outcome.teardown is not None:
+                if last:
+                    run.teardown = outcome.teardown  # torn down with the others, recorded
                 else:
-                    with anyio.fail_after(spec.timeout) as scope:
-                        value, teardown = await self._attempt(
-                            spec, arguments, attempt, scope.deadline, fault
-                        )
-                return value, teardown
-            except Exception as exc:
-                timed_out = scope is not None and scope.cancelled_caught
-                error: BaseException = (
-                    PhaseTimeout(spec.name, spec.timeout or 0.0) if timed_out else exc
-                )
-                if timed_out:
-                    error.__cause__ = exc
-                if retry is None or attempt == attempts or not retry.retries(error):
-                    raise PhaseFailure(error, timed_out=timed_out) from exc
-                delay = retry.delay_before(attempt + 1)
-                if self.sinks:
-                    self.emit(
-                        PhaseRetrying(
-                            boot=self.plan.boot,
-                            at=self.now(),
-                            phase=spec.name,
-                            attempt=attempt,
-                            delay=delay,
-                            error=describe_exception(error),
-                        )
+                    await outcome.teardown()  # this attempt's resources, before the next
+            if last:
+                raise _Failed(error, timed_out=outcome.timed_out)
+            assert retry is not None
+            delay = retry.delay_before(attempt + 1)
+            if self.emit:
+                self.emit(
+                    PhaseRetrying(
+                        boot=self.plan.boot,
+                        at=self.now(),
+                        phase=spec.name,
+                        attempt=attempt,
+                        delay=delay,
+                        error=describe_exception(error),
                     )
-                await anyio.sleep(delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                )
+            pause = self.now()
+            await anyio.sleep(delay)
+            run.log_pause(attempt, pause, self.now())
+
+    def _begin_attempt(self, run: PhaseRun, attempt: int) -> float:
+        at = self.now()
+        if self.emit:
+            self.emit(
+                PhaseStarted(boot=self.plan.boot, at=at, phase=run.spec.name, attempt=attempt)
+            )
+        return at
 
     async def _attempt(
-        self,
-        spec: PhaseSpec,
-        arguments: dict[str, Any],
-        attempt: int,
-        deadline: float | None,
-        fault: Fault | None,
-    ) -> tuple[Any, Teardown | None]:
-        if spec.wants_context:
-            arguments["ctx"] = PhaseContext.create(self.plan.boot, spec.name, attempt, deadline)
-        if fault is not None and (fault.attempts is None or attempt <= fault.attempts):
-            await apply_fault(fault)
-        value, teardown = await start_phase(spec, arguments)
-        if spec.kind == "gate":
-            await check_gate(spec, value, teardown)
-        return value, teardown
+        self, run: PhaseRun, arguments: dict[str, Any], attempt: int, fault: Fault | None
+    ) -> _Outcome:
+        """One attempt, whatever it raises: the outcome says how it ended."""
+        spec = run.spec
+        outcome = _Outcome()
+        deadline = math.inf if spec.timeout is None else anyio.current_time() + spec.timeout
+        cancelled = anyio.get_cancelled_exc_class()
+        token = CURRENT_ATTEMPT.set(outcome.trace)
+        try:
+            with anyio.CancelScope(deadline=deadline) as scope:
+                try:
+                    if spec.wants_context:
+                        arguments["ctx"] = PhaseContext.create(
+                            self.plan.boot,
+                            spec.name,
+                            attempt,
+                            None if math.isinf(deadline) else deadline,
+                        )
+                    if fault is not None and (fault.attempts is None or attempt <= fault.attempts):
+                        await apply_fault(fault)
+                    outcome.value, outcome.teardown = await start_phase(spec, arguments)
+                except cancelled as exc:
+                    outcome.trace.note_cancelled(exc)
+                    raise
+        except BaseException as exc:  # any class: rule 7
+            outcome.error = exc
+        finally:
+            CURRENT_ATTEMPT.reset(token)
+        requested = self._cancel_requested()
+        if requested and (scope.cancelled_caught or _by_cancellation(outcome.error)):
+            outcome.cancelled = True
+            return outcome
+        if scope.cancel_called or anyio.current_time() >= deadline:
+            outcome.timed_out = True
+            cause = outcome.error
+            # Returned late without being cancelled: it never yielded to the loop.
+            blocked = cause is None and not scope.cancelled_caught
+            outcome.error = PhaseTimeout(spec.name, spec.timeout or 0.0, blocked_loop=blocked)
+            outcome.error.__cause__ = cause
+            return outcome
+        if outcome.error is None and spec.kind == "gate":
+            outcome.error = gate_refusal(spec, outcome.value)
+        return outcome
 
     # -- settling -------------------------------------------------------------------
 
-    def _fail(self, run: PhaseRun, failure: PhaseFailure) -> None:
+    def _fail(self, run: PhaseRun, failure: _Failed) -> None:
         run.status = PhaseStatus.TIMED_OUT if failure.timed_out else PhaseStatus.FAILED
         run.exception = failure.error
         run.error = error_info(failure.error)
-        if self.sinks:
+        if self.emit:
             self.emit(
                 PhaseFailed(
                     boot=self.plan.boot,
@@ -323,14 +330,14 @@ class Engine:
             )
         if run.spec.critical:
             self.failures.append(run)
-            self.abort()
+            self.halted = True
         else:
             self.degraded = True
             self._release(run)
 
     def _cancelled(self, run: PhaseRun) -> None:
         run.status = PhaseStatus.CANCELLED
-        if self.sinks:
+        if self.emit:
             self.emit(PhaseCancelled(boot=self.plan.boot, at=self.now(), phase=run.spec.name))
 
     def _settle_unstarted(self, run: PhaseRun, status: PhaseStatus, reason: str) -> None:
@@ -341,7 +348,7 @@ class Engine:
     def _mark_unstarted(self, run: PhaseRun, status: PhaseStatus, reason: str) -> None:
         """Settle a phase that will never start as SKIPPED or BLOCKED (a block degrades)."""
         run.status = status
-        if self.sinks:
+        if self.emit:
             event_type = PhaseSkipped if status is PhaseStatus.SKIPPED else PhaseBlocked
             self.emit(
                 event_type(boot=self.plan.boot, at=self.now(), phase=run.spec.name, reason=reason)
@@ -350,49 +357,6 @@ class Engine:
             self.degraded = True
 
     def _release(self, settled: PhaseRun) -> None:
-        """Tell the dependents of `settled` it is done; queue or settle those now unblocked."""
-        work = [settled]
-        while work:
-            run = work.pop()
-            ok = run.status is PhaseStatus.COMPLETED
-            for dependent, needs_value in self.dependents[run.spec.name]:
-                if needs_value and not ok:
-                    dependent.block = _worse(dependent.block, run)
-                dependent.waiting -= 1
-                if dependent.waiting:
-                    continue
-                if dependent.block is None:
-                    heapq.heappush(self.ready, dependent.position)
-                    continue
-                self._mark_unstarted(dependent, *dependent.block)
-                work.append(dependent)
-
-    # -- reporting ------------------------------------------------------------------
-
-    def report(self, *, diagnostic: dict[str, Any] | None = None) -> BootReport:
-        """The report as it stands now."""
-        running = self.state is BootState.STARTING
-        return BootReport(
-            boot=self.plan.boot,
-            fingerprint=self.plan.fingerprint,
-            state=self.state,
-            started_at=self.started_at,
-            duration=self.now() if running and self.t0 else self.duration,
-            phases=tuple(run.record() for run in self.runs),
-            diagnostic=diagnostic,
-            outcome=None if running else self.outcome,
-        )
-
-
-def _worse(current: tuple[PhaseStatus, str] | None, cause: PhaseRun) -> tuple[PhaseStatus, str]:
-    """Blocked beats skipped: a phase that needs a failed value is blocked, not skipped."""
-    name = cause.spec.name
-    if cause.status is PhaseStatus.SKIPPED:
-        candidate = (PhaseStatus.SKIPPED, f"it needs the value of '{name}', which was skipped")
-    else:
-        candidate = (PhaseStatus.BLOCKED, f"it needs the value of '{name}', which {cause.status}")
-    if current is None or (
-        current[0] is PhaseStatus.SKIPPED and candidate[0] is PhaseStatus.BLOCKED
-    ):
-        return candidate
-    return current
+        """Tell the scheduler core `settled` is done; settle what can now never start."""
+        for position, status, reason in self.queue.settle(settled.position, settled.status):
+            self._mark_unstarted(self.runs[position], status, reason)

@@ -67,9 +67,26 @@ class GateFailed(BootError):
 class PhaseTimeout(BootError, TimeoutError):
     """An attempt of a phase's start, a teardown or the whole boot ran past its deadline."""
 
-    def __init__(self, phase: str | None, seconds: float, what: str = "start attempt") -> None:
+    def __init__(
+        self,
+        phase: str | None,
+        seconds: float,
+        what: str = "start attempt",
+        *,
+        blocked_loop: bool = False,
+    ) -> None:
         self.phase = phase
         self.seconds = seconds
         self.what = what
-        where = f"phase '{phase}' " if phase else "boot "
-        super().__init__(f"{where}{what} exceeded its {seconds:g}s deadline")
+        self.blocked_loop = blocked_loop
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"phase '{self.phase}' " if self.phase else "boot "
+        message = f"{where}{self.what} exceeded its {self.seconds:g}s deadline"
+        if self.blocked_loop:
+            message += (
+                " without yielding to the event loop, so it could not be cancelled"
+                " (a blocking call such as time.sleep in an async phase?)"
+            )
+        return message

@@ -157,11 +157,40 @@ class BootStopped(Event):
     duration: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BootStateChanged(Event):
+    """The boot moved between READY and DEGRADED while in service."""
+
+    name: ClassVar[str] = "boot.state_changed"
+    previous: BootState
+    state: BootState
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalReceived(Event):
+    """SIGINT or SIGTERM (or a `BootInterrupt`) arrived; `effect` says what it does now."""
+
+    name: ClassVar[str] = "boot.signal"
+    signal: str
+    effect: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SinkFailed(Event):
+    """A sink raised; it receives no further events of this boot."""
+
+    name: ClassVar[str] = "sink.failed"
+    sink: str
+    error: str
+
+
 class EventSink(Protocol):
     """Receives every event of a boot, synchronously, in the order they happen.
 
-    A sink must be quick and must not raise; an exception from a sink is
-    recorded as an internal error of that sink and does not affect the boot.
+    A sink must be quick and must not raise. A sink that raises is detached
+    from the boot, and a `SinkFailed` event tells the other sinks (and so the
+    log) which one failed and why; the boot itself goes on.
     """
 
     def __call__(self, event: Event, /) -> None: ...

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
+from ._diagnostic import describe_exception, safe_repr, safe_str
 from ._errors import GateFailed
 
 if TYPE_CHECKING:
@@ -51,29 +52,35 @@ def is_gate_outcome(value: object) -> bool:
     return isinstance(getattr(value, "is_valid", None), bool) and isinstance(errors, list | tuple)
 
 
-async def check_gate(
-    spec: PhaseSpec, value: object, teardown: Callable[[], Awaitable[None]] | None
-) -> None:
-    """Raise `GateFailed` unless a gate's value says the boot may continue."""
+def gate_refusal(spec: PhaseSpec, value: object) -> GateFailed | None:
+    """The `GateFailed` a gate's value amounts to, or None when the boot may continue."""
+    try:
+        return _refusal(spec, value)
+    except Exception as exc:  # a hostile result: its attributes or its items raise
+        return GateFailed(
+            f"gate '{spec.name}' returned a result that could not be read",
+            (f"reading its result raised {describe_exception(exc)}",),
+            f"Return GateResult(is_valid=..., validation_errors=...) from '{spec.name}'.",
+        )
+
+
+def _refusal(spec: PhaseSpec, value: object) -> GateFailed | None:
     if is_gate_outcome(value):
         value = cast(GateOutcome, value)
         if value.is_valid:
-            return
-        violations = tuple(str(item) for item in value.validation_errors)
-        actions = tuple(str(item) for item in getattr(value, "actions", ()) or ())
+            return None
+        violations = tuple(safe_str(item) for item in value.validation_errors)
+        actions = tuple(safe_str(item) for item in getattr(value, "actions", ()) or ())
         count = len(violations)
         summary = f"gate '{spec.name}' refused the boot ({count} violation{'s' * (count != 1)})"
         failure = GateFailed(summary, violations or ("the gate reported is_valid=False",))
         failure.action = "\n".join(actions) or None
-    else:
-        failure = GateFailed(
-            f"gate '{spec.name}' returned {type(value).__name__}, not a gate result",
-            (
-                f"a gate must return a GateResult (or an object with is_valid and "
-                f"validation_errors); it returned {value!r:.80}",
-            ),
-            f"Return GateResult(is_valid=..., validation_errors=...) from '{spec.name}'.",
-        )
-    if teardown is not None:
-        await teardown()
-    raise failure
+        return failure
+    return GateFailed(
+        f"gate '{spec.name}' returned {type(value).__name__}, not a gate result",
+        (
+            f"a gate must return a GateResult (or an object with is_valid and "
+            f"validation_errors); it returned {safe_repr(value):.80}",
+        ),
+        f"Return GateResult(is_valid=..., validation_errors=...) from '{spec.name}'.",
+    )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
+import sys
 import threading
+import traceback
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import anyio.to_thread
+import anyio.from_thread
+import anyio.lowlevel
 
 from ._phase import PhaseSpec, PhaseStyle
 
@@ -31,33 +36,89 @@ def abandoned_threads() -> list[threading.Thread]:
     return [thread for thread in _ABANDONED if thread.is_alive()]
 
 
-class _ThreadCall:
-    """A sync call that remembers which thread ran it and whether it returned."""
+class AttemptTrace:
+    """What one attempt leaves behind besides its value: where it was stuck, its thread."""
 
-    __slots__ = ("finished", "function", "thread")
+    __slots__ = ("abandoned", "stuck")
+
+    def __init__(self) -> None:
+        self.stuck: traceback.StackSummary | None = None
+        self.abandoned: threading.Thread | None = None
+
+    def note_cancelled(self, exc: BaseException) -> None:
+        """Keep where the attempt was waiting when cancelled (its await chain)."""
+        if self.stuck is None and exc.__traceback__ is not None:
+            self.stuck = traceback.extract_tb(exc.__traceback__)
+
+
+CURRENT_ATTEMPT: contextvars.ContextVar[AttemptTrace | None] = contextvars.ContextVar(
+    "smd_current_attempt", default=None
+)
+"""The attempt the current task is running, so a worker thread can report where it hung."""
+
+
+class _ThreadCall:
+    """A sync call in a daemon thread of its own; it wakes the event loop when it returns.
+
+    Daemon threads, one per call, never hold the process open nor a pool slot:
+    an abandoned call simply runs on until its function returns.
+    """
+
+    __slots__ = ("done", "error", "finished", "function", "thread", "token", "value")
 
     def __init__(self, function: Callable[[], Any]) -> None:
         self.function = function
-        self.thread: threading.Thread | None = None
+        self.token = anyio.lowlevel.current_token()
+        self.done = anyio.Event()
         self.finished = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="smd-phase", daemon=True)
 
-    def __call__(self) -> Any:
-        self.thread = threading.current_thread()
+    def _work(self) -> None:
         try:
-            return self.function()
+            self.value = self.function()
+        except BaseException as exc:  # handed to the awaiting task, whatever its class
+            self.error = exc
         finally:
             self.finished = True
+        with contextlib.suppress(BaseException):  # the loop may be gone: nobody waits
+            anyio.from_thread.run_sync(self.done.set, token=self.token)
 
 
 async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
-    """Run a sync callable in a worker thread that is abandoned if cancelled."""
+    """Run a sync callable in a daemon thread that is abandoned if cancelled."""
     call = _ThreadCall(functools.partial(function, *args))
+    call.thread.start()
     try:
-        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        await call.done.wait()
     except anyio.get_cancelled_exc_class():
-        if call.thread is not None and not call.finished:
+        if not call.finished:
             _ABANDONED.add(call.thread)
+            trace = CURRENT_ATTEMPT.get()
+            if trace is not None:
+                trace.abandoned = call.thread
+                frame = sys._current_frames().get(call.thread.ident or -1)
+                if frame is not None:
+                    trace.stuck = traceback.extract_stack(frame)
         raise
+    if call.error is not None:
+        try:
+            raise call.error
+        finally:
+            call.error = None
+    return call.value
+
+
+_EXHAUSTED = object()
+
+
+def _first_value(gen: Any) -> Any:
+    """`next(gen)`, but a generator that ends at once gives a marker, not StopIteration."""
+    try:
+        return next(gen)
+    except StopIteration:
+        return _EXHAUSTED
 
 
 async def start_phase(spec: PhaseSpec, arguments: dict[str, Any]) -> tuple[Any, Teardown | None]:
@@ -76,10 +137,9 @@ async def start_phase(spec: PhaseSpec, arguments: dict[str, Any]) -> tuple[Any, 
         return value, functools.partial(_finish_async_generator, spec.name, agen)
     if style is PhaseStyle.GENERATOR:
         gen = spec.target(**arguments)
-        try:
-            value = await in_thread(next, gen)
-        except StopIteration:
-            raise NothingYielded(f"phase '{spec.name}' finished without yielding a value") from None
+        value = await in_thread(_first_value, gen)
+        if value is _EXHAUSTED:
+            raise NothingYielded(f"phase '{spec.name}' finished without yielding a value")
         return value, functools.partial(_finish_generator, spec.name, gen)
     return await _start_component(spec, arguments)
 

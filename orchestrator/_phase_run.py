@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import traceback
 from typing import TYPE_CHECKING
 
 import anyio
 
 from ._diagnostic import describe_exception
 from ._phase import PhaseSpec
-from ._report import PhaseRecord
+from ._report import AttemptRecord, PhaseRecord, RetryPause
 from ._status import PhaseStatus, TeardownOutcome
 
 if TYPE_CHECKING:
@@ -19,21 +21,24 @@ class PhaseRun:
     """The mutable state of one phase during one boot."""
 
     __slots__ = (
+        "abandoned",
+        "attempt_log",
         "attempts",
-        "block",
         "end",
         "error",
         "exception",
+        "pauses",
         "position",
         "spec",
         "start",
         "status",
+        "stuck",
         "teardown",
         "teardown_end",
         "teardown_error",
+        "teardown_exception",
         "teardown_outcome",
         "teardown_start",
-        "waiting",
     )
 
     def __init__(self, spec: PhaseSpec, position: int) -> None:
@@ -50,8 +55,19 @@ class PhaseRun:
         self.teardown_start: float | None = None
         self.teardown_end: float | None = None
         self.teardown_error: dict[str, str] | None = None
-        self.waiting = len(spec.waits_for)
-        self.block: tuple[PhaseStatus, str] | None = None
+        self.teardown_exception: BaseException | None = None
+        self.attempt_log: list[tuple[int, float, float, str]] = []
+        self.pauses: list[tuple[int, float, float]] = []
+        self.stuck: traceback.StackSummary | None = None
+        self.abandoned: list[threading.Thread] = []
+
+    def log_attempt(self, start: float, end: float, outcome: str) -> None:
+        """Record how the current attempt ended ("completed", "failed", "timed_out"...)."""
+        self.attempt_log.append((self.attempts, start, end, outcome))
+
+    def log_pause(self, after_attempt: int, start: float, end: float) -> None:
+        """Record the retry pause that followed `after_attempt`."""
+        self.pauses.append((after_attempt, start, end))
 
     def record(self) -> PhaseRecord:
         """A frozen snapshot for the report."""
@@ -69,16 +85,12 @@ class PhaseRun:
             teardown_start=self.teardown_start,
             teardown_end=self.teardown_end,
             teardown_error=self.teardown_error,
+            attempt_log=tuple(
+                AttemptRecord(number, start, end, outcome)
+                for number, start, end, outcome in self.attempt_log
+            ),
+            retry_pauses=tuple(RetryPause(after, start, end) for after, start, end in self.pauses),
         )
-
-
-class PhaseFailure(Exception):
-    """Internal: a phase's last attempt failed (raised, refused or timed out)."""
-
-    def __init__(self, error: BaseException, *, timed_out: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.timed_out = timed_out
 
 
 def error_info(exc: BaseException) -> dict[str, str]:

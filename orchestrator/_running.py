@@ -1,8 +1,7 @@
-"""A boot in progress or in service, and its teardown."""
+"""A boot in progress or in service: the read-only view, and the context that runs it."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
@@ -10,32 +9,20 @@ from typing import Any
 
 import anyio
 
-from ._diagnostic import describe_exception
-from ._engine import Engine
-from ._errors import BootAborted, PhaseTimeout
-from ._events import (
-    BootFailed,
-    BootReady,
-    BootStopped,
-    BootStopping,
-    EventSink,
-    TeardownCompleted,
-    TeardownFailed,
-    TeardownStarted,
-)
-from ._faults import apply_fault
+from ._errors import BootAborted
+from ._events import EventSink
 from ._interrupt import BootInterrupt
-from ._phase_run import PhaseRun, error_info
+from ._lifecycle import Lifecycle
 from ._plan import BootPlan
 from ._report import BootReport
-from ._status import BootState, PhaseStatus, TeardownOutcome
+from ._status import BootState, PhaseStatus
 
 
 class RunningBoot:
     """The live view of a boot: its state, its resources and its report so far."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self._lifecycle = lifecycle
         self._draining = False
 
     def __repr__(self) -> str:
@@ -44,22 +31,22 @@ class RunningBoot:
     @property
     def plan(self) -> BootPlan:
         """The plan this boot runs."""
-        return self._engine.plan
+        return self._lifecycle.plan
 
     @property
     def resources(self) -> Mapping[str, Any]:
         """Each completed phase's value, by phase name (read-only)."""
-        return MappingProxyType(self._engine.values)
+        return MappingProxyType(self._lifecycle.engine.values)
 
     @property
     def state(self) -> BootState:
         """Where the boot is in its lifecycle."""
-        return self._engine.state
+        return self._lifecycle.state
 
     @property
     def report(self) -> BootReport:
         """The report as it stands now."""
-        return self._engine.report()
+        return self._lifecycle.report()
 
     @property
     def draining(self) -> bool:
@@ -78,64 +65,18 @@ class RunningBoot:
     @property
     def running_phases(self) -> tuple[str, ...]:
         """Phases whose start is in progress, in plan order."""
-        return tuple(r.spec.name for r in self._engine.runs if r.status is PhaseStatus.RUNNING)
+        return tuple(
+            r.spec.name for r in self._lifecycle.engine.runs if r.status is PhaseStatus.RUNNING
+        )
 
+    @property
+    def stop_failed(self) -> bool:
+        """After the stop: whether a teardown failed or the stop budget ran out."""
+        return self._lifecycle.stop_failed
 
-async def tear_down(engine: Engine) -> None:
-    """Tear down every phase whose start completed, once, in reverse plan order.
-
-    Runs shielded from cancellation; each teardown has its own `teardown_timeout`;
-    a failing teardown is recorded and the remaining ones still run.
-    """
-    with anyio.CancelScope(shield=True):
-        for run in reversed(engine.runs):
-            if run.status is PhaseStatus.COMPLETED and run.teardown is not None:
-                await _tear_down_one(engine, run)
-
-
-async def _tear_down_one(engine: Engine, run: PhaseRun) -> None:
-    teardown, run.teardown = run.teardown, None
-    assert teardown is not None
-    name = run.spec.name
-    boot = engine.plan.boot
-    run.teardown_start = engine.now()
-    if engine.sinks:
-        engine.emit(TeardownStarted(boot=boot, at=run.teardown_start, phase=name))
-    limit = run.spec.teardown_timeout
-    scope = anyio.CancelScope(deadline=math.inf if limit is None else anyio.current_time() + limit)
-    error: BaseException | None = None
-    try:
-        with scope:
-            fault = engine.faults.get((name, "teardown")) if engine.faults else None
-            if fault is not None:
-                await apply_fault(fault)
-            await teardown()
-        if scope.cancelled_caught:
-            error = PhaseTimeout(name, limit or 0.0, "teardown")
-    except Exception as exc:
-        error = exc
-    run.teardown_end = engine.now()
-    duration = run.teardown_end - run.teardown_start
-    if error is None:
-        run.teardown_outcome = TeardownOutcome.TORN_DOWN
-        if engine.sinks:
-            engine.emit(
-                TeardownCompleted(boot=boot, at=run.teardown_end, phase=name, duration=duration)
-            )
-    else:
-        run.teardown_outcome = TeardownOutcome.TEARDOWN_FAILED
-        run.teardown_error = error_info(error)
-        if engine.sinks:
-            engine.emit(
-                TeardownFailed(
-                    boot=boot,
-                    at=run.teardown_end,
-                    phase=name,
-                    duration=duration,
-                    error=describe_exception(error),
-                )
-            )
-    engine.teardown_order.append((name, run.teardown_outcome.value))
+    def request_stop(self) -> None:
+        """Begin the orderly stop, as SIGTERM would: the `async with` block is cancelled."""
+        self._lifecycle.request_stop()
 
 
 @asynccontextmanager
@@ -144,47 +85,45 @@ async def open_boot(
     *,
     max_concurrency: int | None,
     deadline: float | None,
+    stop_timeout: float | None,
     sinks: Iterable[EventSink] | None,
     handle_signals: bool,
     interrupt: BootInterrupt | None = None,
 ) -> AsyncIterator[RunningBoot]:
-    """Boot `plan`; yield the running boot; tear down on exit. Raises `BootAborted`."""
-    from ._diagnose import diagnose
+    """Boot `plan`; yield the running boot; stop it in order on exit. Raises `BootAborted`.
+
+    One signal receiver (or the host's `BootInterrupt`) is open from the start of
+    the boot until its teardown has ended, so no signal ever skips a teardown.
+    """
     from ._sinks import StructlogSink
 
-    engine = Engine(
+    lifecycle = Lifecycle(
         plan,
         max_concurrency=max_concurrency,
         deadline=deadline,
+        stop_timeout=stop_timeout,
         sinks=[StructlogSink()] if sinks is None else sinks,
-        handle_signals=handle_signals,
-        interrupt=interrupt,
     )
-    running = RunningBoot(engine)
-    try:
-        await engine.boot()
-    except BaseException:
-        await tear_down(engine)
-        raise
-    if engine.aborted:
-        await tear_down(engine)
-        diagnostic = diagnose(engine)
-        if engine.sinks:
-            engine.emit(BootFailed(boot=plan.boot, at=engine.now(), diagnostic=diagnostic))
-        raise BootAborted(diagnostic, engine.report(diagnostic=diagnostic.to_dict()))
-    if engine.sinks:
-        engine.emit(
-            BootReady(
-                boot=plan.boot, at=engine.duration, state=engine.state, duration=engine.duration
-            )
-        )
-    try:
-        yield running
-    finally:
-        engine.state = BootState.STOPPING
-        if engine.sinks:
-            engine.emit(BootStopping(boot=plan.boot, at=engine.now()))
-        await tear_down(engine)
-        engine.state = BootState.STOPPED
-        if engine.sinks:
-            engine.emit(BootStopped(boot=plan.boot, at=engine.now(), duration=engine.now()))
+    running = RunningBoot(lifecycle)
+    body_error: BaseException | None = None
+    async with anyio.create_task_group() as watchers:
+        try:
+            if handle_signals:
+                await watchers.start(lifecycle.watch_signals)
+            if interrupt is not None:
+                watchers.start_soon(lifecycle.watch_interrupt, interrupt)
+            await lifecycle.start()
+            if lifecycle.state is not BootState.FAILED:
+                try:
+                    with lifecycle.in_service():
+                        yield running
+                except BaseException as exc:  # re-raised once the stop is done
+                    body_error = exc
+                await lifecycle.stop()
+        finally:
+            watchers.cancel_scope.cancel()
+    diagnostic = lifecycle.diagnostic or lifecycle.in_service_failure
+    if diagnostic is not None:
+        raise BootAborted(diagnostic, lifecycle.report(diagnostic=diagnostic.to_dict()))
+    if body_error is not None:
+        raise body_error

@@ -102,7 +102,7 @@ async def test_completed_phases_are_torn_down_once_in_reverse_plan_order() -> No
         capture_events() as events,
         pytest.raises(BootAborted) as caught,
     ):
-        await service(log).run_once(sinks=[])
+        await service(log).run_once(sinks=[], max_concurrency=1)
     stops = [line for line in log if line.startswith("stop")]
     assert stops == ["stop search", "stop cache", "stop database", "stop settings"]
     torn = [e.phase for e in events if isinstance(e, TeardownCompleted)]
@@ -114,7 +114,7 @@ async def test_completed_phases_are_torn_down_once_in_reverse_plan_order() -> No
 async def test_teardown_runs_in_reverse_plan_order_after_a_normal_stop() -> None:
     log: list[str] = []
     boot = service(log)
-    async with boot.start(sinks=[]):
+    async with boot.start(sinks=[], max_concurrency=1):
         pass
     stops = [line.split()[1] for line in log if line.startswith("stop")]
     assert stops == list(reversed(boot.plan().order))
@@ -123,7 +123,7 @@ async def test_teardown_runs_in_reverse_plan_order_after_a_normal_stop() -> None
 async def test_a_failing_teardown_is_recorded_and_the_others_still_run() -> None:
     log: list[str] = []
     with inject_fault("cache", during="teardown", error=OSError("disk gone")):
-        report = await service(log).run_once(sinks=[])
+        report = await service(log).run_once(sinks=[], max_concurrency=1)
     assert report["cache"].teardown is TeardownOutcome.TEARDOWN_FAILED
     assert report["cache"].teardown_error == {"type": "OSError", "message": "disk gone"}
     assert [line for line in log if line.startswith("stop")] == [
@@ -167,7 +167,7 @@ async def test_fault_during_teardown_after_an_abort_still_tears_down_the_rest() 
         inject_fault("database", during="teardown", error=RuntimeError("stuck connection")),
         pytest.raises(BootAborted) as caught,
     ):
-        await service(log).run_once(sinks=[])
+        await service(log).run_once(sinks=[], max_concurrency=1)
     assert caught.value.diagnostic.teardown == (
         ("search", "torn_down"),
         ("cache", "torn_down"),
@@ -231,7 +231,7 @@ async def test_report_lists_phases_in_plan_order() -> None:
 
 async def test_identical_boots_differ_only_in_timing_fields() -> None:
     timing = {"start", "end", "duration", "started_at", "teardown_start", "teardown_end"}
-    timing |= {"teardown_duration"}
+    timing |= {"teardown_duration", "stopped_at", "stop_duration"}
 
     def strip(value: object) -> object:
         if isinstance(value, dict):

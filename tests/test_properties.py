@@ -87,7 +87,7 @@ def test_after_any_fault_exactly_the_completed_phases_are_torn_down_in_reverse(
     async def attempt() -> BootAborted:
         with inject_fault(victim, error=RuntimeError("injected")):
             try:
-                await boot.run_once(sinks=[])
+                await boot.run_once(sinks=[], max_concurrency=1)
             except BootAborted as aborted:
                 return aborted
         raise AssertionError("the boot should have aborted")

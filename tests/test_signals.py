@@ -8,7 +8,14 @@ import signal
 import anyio
 import pytest
 
-from orchestrator import Boot, BootAborted, BootInterrupt, PhaseStatus, TeardownOutcome
+from orchestrator import (
+    Boot,
+    BootAborted,
+    BootInterrupt,
+    BootState,
+    PhaseStatus,
+    TeardownOutcome,
+)
 from orchestrator._serve import serve_async
 
 pytestmark = pytest.mark.anyio
@@ -86,11 +93,21 @@ async def test_boot_interrupt_aborts_a_boot_in_progress_as_a_signal_would() -> N
     assert torn == ["database"]
 
 
-async def test_boot_interrupt_after_the_boot_is_ready_changes_nothing() -> None:
+async def test_boot_interrupt_in_service_starts_the_orderly_stop() -> None:
     boot = Boot("late-interrupt")
     interrupt = BootInterrupt()
-    boot.add(lambda: 1, name="one")
+    torn: list[str] = []
+
+    @boot.phase()
+    async def server():  # type: ignore[no-untyped-def]
+        yield "listening"
+        torn.append("server")
+
+    reached_end_of_block = False
     async with boot.start(interrupt=interrupt, sinks=[]) as running:
         interrupt.trigger()
-        await anyio.lowlevel.checkpoint()
-        assert running.ready
+        await anyio.sleep_forever()
+        reached_end_of_block = True
+    assert not reached_end_of_block
+    assert running.state is BootState.STOPPED
+    assert torn == ["server"]

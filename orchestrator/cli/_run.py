@@ -17,7 +17,7 @@ from .._boot import Boot
 from .._errors import BootAborted
 from .._events import EventSink
 from .._report import BootReport
-from .._serve import wait_for_stop_signal
+from .._serve import STOP_FAILED
 from .._sinks import StructlogSink
 from .._termination import write_termination_message
 from ..otel import sink_if_configured
@@ -47,6 +47,13 @@ def register(commands: Any) -> None:
     )
     run.add_argument("--max-concurrency", type=positive_int, metavar="N", default=None)
     run.add_argument("--deadline", type=positive_float, metavar="SECONDS", default=None)
+    run.add_argument(
+        "--stop-timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        default=None,
+        help="bound the whole stop; teardowns not done by then are reported failed",
+    )
     run.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     run.add_argument(
         "--termination-log",
@@ -107,6 +114,7 @@ async def _boot_and_serve(
         async with boot.start(
             max_concurrency=arguments.max_concurrency,
             deadline=arguments.deadline,
+            stop_timeout=arguments.stop_timeout,
             sinks=sinks,
             handle_signals=True,
         ) as running:
@@ -115,7 +123,7 @@ async def _boot_and_serve(
             stderr().print(f"boot '{boot.name}' is {state}", style=STYLES_BY_STATE.get(state, ""))
             if not arguments.once:
                 stderr().print("serving; SIGINT or SIGTERM stops it")
-                await wait_for_stop_signal()
+                await anyio.sleep_forever()
     except BootAborted as aborted:
         stack.close()
         print_diagnostic(aborted.diagnostic)
@@ -125,6 +133,13 @@ async def _boot_and_serve(
             except OSError as exc:
                 stderr().print(f"smd: cannot write the termination log: {exc}", markup=False)
         return aborted.report, aborted.exit_code
+    if running.stop_failed:
+        stderr().print(
+            "smd: the stop did not complete: a teardown failed or the stop timeout ran out "
+            "(see the report)",
+            markup=False,
+        )
+        return running.report, STOP_FAILED
     return running.report, 0
 
 

@@ -1,0 +1,318 @@
+"""The one owner of a boot's life: its state, its transitions, its signals and its stop."""
+
+from __future__ import annotations
+
+import math
+import signal
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from ._diagnostic import Diagnostic, describe_exception, safe_repr
+from ._engine import Engine
+from ._events import (
+    BootFailed,
+    BootReady,
+    BootStarted,
+    BootStateChanged,
+    BootStopped,
+    BootStopping,
+    Event,
+    EventSink,
+    SignalReceived,
+    SinkFailed,
+)
+from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
+from ._interrupt import BootInterrupt
+from ._plan import BootPlan
+from ._report import BootReport
+from ._snapshot import RunSnapshot
+from ._status import BootState
+from ._teardown import Teardowns
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that abort a boot in progress and stop a boot in service."""
+
+TRANSITIONS: Mapping[BootState, frozenset[BootState]] = {
+    BootState.STARTING: frozenset({BootState.READY, BootState.DEGRADED, BootState.FAILED}),
+    BootState.READY: frozenset({BootState.DEGRADED, BootState.FAILED, BootState.STOPPING}),
+    BootState.DEGRADED: frozenset({BootState.READY, BootState.FAILED, BootState.STOPPING}),
+    BootState.FAILED: frozenset({BootState.STOPPING}),
+    BootState.STOPPING: frozenset({BootState.STOPPED}),
+    BootState.STOPPED: frozenset(),
+}
+"""Every transition of the lifecycle (DESIGN.md, Boot states); nothing else is allowed."""
+
+IN_SERVICE = (BootState.READY, BootState.DEGRADED)
+
+
+class LifecycleError(RuntimeError):
+    """A transition the lifecycle does not have was asked for (a bug in the caller)."""
+
+
+class Lifecycle:
+    """A boot from its start to its stop, owned in one place.
+
+    It holds the state and allows only the transitions in `TRANSITIONS`, each
+    one an event; it hears SIGINT/SIGTERM (or a `BootInterrupt`) for the whole
+    life of the boot and turns each into the right effect for the moment; it
+    starts the phases through the `Engine` and stops them through `Teardowns`.
+    Everyone else gets a read-only view (`RunningBoot`) or a frozen
+    `RunSnapshot`.
+    """
+
+    def __init__(
+        self,
+        plan: BootPlan,
+        *,
+        max_concurrency: int | None,
+        deadline: float | None,
+        stop_timeout: float | None,
+        sinks: Iterable[EventSink],
+    ) -> None:
+        self.plan = plan
+        self.state = BootState.STARTING
+        self.outcome = BootState.STARTING
+        self.stop_timeout = stop_timeout
+        self._sinks = [*sinks, *EXTRA_SINKS.get()]
+        self._t0 = math.nan
+        self.started_at = ""
+        self.duration = 0.0
+        self.stopped_at: float | None = None
+        self.stop_duration: float | None = None
+        self.signals: list[int] = []
+        self.stop_signal: int | None = None
+        self.internal_error: BaseException | None = None
+        self.diagnostic: Diagnostic | None = None
+        self.in_service_failure: Diagnostic | None = None
+        self._stop_requested = False
+        self._service_scope: anyio.CancelScope | None = None
+        faults = {(f.phase, f.during): f for f in ACTIVE_FAULTS.get()}
+        self.engine = Engine(
+            plan,
+            max_concurrency=max_concurrency,
+            deadline=deadline,
+            emit=self.emit if self._sinks else None,
+            now=self.now,
+            faults=faults,
+        )
+        self.teardowns = Teardowns(
+            plan,
+            self.engine.runs,
+            limit=self.engine.limit,
+            stop_timeout=stop_timeout,
+            emit=self.emit if self._sinks else None,
+            now=self.now,
+            faults=faults,
+        )
+
+    # -- clock, events, transitions -------------------------------------------------
+
+    def now(self) -> float:
+        """Seconds since the boot started, on the event loop's clock."""
+        return 0.0 if math.isnan(self._t0) else anyio.current_time() - self._t0
+
+    def emit(self, event: Event) -> None:
+        """Hand `event` to every sink; a sink that raises is detached and reported."""
+        for sink in tuple(self._sinks):
+            try:
+                sink(event)
+            except Exception as exc:
+                if sink in self._sinks:
+                    self._sinks.remove(sink)
+                self.emit(
+                    SinkFailed(
+                        boot=self.plan.boot,
+                        at=self.now(),
+                        sink=safe_repr(sink)[:200],
+                        error=describe_exception(exc),
+                    )
+                )
+
+    def _move(self, to: BootState, event: Event) -> None:
+        if to not in TRANSITIONS[self.state]:
+            raise LifecycleError(
+                f"boot '{self.plan.boot}' cannot go from {self.state.value} to {to.value}"
+            )
+        self.state = to
+        if to in (BootState.READY, BootState.DEGRADED, BootState.FAILED):
+            self.outcome = to
+        if self._sinks:
+            self.emit(event)
+
+    def degrade(self, reason: str) -> None:
+        """READY -> DEGRADED while in service (a non-critical service or phase gave out)."""
+        self._change_in_service(BootState.DEGRADED, reason)
+
+    def recover(self, reason: str) -> None:
+        """DEGRADED -> READY while in service (nothing is degraded any more)."""
+        self._change_in_service(BootState.READY, reason)
+
+    def _change_in_service(self, to: BootState, reason: str) -> None:
+        previous = self.state
+        event = BootStateChanged(
+            boot=self.plan.boot, at=self.now(), previous=previous, state=to, reason=reason
+        )
+        self._move(to, event)
+
+    def fail_in_service(self, diagnostic: Diagnostic) -> None:
+        """READY/DEGRADED -> FAILED (a critical service gave out); the stop follows."""
+        self.in_service_failure = diagnostic
+        self._move(
+            BootState.FAILED, BootFailed(boot=self.plan.boot, at=self.now(), diagnostic=diagnostic)
+        )
+        self.request_stop()
+
+    # -- signals --------------------------------------------------------------------
+
+    async def watch_signals(self, *, task_status: TaskStatus[None]) -> None:
+        """Hear SIGINT/SIGTERM from the boot's start until its teardown has ended."""
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as received:
+            task_status.started()
+            async for signum in received:
+                self.on_signal(int(signum))
+
+    async def watch_interrupt(self, interrupt: BootInterrupt) -> None:
+        """A host's `BootInterrupt` has the effect a signal would have."""
+        self.on_signal(await interrupt.wait())
+
+    def on_signal(self, signum: int) -> None:
+        """Abort a boot in progress, stop one in service; later signals change nothing."""
+        self.signals.append(signum)
+        if self.state is BootState.STARTING and self.engine.interrupted_by is None:
+            self.engine.interrupt(signum)
+            effect = "the boot is aborted; what started is torn down"
+        elif self.state in IN_SERVICE and not self._stop_requested:
+            self.stop_signal = signum
+            self.request_stop()
+            effect = "the service stops in order"
+        else:
+            effect = "already stopping; every teardown still runs"
+        if self._sinks:
+            self.emit(
+                SignalReceived(
+                    boot=self.plan.boot,
+                    at=self.now(),
+                    signal=signal.Signals(signum).name,
+                    effect=effect,
+                )
+            )
+
+    def request_stop(self) -> None:
+        """Begin the orderly stop: the service's block is cancelled, teardown follows."""
+        self._stop_requested = True
+        if self._service_scope is not None:
+            self._service_scope.cancel()
+
+    @contextmanager
+    def in_service(self) -> Iterator[None]:
+        """The span in which the service runs; a stop request cancels it."""
+        with anyio.CancelScope() as scope:
+            self._service_scope = scope
+            if self._stop_requested:
+                scope.cancel()
+            try:
+                yield
+            finally:
+                self._service_scope = None
+
+    # -- start and stop -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """STARTING -> READY | DEGRADED | FAILED; a failed start is rolled back here."""
+        self._t0 = anyio.current_time()
+        self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if self._sinks:
+            self.emit(
+                BootStarted(
+                    boot=self.plan.boot,
+                    at=0.0,
+                    fingerprint=self.plan.fingerprint,
+                    phases=len(self.plan.phases),
+                )
+            )
+        try:
+            await self.engine.start()
+        except anyio.get_cancelled_exc_class():
+            await self.teardowns.run()  # cancelled from outside: roll back, then go on
+            raise
+        except BaseException as exc:  # a bug of smd's own: still diagnosed, still rolled back
+            self.internal_error = exc
+        self.duration = self.now()
+        if self.internal_error is None and not self.engine.aborted:
+            state = BootState.DEGRADED if self.engine.degraded else BootState.READY
+            self._move(
+                state,
+                BootReady(
+                    boot=self.plan.boot, at=self.duration, state=state, duration=self.duration
+                ),
+            )
+            return
+        await self.teardowns.run()
+        from ._diagnose import diagnose
+
+        self.diagnostic = diagnose(self.snapshot())
+        self._move(
+            BootState.FAILED,
+            BootFailed(boot=self.plan.boot, at=self.now(), diagnostic=self.diagnostic),
+        )
+
+    async def stop(self) -> None:
+        """READY | DEGRADED | FAILED -> STOPPING -> STOPPED, every teardown run once."""
+        self.stopped_at = self.now()
+        self._move(BootState.STOPPING, BootStopping(boot=self.plan.boot, at=self.stopped_at))
+        await self.teardowns.run()
+        self.stop_duration = self.now() - self.stopped_at
+        self._move(
+            BootState.STOPPED,
+            BootStopped(boot=self.plan.boot, at=self.now(), duration=self.now()),
+        )
+
+    @property
+    def stop_failed(self) -> bool:
+        """Whether a teardown failed or the stop budget ran out (exit 1 after a stop)."""
+        from ._status import TeardownOutcome
+
+        return self.teardowns.budget_spent or any(
+            run.teardown_outcome is TeardownOutcome.TEARDOWN_FAILED for run in self.engine.runs
+        )
+
+    # -- views ------------------------------------------------------------------------
+
+    def snapshot(self) -> RunSnapshot:
+        """A frozen picture of the run, for diagnosis."""
+        engine = self.engine
+        return RunSnapshot(
+            plan=self.plan,
+            records=tuple(run.record() for run in engine.runs),
+            exceptions={
+                run.spec.name: run.exception for run in engine.runs if run.exception is not None
+            },
+            stuck={run.spec.name: run.stuck for run in engine.runs if run.stuck is not None},
+            failures=tuple(sorted(run.position for run in engine.failures)),
+            interrupted_by=engine.interrupted_by,
+            boot_timed_out=engine.boot_timed_out,
+            deadline=engine.deadline,
+            internal_error=self.internal_error,
+            teardown_order=tuple(self.teardowns.order),
+        )
+
+    def report(self, *, diagnostic: dict[str, Any] | None = None) -> BootReport:
+        """The report as it stands now."""
+        starting = self.state is BootState.STARTING
+        return BootReport(
+            boot=self.plan.boot,
+            fingerprint=self.plan.fingerprint,
+            state=self.state,
+            started_at=self.started_at,
+            duration=self.now() if starting else self.duration,
+            phases=tuple(run.record() for run in self.engine.runs),
+            diagnostic=diagnostic,
+            outcome=None if starting else self.outcome,
+            stopped_at=self.stopped_at,
+            stop_duration=self.stop_duration,
+        )
