@@ -58,6 +58,8 @@ class PhaseSpec:
     expected_duration: float | None = None
     source: str = "?"
     declared_problems: tuple[str, ...] = field(default=(), compare=False)
+    options_checked: bool = field(default=False, compare=False, repr=False)
+    """Whether `declared_problems` already holds the problems of every option value."""
 
     waits_for: tuple[str, ...] = field(init=False, compare=False)
     """Every phase this one waits for: dependencies first, then `after=` names."""
@@ -69,9 +71,10 @@ class PhaseSpec:
     def problems(self) -> list[str]:
         """Every invalid option of this phase, one line each (its name is checked apart)."""
         found = list(self.declared_problems)
-        for option in PHASE_OPTIONS:
-            if option.name != "name":
-                found += option.problems(getattr(self, option.name))
+        if not self.options_checked:  # built by hand, not by `build_spec`
+            for option in PHASE_OPTIONS:
+                if option.name != "name":
+                    found += option.problems(getattr(self, option.name))
         if self.kind == "gate" and self.critical is not True:
             found.append("a gate is always critical: remove critical=False from this gate")
         return found
@@ -216,6 +219,7 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
         wants_context=wants_context,
         source=source_of(target),
         declared_problems=tuple(problems),
+        options_checked=True,
         **stored,
     )
 

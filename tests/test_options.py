@@ -244,6 +244,18 @@ def test_bad_options_are_reported_with_every_other_problem() -> None:
     assert {d.exit_code for d in caught.value.diagnostics} == {65}
 
 
+def test_a_spec_built_by_hand_is_checked_when_validated() -> None:
+    boot = Boot("by-hand")
+    spec = boot.add(lambda: None, name="p")
+    boot = Boot("replaced")
+    boot.include([dataclasses.replace(spec, timeout=math.nan, options_checked=False)])
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    assert caught.value.diagnostics[0].details == (
+        "timeout must be a finite number of seconds, got nan (None means no limit)",
+    )
+
+
 def test_an_invalid_value_never_reaches_the_spec() -> None:
     boot = Boot("kept-out")
     spec = boot.add(lambda: None, name="p", timeout=math.inf, after=5)
