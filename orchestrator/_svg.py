@@ -116,15 +116,18 @@ class Canvas:
 
 
 def format_seconds(seconds: float) -> str:
-    """`850 us`, `42 ms`, `1.25 s`, `3 min 5 s`: short and human."""
+    """`850 us`, `42 ms`, `1.25 s`, `3 min 5 s`, `2 h 5 min`: short and human."""
     if seconds * 1e6 < 999.5:
         return f"{seconds * 1e6:.0f} \u00b5s" if seconds > 0 else "0 ms"
     if seconds < 1:
         return f"{seconds * 1e3:.3g} ms"
     if seconds < 120:
         return f"{seconds:.3g} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes:.0f} min {rest:.0f} s"
+    whole = round(seconds)
+    if whole < 7200:
+        return f"{whole // 60} min {whole % 60} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def nice_ticks(span: float, *, count: int = 8) -> list[float]:

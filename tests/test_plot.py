@@ -22,6 +22,7 @@ from orchestrator import (
 from orchestrator._diagram import to_dot, to_mermaid
 from orchestrator._plot import plot_data, render_svg
 from orchestrator._simulate import simulate
+from orchestrator._svg import format_seconds
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -303,3 +304,12 @@ def test_a_report_without_attempt_log_draws_no_attempts() -> None:
         shapes(render_svg(GRAPH_STOP), "attempt") + shapes(render_svg(GRAPH_STOP), "retry-pause")
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.00085, "850 \u00b5s"), (0.042, "42 ms"), (1.25, "1.25 s"), (185, "3 min 5 s"),
+     (3599.7, "60 min 0 s"), (9000, "2 h 30 min")],
+)  # fmt: skip
+def test_durations_read_as_short_human_units(seconds: float, shown: str) -> None:
+    assert format_seconds(seconds) == shown
