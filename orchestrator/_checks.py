@@ -13,6 +13,13 @@ from typing import Literal
 
 _SHOWN_LIMIT = 80
 
+LONGEST_WAIT = 1e9
+"""The most seconds any timeout or delay may be (about 31 years).
+
+Longer is a hang by another name, and it keeps every conversion exact: systemd's
+microseconds, and thread waits, which Python bounds at `threading.TIMEOUT_MAX`.
+"""
+
 
 def shown(value: object) -> str:
     """`repr(value)`, shortened, and never raising (huge ints and hostile reprs included)."""
@@ -44,17 +51,19 @@ def number_problems(
     *,
     minimum: float,
     allow_minimum: bool = True,
+    maximum: float | None = None,
     what: str = "number",
     unit: str = "",
     none_means: str | None = None,
 ) -> list[str]:
-    """Why `value` is not a finite number above `minimum` (or at it, with `allow_minimum`).
+    """Why `value` is not a finite number from `minimum` (excluded unless `allow_minimum`) up.
 
     Args:
         option: the name the lines start with.
         value: what the user gave.
         minimum: the lower bound.
         allow_minimum: whether `minimum` itself is allowed.
+        maximum: the upper bound (allowed), or None for none.
         what: the kind of number expected ("number of seconds").
         unit: appended to the bound (" seconds").
         none_means: when None is allowed, what it means (shown beside an infinity);
@@ -71,18 +80,26 @@ def number_problems(
     if value < minimum or (value == minimum and not allow_minimum):
         bound = f"{'>=' if allow_minimum else '>'} {minimum:g}{unit}"
         return [f"{option} must be {bound}, got {shown(value)}"]
+    if maximum is not None and value > maximum:
+        hint = f" (None means {none_means})" if none_means is not None else ""
+        return [f"{option} must be <= {maximum:g}{unit}, got {shown(value)}{hint}"]
     return []
 
 
 def seconds_problems(
     option: str, value: object, *, allow_zero: bool, none_means: str | None = "no limit"
 ) -> list[str]:
-    """Why `value` is not a usable number of seconds (None allowed when `none_means` is set)."""
+    """Why `value` is not a usable number of seconds (None allowed when `none_means` is set).
+
+    Usable means finite, not negative (nor zero unless `allow_zero`), and at most
+    `LONGEST_WAIT`.
+    """
     return number_problems(
         option,
         value,
         minimum=0,
         allow_minimum=allow_zero,
+        maximum=LONGEST_WAIT,
         what="number of seconds",
         unit=" seconds",
         none_means=none_means,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 from dataclasses import dataclass
 
-from ._checks import number_problems, seconds_problems, shown
+from ._checks import LONGEST_WAIT, number_problems, seconds_problems, shown
 
-_LOG_FLOAT_MAX = math.log(sys.float_info.max)
+_LOG_LONGEST_WAIT = math.log(LONGEST_WAIT)
 # Attempts and seeds are 64-bit: past that an integer is a typo (and its repr may not even exist).
 _LARGEST_INTEGER = 2**63 - 1
 
@@ -66,10 +65,11 @@ class Retry:
             found.append(
                 f"retry.jitter must be a 64-bit integer seed or None, got {shown(self.jitter)}"
             )
-        if not found and not self._delays_stay_finite():
+        if not found and not self._delays_stay_bounded():
             found.append(
-                f"retry delays grow past any number of seconds before attempt {self.attempts} "
-                f"(delay={shown(self.delay)} backoff={shown(self.backoff)}): set retry.max_delay"
+                f"retry delays grow past {LONGEST_WAIT:g} seconds before attempt "
+                f"{self.attempts} (delay={shown(self.delay)} backoff={shown(self.backoff)}): "
+                "set retry.max_delay"
             )
         return found
 
@@ -105,12 +105,12 @@ class Retry:
             f"max_delay={self.max_delay!r} on={names} jitter={self.jitter!r}"
         )
 
-    def _delays_stay_finite(self) -> bool:
-        """Whether the longest delay of a valid policy fits in a float (checked in O(1))."""
+    def _delays_stay_bounded(self) -> bool:
+        """Whether the longest delay of a valid policy is at most `LONGEST_WAIT` (in O(1))."""
         if self.max_delay is not None or self.delay == 0 or self.backoff == 1:
             return True
         largest_retry = self.attempts - 2
-        return math.log(self.delay) + largest_retry * math.log(self.backoff) < _LOG_FLOAT_MAX
+        return math.log(self.delay) + largest_retry * math.log(self.backoff) <= _LOG_LONGEST_WAIT
 
 
 def _is_integer(value: object) -> bool:

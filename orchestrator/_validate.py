@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from ._checks import is_finite, is_number, shown
+from ._checks import LONGEST_WAIT, is_finite, is_number, shown
 from ._diagnostic import Diagnostic
 from ._options import OPTIONS_BY_NAME
 from ._phase import PhaseSpec
@@ -135,8 +135,8 @@ def check_run_arguments(*, max_concurrency: object, deadline: object, stop_timeo
 
     Args:
         max_concurrency: an int >= 1, or None for no limit.
-        deadline: seconds for the whole boot (finite, > 0), or None.
-        stop_timeout: seconds for the whole stop (finite, > 0), or None.
+        deadline: seconds for the whole boot (> 0, at most `LONGEST_WAIT`), or None.
+        stop_timeout: seconds for the whole stop (> 0, at most `LONGEST_WAIT`), or None.
 
     Raises:
         TypeError: an argument has the wrong type (a bool is not a number here).
@@ -158,8 +158,8 @@ def check_run_arguments(*, max_concurrency: object, deadline: object, stop_timeo
         if not is_number(value):
             raise TypeError(f"{argument} must be a number of seconds or None, got {shown(value)}")
         assert isinstance(value, int | float)
-        if not is_finite(value) or value <= 0:
+        if not is_finite(value) or not 0 < value <= LONGEST_WAIT:
             raise ValueError(
-                f"{argument} must be a finite number of seconds > 0 (None for no limit), "
-                f"got {shown(value)}"
+                f"{argument} must be a finite number of seconds > 0 and <= {LONGEST_WAIT:g} "
+                f"(None for no limit), got {shown(value)}"
             )

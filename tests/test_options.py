@@ -22,6 +22,7 @@ from orchestrator import (
     Retry,
     TeardownOutcome,
 )
+from orchestrator._checks import LONGEST_WAIT
 from orchestrator._options import PHASE_OPTIONS
 from orchestrator._phase import PhaseStyle
 from orchestrator.cli._inspect import describe_options
@@ -146,6 +147,13 @@ def test_a_zero_expected_duration_is_allowed() -> None:
     boot = Boot("instant")
     boot.add(lambda: None, name="p", expected_duration=0)
     boot.validate()
+
+
+@pytest.mark.parametrize("option", ["timeout", "teardown_timeout", "expected_duration"])
+def test_seconds_past_the_longest_wait_are_refused(option: str) -> None:
+    assert invalid_options(**{option: 1e12}) == (
+        f"{option} must be <= 1e+09 seconds, got 1000000000000.0 (None means no limit)",
+    )
 
 
 def test_an_integer_too_large_for_a_float_is_refused() -> None:
@@ -323,7 +331,7 @@ def test_any_option_value_validates_or_is_refused_by_name(option: str, value: ob
     assert len(plan.fingerprint) == 12
     assert describe_options(spec)
     if spec.retry is not None:
-        assert math.isfinite(spec.retry.delay_before(spec.retry.attempts))
+        assert 0 <= spec.retry.delay_before(spec.retry.attempts) <= LONGEST_WAIT
 
 
 # -- what calling a target gives, whatever its shape ---------------------------------------
@@ -438,3 +446,26 @@ async def test_a_partial_of_an_async_generator_yields_and_tears_down() -> None:
     report = await shaped_boot(target, received).run_once(sinks=[])
     assert received == ["partial dsn"]
     assert report["resource"].teardown is TeardownOutcome.TORN_DOWN
+
+
+@pytest.mark.anyio
+async def test_the_largest_valid_values_run_like_any_other() -> None:
+    boot = Boot("largest")
+    started: list[int] = []
+
+    @boot.phase(
+        timeout=LONGEST_WAIT,
+        teardown_timeout=LONGEST_WAIT,
+        expected_duration=LONGEST_WAIT,
+        retry=Retry(attempts=2**63 - 1, delay=LONGEST_WAIT, backoff=2.0, max_delay=0),
+    )
+    async def flaky() -> AsyncIterator[None]:
+        started.append(1)
+        if len(started) == 1:
+            raise ConnectionError("first attempt")
+        yield None
+
+    report = await boot.run_once(sinks=[])
+    assert report["flaky"].status is PhaseStatus.COMPLETED
+    assert report["flaky"].attempts == 2
+    assert report["flaky"].teardown is TeardownOutcome.TORN_DOWN

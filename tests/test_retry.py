@@ -56,6 +56,8 @@ def test_invalid_policy_lists_every_problem() -> None:
         ("max_delay", -1),
         ("max_delay", math.nan),
         ("max_delay", math.inf),
+        ("max_delay", 1e10),
+        ("delay", 1e10),
         ("on", ValueError),
         ("on", [ValueError]),
         ("on", (int,)),
@@ -83,9 +85,15 @@ def test_a_hundred_million_attempts_with_jitter_are_declared_at_once() -> None:
 
 def test_delays_that_outgrow_a_float_are_refused_unless_capped() -> None:
     (problem,) = Retry(attempts=5000, delay=1.0, backoff=2.0).problems()
-    assert problem.startswith("retry delays grow past any number of seconds")
+    assert problem.startswith("retry delays grow past 1e+09 seconds before attempt 5000")
     assert "retry.max_delay" in problem
     assert Retry(attempts=5000, delay=1.0, backoff=2.0, max_delay=60).problems() == []
+
+
+def test_delays_that_outgrow_the_longest_wait_are_refused() -> None:
+    assert Retry(attempts=31, delay=1.0, backoff=2.0).problems() == []  # 2**29 s
+    (problem,) = Retry(attempts=33, delay=1.0, backoff=2.0).problems()  # 2**31 s
+    assert problem.startswith("retry delays grow past 1e+09 seconds")
 
 
 def test_a_capped_delay_stays_finite_where_the_power_overflows() -> None:
