@@ -37,9 +37,9 @@ class PhaseOption:
         name: the keyword.
         annotation: its type, as the `Boot.phase` overloads spell it.
         default: the value when the option is not given.
-        meaning: one line, for documentation.
-        check: the problems with a given value, one line each, naming the option;
-            never raises, whatever the value.
+        meaning: one line, for documentation and for hints in diagnostics.
+        check: the problems with a given value, one line each, naming the option
+            (call `problems`, which also turns a check that raises into a line).
         store: the form a valid value is kept in on the `PhaseSpec`.
         canonical: the stored value's machine-independent form, in the plan's
             data and its fingerprint.

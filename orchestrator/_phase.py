@@ -194,7 +194,11 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
         kind = "phase"
     for unknown in sorted(options.keys() - OPTIONS_BY_NAME.keys()):
         guesses = difflib.get_close_matches(unknown, list(OPTIONS_BY_NAME), n=1)
-        hint = f"did you mean {guesses[0]}=?" if guesses else "see the phase options"
+        hint = (
+            f"did you mean {guesses[0]}=? {OPTIONS_BY_NAME[guesses[0]].meaning}"
+            if guesses
+            else "the options are " + ", ".join(OPTIONS_BY_NAME)
+        )
         problems.append(f"unknown option {unknown}= ({hint})")
     requires: tuple[str, ...] = ()
     wants_context = False

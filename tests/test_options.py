@@ -92,7 +92,15 @@ def test_plan_table_summarises_options_in_declared_order() -> None:
 
 
 def test_an_unknown_option_is_reported_with_the_closest_name() -> None:
-    assert invalid_options(timeot=5) == ("unknown option timeot= (did you mean timeout=?)",)
+    assert invalid_options(timeot=5) == (
+        "unknown option timeot= (did you mean timeout=? seconds for one attempt of the start; "
+        "on expiry the attempt is cancelled)",
+    )
+
+
+def test_an_unknown_option_unlike_any_is_reported_with_the_list() -> None:
+    (problem,) = invalid_options(colour="red")
+    assert problem == "unknown option colour= (the options are " + ", ".join(OPTION_NAMES) + ")"
 
 
 # -- each kind of bad value ----------------------------------------------------------------
