@@ -196,6 +196,7 @@ class _Stop:
     waited_for: dict[str, str | None]
     """The teardown each one waited for last (through phases without one), or None."""
     errors: dict[str, str | None]
+    outcomes: dict[str, TeardownOutcome]
     never_started: tuple[str, ...]
 
 
@@ -236,13 +237,19 @@ def _stop_of(report: BootReport) -> _Stop:
         if r.teardown is TeardownOutcome.TEARDOWN_FAILED and r.teardown_start is None
     )
     errors = {r.name: _describe(r.teardown_error) for r in report.phases}
-    return _Stop(began, ended, order, spans, waited_for, errors, never)
+    return _Stop(began, ended, order, spans, waited_for, errors, _outcomes(report), never)
 
 
 def _plan_order(report: BootReport) -> tuple[str, ...]:
     """The phases dependencies first, ties in plan order (a plan's order already is)."""
-    graph = nx.DiGraph()
     position = {record.name: i for i, record in enumerate(report.phases)}
+    if all(
+        position.get(name, -1) < position[record.name]
+        for record in report.phases
+        for name in record.depends_on
+    ):
+        return tuple(position)
+    graph = nx.DiGraph()
     graph.add_nodes_from(position)
     graph.add_edges_from(
         (name, record.name)
@@ -257,10 +264,14 @@ def _describe(error: dict[str, str] | None) -> str | None:
     return f"{error.get('type')}: {error.get('message')}" if error else None
 
 
-def _outcome(report: BootReport, name: str) -> TeardownOutcome:
-    outcome = report[name].teardown
-    # A report may time a teardown and still call it NOT_NEEDED (a simulated one, say).
-    return TeardownOutcome.TORN_DOWN if outcome is TeardownOutcome.NOT_NEEDED else outcome
+def _outcomes(report: BootReport) -> dict[str, TeardownOutcome]:
+    # A hand-built report may time a teardown and still call it NOT_NEEDED.
+    return {
+        r.name: TeardownOutcome.TORN_DOWN
+        if r.teardown is TeardownOutcome.NOT_NEEDED
+        else r.teardown
+        for r in report.phases
+    }
 
 
 def stop_blame(report: BootReport) -> StopBlame:
@@ -281,7 +292,7 @@ def stop_blame(report: BootReport) -> StopBlame:
     entries = [
         TeardownEntry(
             name=name,
-            outcome=_outcome(report, name),
+            outcome=stop.outcomes[name],
             start=start,
             duration=end - start,
             waited=max(0.0, start - _free_at(stop, name)),
@@ -329,7 +340,7 @@ def stop_critical_chain(report: BootReport) -> StopChain:
         links.append(
             TeardownEntry(
                 name=last,
-                outcome=_outcome(report, last),
+                outcome=stop.outcomes[last],
                 start=start,
                 duration=end - start,
                 waited=max(0.0, start - _free_at(stop, last)),
@@ -344,7 +355,7 @@ def stop_critical_chain(report: BootReport) -> StopChain:
     slack = tuple(
         TeardownSlack(
             name=name,
-            outcome=_outcome(report, name),
+            outcome=stop.outcomes[name],
             end=stop.spans[name][1],
             latest_finish=latest[name],
             slack=max(0.0, latest[name] - stop.spans[name][1]),

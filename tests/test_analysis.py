@@ -262,3 +262,9 @@ def test_stop_analysis_results_are_json_ready() -> None:
         "name": "a", "outcome": "torn_down", "start": 11.5, "duration": 0.5, "end": 12.0,
         "waited": 0.0, "error": None,
     }  # fmt: skip
+
+
+def test_a_report_listing_dependents_first_gives_the_same_stop_chain() -> None:
+    shuffled = report(*reversed(OVERLAPPING.phases), stopped_at=10.0, stop_duration=2.0)
+    chain = stop_critical_chain(shuffled)
+    assert (chain.names, chain.slack_of("c")) == (("d", "b", "a"), pytest.approx(0.7))
