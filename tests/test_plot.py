@@ -313,3 +313,10 @@ def test_a_report_without_attempt_log_draws_no_attempts() -> None:
 )  # fmt: skip
 def test_durations_read_as_short_human_units(seconds: float, shown: str) -> None:
     assert format_seconds(seconds) == shown
+
+
+def test_a_stop_with_nothing_to_tear_down_still_has_its_window() -> None:
+    quiet = stopped(phase("a"), stopped_at=5.0, stop_duration=0.5)
+    assert plot_data(quiet)["stop"] == {
+        "began": 5.0, "ended": 5.5, "duration": 0.5, "critical_chain": [],
+    }  # fmt: skip
