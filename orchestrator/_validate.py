@@ -34,6 +34,13 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
         )
 
     found: list[Diagnostic] = []
+    if not isinstance(boot, str) or not boot.strip() or not boot.isprintable():
+        problem(
+            None,
+            f"boot name {shown(boot)} is not a non-empty line of text",
+            (),
+            'Name the boot with a short printable string: Boot("chat-service").',
+        )
     if not declared:
         problem(None, f"boot '{boot}' declares no phases", (), "Declare at least one phase.")
     counts = Counter(spec.name for spec in declared)

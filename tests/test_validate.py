@@ -123,6 +123,14 @@ def test_empty_boot_is_invalid() -> None:
     assert problems(Boot("empty")) == ["boot 'empty' declares no phases"]
 
 
+@pytest.mark.parametrize("name", ["", "  ", "two\nlines", 5])
+def test_a_boot_name_must_be_a_line_of_text(name: object) -> None:
+    boot = Boot(name)  # type: ignore[arg-type]
+    boot.add(lambda: None, name="p")
+    (summary,) = problems(boot)
+    assert summary.startswith("boot name ")
+
+
 def test_graph_error_message_lists_every_problem() -> None:
     boot = Boot("msg")
     boot.add(lambda x: None, name="a")
