@@ -116,7 +116,7 @@ def _layout(data: dict[str, Any]) -> _Layout:
         label_width=label_width,
         plot_left=label_width + 10,
         plot_width=PLOT_WIDTH,
-        top=148.0 if stop is not None else 124.0,
+        top=156.0 if stop is not None else 124.0,
         boot_end=boot_end,
         teardown_at=first,
         teardown_left=left,
@@ -133,7 +133,8 @@ def draw_gantt(data: dict[str, Any], *, title: str | None = None) -> str:
     width = max(1000.0, layout.plot_left + PLOT_WIDTH + NOTE_WIDTH)
     canvas = Canvas(width, height, font_size=layout.font_size)
     _draw_header(canvas, data, title)
-    _draw_legend(canvas, y=layout.top - 44)
+    # Below the header: 80 px, or 104 px when the header has the stop's line too.
+    _draw_legend(canvas, y=104.0 if data["stop"] is not None else 80.0)
     _draw_bands(canvas, layout, data["rows"])
     _draw_axis(canvas, layout, y=layout.top - 8)
     if data["stop"] is not None:
@@ -388,7 +389,7 @@ def _draw_stop_zone(canvas: Canvas, layout: _Layout, stop: dict[str, Any]) -> No
     if layout.stop_scale > 1:
         notes.append(f"drawn {layout.stop_scale:.3g}\u00d7 wider")
     label = f"// stop ({', '.join(notes)})" if notes else "// stop"
-    canvas.text(x0, top - 10, label, size=10, weight="bold", fill=STOP_STYLE.stroke)
+    canvas.text(x0, top - 14, label, size=10, weight="bold", fill=STOP_STYLE.stroke)
     ticks = nice_ticks(stop["duration"], count=max(1, int((x1 - x0) / 90)))
     for tick in ticks[1:]:
         x = layout.teardown_x(stop["began"] + tick)

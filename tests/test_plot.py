@@ -320,3 +320,9 @@ def test_a_stop_with_nothing_to_tear_down_still_has_its_window() -> None:
     assert plot_data(quiet)["stop"] == {
         "began": 5.0, "ended": 5.5, "duration": 0.5, "critical_chain": [],
     }  # fmt: skip
+
+
+def test_the_stop_label_has_its_own_line_between_the_legend_and_the_ticks() -> None:
+    lines = texts(render_svg(GRAPH_STOP))
+    label = next(y for text, y in lines.items() if text.startswith("// stop"))
+    assert lines["stop"] + 12 <= label <= lines["+500 ms"] - 10
