@@ -268,3 +268,24 @@ def test_a_report_listing_dependents_first_gives_the_same_stop_chain() -> None:
     shuffled = report(*reversed(OVERLAPPING.phases), stopped_at=10.0, stop_duration=2.0)
     chain = stop_critical_chain(shuffled)
     assert (chain.names, chain.slack_of("c")) == (("d", "b", "a"), pytest.approx(0.7))
+
+
+def without_teardown_fields(source: BootReport) -> BootReport:
+    """The report as a release that recorded no teardown times would have written it."""
+    document = source.to_dict()
+    for key in ("stopped_at", "stop_duration"):
+        del document[key]
+    for phase in document["phases"]:
+        for key in ("teardown_start", "teardown_end", "teardown_duration", "teardown_error"):
+            del phase[key]
+    return BootReport.from_dict(document)
+
+
+def test_a_report_older_than_teardown_times_has_an_empty_stop_chain() -> None:
+    older = without_teardown_fields(OVERLAPPING)
+    chain = stop_critical_chain(older)
+    assert (chain.links, chain.began, stop_blame(older).entries) == ((), None, ())
+
+
+def test_a_report_older_than_teardown_times_keeps_its_boot_analysis() -> None:
+    assert critical_chain(without_teardown_fields(KNOWN)).names == ("a", "b", "d")

@@ -326,3 +326,14 @@ def test_the_stop_label_has_its_own_line_between_the_legend_and_the_ticks() -> N
     lines = texts(render_svg(GRAPH_STOP))
     label = next(y for text, y in lines.items() if text.startswith("// stop"))
     assert lines["stop"] + 12 <= label <= lines["+500 ms"] - 10
+
+
+def test_a_report_older_than_teardown_times_is_drawn_without_a_stop() -> None:
+    document = GRAPH_STOP.to_dict()
+    for key in ("stopped_at", "stop_duration"):
+        del document[key]
+    for row in document["phases"]:
+        for key in ("teardown_start", "teardown_end", "attempt_log", "retry_pauses"):
+            del row[key]
+    svg = render_svg(BootReport.from_dict(document))
+    assert (len(shapes(svg, "bar")), shapes(svg, "stop-region")) == (3, [])
