@@ -89,6 +89,7 @@ class Retry:
                 value = math.inf
         if self.max_delay is not None:
             value = min(value, float(self.max_delay))
+        value = min(value, LONGEST_WAIT)  # only float rounding can take a valid policy past it
         if self.jitter is not None:
             value *= 0.5 + random.Random(f"{self.jitter}/{retry}").random() / 2
         return value

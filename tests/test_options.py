@@ -342,6 +342,19 @@ def test_any_option_value_validates_or_is_refused_by_name(option: str, value: ob
         assert 0 <= spec.retry.delay_before(spec.retry.attempts) <= LONGEST_WAIT
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    options=st.dictionaries(
+        st.sampled_from([*OPTION_NAMES, "timeot", "colour"]), hostile_values(), max_size=4
+    )
+)
+def test_any_set_of_options_validates_or_raises_a_graph_error(options: dict[str, Any]) -> None:
+    boot = Boot("many")
+    boot.add(lambda: None, **{"name": "p", **options})
+    if not refusals(boot):
+        assert len(boot.plan().fingerprint) == 12
+
+
 # -- what calling a target gives, whatever its shape ---------------------------------------
 
 

@@ -7,8 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator import Boot, BootAborted, PhaseRetrying, PhaseStatus, Retry
+from orchestrator._checks import LONGEST_WAIT
 from orchestrator.testing import capture_events, inject_fault
 
 
@@ -129,6 +132,34 @@ def test_the_same_seed_gives_the_same_delays_in_another_process() -> None:
         for seed in ("1", "2")
     }
     assert outputs == {repr(Retry(attempts=4, delay=1, jitter=9).delay_before(3))}
+
+
+NUMBERS = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    retry=st.builds(
+        Retry,
+        attempts=NUMBERS,
+        delay=NUMBERS,
+        backoff=NUMBERS,
+        max_delay=st.one_of(st.none(), NUMBERS),
+        jitter=st.one_of(st.none(), NUMBERS),
+    ),
+    attempt=st.integers(min_value=-5, max_value=2**70),
+)
+def test_a_policy_is_refused_or_gives_bounded_delays_for_any_attempt(
+    retry: Retry, attempt: int
+) -> None:
+    problems = retry.problems()
+    assert all(problem.startswith("retry") for problem in problems)
+    if not problems:
+        assert 0 <= retry.delay_before(attempt) <= LONGEST_WAIT
 
 
 @pytest.mark.anyio

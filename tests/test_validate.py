@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator import Boot, GraphError, Retry
 from orchestrator._validate import check_run_arguments
@@ -202,3 +204,30 @@ def test_a_bad_run_argument_is_refused_by_name(
     }
     with pytest.raises(error, match=f"^{argument} must be"):
         check_run_arguments(**arguments)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    argument=st.sampled_from(["max_concurrency", "deadline", "stop_timeout"]),
+    value=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**400), max_value=10**400),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=3),
+    ),
+)
+def test_any_run_argument_passes_or_is_refused_by_name(argument: str, value: object) -> None:
+    arguments: dict[str, object] = {
+        "max_concurrency": None,
+        "deadline": None,
+        "stop_timeout": None,
+        argument: value,
+    }
+    try:
+        check_run_arguments(**arguments)
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+    else:
+        return
+    assert message.startswith(f"{argument} must be")
