@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Coroutine
 from typing import Any
 from unittest.mock import Mock
 
@@ -17,6 +19,7 @@ from phases.websocket import (
     UserExecutionContext,
     WebSocketConnection,
     WebSocketDeliveryError,
+    WebSocketManagerMode,
 )
 
 pytestmark = pytest.mark.anyio
@@ -305,3 +308,143 @@ async def test_under_load_a_failed_delivery_raises_for_its_user_only() -> None:
     assert failures == [victim.user_id]
     delivered = sum(len(inbox.received) for inbox in inboxes.values())
     assert delivered == 999 * len(AGENT_EVENTS) + 1
+
+
+# --- time bound --------------------------------------------------------------------------
+
+
+async def test_a_notification_stuck_on_a_hung_socket_raises_within_the_send_timeout() -> None:
+    # The third-party manager has no bound of its own: the bridge's bound applies.
+    agents = AgentWebSocketBridge(fakes.ThirdPartyFactory(), send_timeout=0.05)
+    await agents.manager_for(ALICE).add_connection(
+        WebSocketConnection("conn-stalled", ALICE.user_id, fakes.StalledWebSocket())
+    )
+    with pytest.raises(WebSocketDeliveryError, match="agent_started was cancelled") as caught:
+        await agents.notify_agent_started(ALICE, "planner")
+    assert isinstance(caught.value.__cause__, TimeoutError)
+
+
+async def test_a_notification_that_waits_on_its_socket_is_delivered() -> None:
+    agents = AgentWebSocketBridge(fakes.ThirdPartyFactory(), send_timeout=10)
+    websocket = await listen(agents, ALICE)  # each send yields to the scheduler first
+    await agents.notify_agent_started(ALICE, "planner")
+    assert [message["type"] for message in websocket.received] == ["agent_started"]
+
+
+def test_a_non_positive_send_timeout_is_refused() -> None:
+    with pytest.raises(ValueError, match="send_timeout must be positive"):
+        AgentWebSocketBridge(StandardizedWebSocketManagerFactory(), send_timeout=0)
+
+
+# --- admission: the protocol check, once per manager class --------------------------------
+
+
+class CountedLookupManager(fakes.ThirdPartyManager):
+    """Counts how often its `get_connection_health` is looked up (the bridge never calls it)."""
+
+    lookups = 0
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "get_connection_health":
+            type(self).lookups += 1
+        return super().__getattribute__(name)
+
+
+class CountedLookupFactory(fakes.ThirdPartyFactory):
+    manager_class = CountedLookupManager
+
+
+async def test_the_protocol_check_runs_once_per_manager_class_not_per_user() -> None:
+    CountedLookupManager.lookups = 0
+    agents = AgentWebSocketBridge(CountedLookupFactory())
+    for name in ("alice", "bob", "carol"):
+        agents.manager_for(fakes.make_context(name))
+    assert CountedLookupManager.lookups == 1
+
+
+async def test_an_instance_that_replaces_a_method_is_checked_on_its_own() -> None:
+    agents = bridge()
+    agents.manager_for(ALICE)  # the class has passed
+    impostor = IsolatedWebSocketManager(BOB)
+    impostor.send_to_user = lambda user_id, message: None  # type: ignore[method-assign,assignment]
+    with pytest.raises(FactoryComplianceError, match="send_to_user: is a plain method"):
+        agents.assign_manager(BOB, impostor)
+
+
+# --- admission: manager shapes written for the seed system, or decorated -------------------
+
+
+class UnifiedEmitManager(fakes.ThirdPartyManager):
+    """Declares the seed system's unified `emit_critical_event(user_id, event_type, data)`."""
+
+    async def emit_critical_event(  # type: ignore[override]
+        self, user_id: str, event_type: str, data: dict[str, Any]
+    ) -> None:
+        await self.send_to_user(user_id, {"event": event_type, "payload": data})
+
+
+class PassThroughManager(fakes.ThirdPartyManager):
+    """Declares its async methods with `*args, **kwargs`, as a proxy would."""
+
+    async def send_to_user(self, *args: Any, **kwargs: Any) -> None:
+        await super().send_to_user(*args, **kwargs)
+
+    async def send_to_thread(self, *args: Any, **kwargs: Any) -> None:
+        await super().send_to_thread(*args, **kwargs)
+
+    async def emit_critical_event(self, *args: Any, **kwargs: Any) -> None:
+        await super().emit_critical_event(*args, **kwargs)
+
+
+def traced(
+    method: Callable[..., Coroutine[Any, Any, None]],
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    """An ordinary decorator: a plain function, `functools.wraps`, returning the coroutine."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, None]:
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
+class DecoratedManager(fakes.ThirdPartyManager):
+    """Its async methods are wrapped by a `functools.wraps` decorator."""
+
+    add_connection = traced(fakes.ThirdPartyManager.add_connection)
+    remove_connection = traced(fakes.ThirdPartyManager.remove_connection)
+    send_to_user = traced(fakes.ThirdPartyManager.send_to_user)
+    send_to_thread = traced(fakes.ThirdPartyManager.send_to_thread)
+    emit_critical_event = traced(fakes.ThirdPartyManager.emit_critical_event)
+
+
+def factory_of(manager_class: type[fakes.ThirdPartyManager]) -> fakes.ThirdPartyFactory:
+    class Factory(fakes.ThirdPartyFactory):
+        def create_manager(
+            self,
+            user_context: UserExecutionContext | None,
+            mode: WebSocketManagerMode = WebSocketManagerMode.UNIFIED,
+            **kwargs: Any,
+        ) -> fakes.ThirdPartyManager:
+            if user_context is None:
+                raise ValueError("a user context is required")
+            return manager_class(user_context.user_id)
+
+    return Factory()
+
+
+@pytest.mark.parametrize(
+    "manager_class",
+    [PassThroughManager],
+    ids=["args-kwargs"],
+)
+async def test_a_correct_manager_of_another_shape_is_admitted_and_delivers(
+    manager_class: type[fakes.ThirdPartyManager],
+) -> None:
+    agents = AgentWebSocketBridge(factory_of(manager_class))
+    manager = agents.manager_for(ALICE)
+    assert type(manager) is manager_class
+    websocket = fakes.RecordingWebSocket()
+    await manager.add_connection(WebSocketConnection("conn-alice", ALICE.user_id, websocket))
+    await agents.notify_agent_started(ALICE, "planner")
+    assert [message["type"] for message in websocket.received] == ["agent_started"]

@@ -6,14 +6,21 @@ import datetime as dt
 import inspect
 from types import TracebackType
 from typing import Any, Self, cast
+from weakref import WeakKeyDictionary
 
 from ._conformance import check_manager_interface, qualified_type_name
 from ._context import UserExecutionContext
-from ._errors import FactoryComplianceError
+from ._deadline import complete_within
+from ._errors import FactoryComplianceError, WebSocketDeliveryError
+from ._manager import DEFAULT_SEND_TIMEOUT
 from ._protocols import WebSocketManagerFactoryProtocol, WebSocketManagerProtocol
 from ._result import Concern, FactoryValidationResult, Violation
 
 _ENVELOPE_FIELDS = frozenset({"type", "user_id", "thread_id", "run_id", "timestamp"})
+# The protocol's method names, whose verdict the bridge keeps per manager class.
+_PROTOCOL_METHODS = frozenset(
+    name for name in dir(WebSocketManagerProtocol) if not name.startswith("_")
+)
 
 
 class AgentWebSocketBridge:
@@ -22,23 +29,43 @@ class AgentWebSocketBridge:
     Each user context gets its own manager, created once through the factory
     and admitted only if it passes the manager protocol and the factory's own
     `validate_manager_instance`. A notification that cannot be delivered raises;
-    nothing is reported as sent that was not.
+    nothing is reported as sent that was not. The protocol check is made once
+    per manager class; the factory still judges every manager.
 
     Args:
         factory: Creates the managers; usually one the factory gate has validated.
+        send_timeout: Seconds one notification may wait to reach all of its
+            user's connections; past that it is cancelled and raises
+            `WebSocketDeliveryError`. A notification that never waits pays
+            nothing for this bound.
 
     Raises:
         TypeError: If `factory` lacks the factory protocol's methods.
+        ValueError: If `send_timeout` is not positive.
     """
 
-    def __init__(self, factory: WebSocketManagerFactoryProtocol) -> None:
+    def __init__(
+        self,
+        factory: WebSocketManagerFactoryProtocol,
+        *,
+        send_timeout: float = DEFAULT_SEND_TIMEOUT,
+    ) -> None:
         if not isinstance(factory, WebSocketManagerFactoryProtocol):
             msg = (
                 f"factory {qualified_type_name(factory)} lacks create_manager, "
                 "validate_manager_instance or supports_user_isolation"
             )
             raise TypeError(msg)
+        if not send_timeout > 0:
+            msg = f"send_timeout must be positive, not {send_timeout!r}"
+            raise ValueError(msg)
         self._factory = factory
+        self._send_timeout = send_timeout
+        # The protocol check's verdict per manager class; classes made on the fly
+        # (a Mock makes one per instance) are not kept alive by it.
+        self._interface_verdicts: WeakKeyDictionary[type, tuple[Violation, ...]] = (
+            WeakKeyDictionary()
+        )
         self._managers: dict[UserExecutionContext, WebSocketManagerProtocol] = {}
         # id(manager) -> the user it serves; the managers are held, so their ids stay unique.
         self._owners: dict[int, str] = {}
@@ -198,8 +225,8 @@ class AgentWebSocketBridge:
         fields: dict[str, Any],
         data: dict[str, Any],
     ) -> dict[str, Any]:
-        clashes = sorted(data.keys() & (_ENVELOPE_FIELDS | fields.keys()))
-        if clashes:
+        if data and not (_ENVELOPE_FIELDS.isdisjoint(data) and fields.keys().isdisjoint(data)):
+            clashes = sorted(data.keys() & (_ENVELOPE_FIELDS | fields.keys()))
             msg = f"{event_type}: extra data may not replace the fields {clashes}"
             raise ValueError(msg)
         manager = self.manager_for(user_context)
@@ -212,7 +239,13 @@ class AgentWebSocketBridge:
             **fields,
             **data,
         }
-        await manager.send_to_user(user_context.user_id, message)
+        try:
+            await complete_within(
+                manager.send_to_user(user_context.user_id, message), self._send_timeout
+            )
+        except TimeoutError as exc:
+            reason = f"{event_type} was cancelled: {exc}"
+            raise WebSocketDeliveryError(user_context.user_id, reason=reason) from exc
         return message
 
     def _hold(self, user_context: UserExecutionContext, manager: WebSocketManagerProtocol) -> None:
@@ -222,7 +255,7 @@ class AgentWebSocketBridge:
     def _admit(
         self, user_context: UserExecutionContext, manager: object
     ) -> WebSocketManagerProtocol:
-        violations = check_manager_interface(manager)
+        violations = self._interface_violations(manager)
         owner = self._owners.get(id(manager))
         if owner is not None and owner != user_context.user_id:
             violations.append(
@@ -243,6 +276,26 @@ class AgentWebSocketBridge:
             context = f"AgentWebSocketBridge: manager for user {user_context.user_id!r}"
             raise FactoryComplianceError(result, context=context)
         return cast("WebSocketManagerProtocol", manager)
+
+    def _interface_violations(self, manager: object) -> list[Violation]:
+        cls = type(manager)
+        try:
+            own = vars(manager)
+        except TypeError:  # No __dict__ (slots): the class holds every method.
+            own = {}
+        missing = object()
+        uniform = _PROTOCOL_METHODS.isdisjoint(own) and all(
+            inspect.getattr_static(cls, name, missing) is not missing for name in _PROTOCOL_METHODS
+        )
+        if not uniform:
+            # Methods that live on the instance, or come from __getattr__, may
+            # differ from one instance to the next.
+            return check_manager_interface(manager)
+        verdict = self._interface_verdicts.get(cls)
+        if verdict is None:
+            verdict = tuple(check_manager_interface(manager))
+            self._interface_verdicts[cls] = verdict
+        return list(verdict)
 
     @staticmethod
     def _factory_verdict_violations(verdict: object) -> list[Violation]:

@@ -6,10 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-
 from ._connection import WebSocketConnection
 from ._context import UserExecutionContext
+from ._deadline import complete_within
 from ._errors import UserIsolationError, WebSocketDeliveryError
 from ._mode import WebSocketManagerMode
 
@@ -206,8 +205,7 @@ class IsolatedWebSocketManager:
         causes: list[Exception] = []
         for connection in recipients:
             try:
-                with anyio.fail_after(self._send_timeout):
-                    await connection.websocket.send_json(message)
+                await complete_within(connection.websocket.send_json(message), self._send_timeout)
             except Exception as exc:  # Every failed send is collected and re-raised below.
                 failed.append(connection.connection_id)
                 causes.append(exc)
