@@ -65,8 +65,8 @@ class PhaseSpec:
     """Every phase this one waits for: dependencies first, then `after=` names."""
 
     def __post_init__(self) -> None:
-        extra = tuple(name for name in self.after if name not in self.requires)
-        object.__setattr__(self, "waits_for", self.requires + extra)
+        extra = dict.fromkeys(name for name in self.after if name not in self.requires)
+        object.__setattr__(self, "waits_for", self.requires + tuple(extra))
 
     def problems(self) -> list[str]:
         """Every invalid option of this phase, one line each (its name is checked apart)."""

@@ -194,6 +194,16 @@ def test_after_given_as_a_set_is_planned_in_sorted_order() -> None:
     assert boot.plan()["p"].after == ("a", "b", "c")
 
 
+@pytest.mark.anyio
+async def test_a_name_given_twice_in_after_is_waited_for_once() -> None:
+    boot = Boot("after-twice")
+    boot.add(lambda: None, name="a")
+    spec = boot.add(lambda: None, name="p", after=["a", "a"])
+    assert spec.waits_for == ("a",)
+    report = await boot.run_once(sinks=[])
+    assert report["p"].status is PhaseStatus.COMPLETED
+
+
 def test_when_with_a_required_argument_is_refused() -> None:
     (problem,) = invalid_options(when=lambda flag: flag)
     assert problem.startswith("when must take no arguments")
