@@ -6,7 +6,13 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ("benchmarks.bench_scheduler", "benchmarks.bench_analysis", "benchmarks.bench_masking")
+BENCHMARKS = (
+    "benchmarks.bench_scheduler",
+    "benchmarks.bench_analysis",
+    "benchmarks.bench_masking",
+    "benchmarks.bench_history",
+    "benchmarks.bench_bridge",
+)
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._analysis import critical_chain
+from ._analysis import chain_links
 from ._report import BootReport
 from ._status import PhaseStatus
 
@@ -233,8 +233,8 @@ def summarize(reports: Iterable[BootReport]) -> BootStats:
             tally.seen += 1
             if record.status is PhaseStatus.COMPLETED and record.duration is not None:
                 tally.durations.append(record.duration)
-        for name in critical_chain(report).names:
-            tallies[name].on_chain += 1
+        for link in chain_links(report):
+            tallies[link.name].on_chain += 1
     return BootStats(
         boots=tuple(sorted(boots)),
         fingerprints=tuple(fingerprints),

@@ -130,12 +130,13 @@ def _boot_events(report: BootReport) -> list[dict[str, Any]]:
     starts = [r.teardown_start for r in report.phases if r.teardown_start is not None]
     ends = [r.teardown_end for r in report.phases if r.teardown_end is not None]
     if report.stopped_at is not None and report.stop_duration is not None:
-        began, ended = report.stopped_at, report.stopped_at + report.stop_duration
+        began, took = report.stopped_at, report.stop_duration
     elif starts and ends:  # a report written before the stop's times were recorded
-        began, ended = min(starts), max(ends)
+        began, took = min(starts), max(ends) - min(starts)
     else:
         return events
-    args = {"teardowns": len(starts), "stop_duration": ended - began}
+    ended = began + took
+    args = {"teardowns": len(starts), "stop_duration": took}
     events.append(_span("stop", "stop", BOOT_LANE, began, ended, args=args))
     return events
 

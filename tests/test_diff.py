@@ -166,6 +166,16 @@ def test_diff_prints_the_chain_move_and_the_slower_phase(
     assert "cache 200 ms 800 ms +600 ms +300.0% new" in out
 
 
+def test_the_chain_move_says_when_a_link_waited_for_a_free_slot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    side_by_side = report(record("a", 0.0, 0.1), record("b", 0.0, 0.2))
+    one_at_a_time = report(record("a", 0.0, 0.1), record("b", 0.1, 0.3))
+    old, new = write(tmp_path / "o.json", side_by_side), write(tmp_path / "n.json", one_at_a_time)
+    assert main(["diff", old, new]) == 0
+    assert "b +100 ms (on both, waited 100 ms for a free slot)" in capsys.readouterr().out
+
+
 def test_fail_over_exits_1_when_a_phase_on_the_new_chain_is_slower(
     old_file: str, new_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
