@@ -134,7 +134,7 @@ async def start_phase(spec: PhaseSpec, arguments: dict[str, Any]) -> tuple[Any, 
             value = await agen.__anext__()
         except StopAsyncIteration:
             raise NothingYielded(f"phase '{spec.name}' finished without yielding a value") from None
-        return value, functools.partial(_finish_async_generator, spec.name, agen)
+        return value, _AsyncGeneratorTeardown(spec.name, agen)
     if style is PhaseStyle.GENERATOR:
         gen = spec.target(**arguments)
         value = await in_thread(_first_value, gen)
@@ -162,13 +162,36 @@ async def _call_maybe_async(function: Callable[[], Any]) -> Any:
     return await in_thread(function)
 
 
-async def _finish_async_generator(name: str, agen: Any) -> None:
-    try:
-        await agen.__anext__()
-    except StopAsyncIteration:
-        return
-    await agen.aclose()
-    raise RuntimeError(f"phase '{name}' yielded more than once; a phase yields its value once")
+class _AsyncGeneratorTeardown:
+    """Resumes an async generator phase after its yield; or discards it unrun."""
+
+    __slots__ = ("agen", "name")
+
+    def __init__(self, name: str, agen: Any) -> None:
+        self.name = name
+        self.agen = agen
+
+    async def __call__(self) -> None:
+        try:
+            await self.agen.__anext__()
+        except StopAsyncIteration:
+            return
+        await self.agen.aclose()
+        raise RuntimeError(
+            f"phase '{self.name}' yielded more than once; a phase yields its value once"
+        )
+
+    async def discard(self) -> None:
+        """Close the generator without running its teardown (the stop budget is spent)."""
+        with anyio.CancelScope() as scope, contextlib.suppress(BaseException):
+            scope.cancel()
+            await self.agen.aclose()
+
+
+async def discard(teardown: Teardown) -> None:
+    """Release a teardown that will never run, so nothing is left for the garbage collector."""
+    if isinstance(teardown, _AsyncGeneratorTeardown):
+        await teardown.discard()
 
 
 async def _finish_generator(name: str, gen: Any) -> None:

@@ -154,6 +154,11 @@ class Lifecycle:
 
     def _change_in_service(self, to: BootState, reason: str) -> None:
         previous = self.state
+        if previous not in IN_SERVICE:
+            raise LifecycleError(
+                f"boot '{self.plan.boot}' is {previous.value}, not in service: it cannot "
+                f"become {to.value}"
+            )
         event = BootStateChanged(
             boot=self.plan.boot, at=self.now(), previous=previous, state=to, reason=reason
         )

@@ -12,6 +12,7 @@ from ._diagnostic import describe_exception
 from ._errors import PhaseTimeout
 from ._events import Event, TeardownCompleted, TeardownFailed, TeardownStarted
 from ._faults import Fault, FaultMoment, apply_fault
+from ._invoke import discard
 from ._phase_run import PhaseRun, error_info
 from ._plan import BootPlan
 from ._schedule import StopQueue
@@ -78,6 +79,7 @@ class Teardowns:
                 for position in range(len(self.runs) - 1, -1, -1):
                     run = self.runs[position]
                     if run.teardown is not None:  # never began: the budget was spent first
+                        await discard(run.teardown)
                         run.teardown = None
                         run.teardown_start = self.now()
                         self._settle(run, StopBudgetSpent(self.stop_timeout or 0.0))
