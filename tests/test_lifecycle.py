@@ -98,10 +98,14 @@ async def test_a_critical_failure_in_service_stops_the_boot_in_order_and_raises(
     failure = Diagnostic(
         boot="life", fingerprint="x", kind="phase_failed", phase="resource", summary="gone"
     )
-    with pytest.raises(BootAborted) as caught:
+
+    async def serve_until_the_failure() -> None:
         async with boot.start(sinks=[]) as running:
             running._lifecycle.fail_in_service(failure)
             await anyio.sleep_forever()
+
+    with pytest.raises(BootAborted) as caught:
+        await serve_until_the_failure()
     assert caught.value.exit_code == 69
     assert caught.value.report.state is S.STOPPED
     assert caught.value.report.outcome is S.FAILED

@@ -11,17 +11,24 @@ from orchestrator.testing import capture_events, inject_fault
 pytestmark = pytest.mark.anyio
 
 
-def diamond(log: list[str], gates: dict[str, anyio.Event] | None = None) -> Boot:
-    """base -> (left | right) -> top, and `lone` on its own; every phase tears down."""
+def diamond(log: list[str], together: frozenset[str] = frozenset()) -> Boot:
+    """base -> (left | right) -> top, and `lone` on its own; every phase tears down.
+
+    The teardowns named in `together` each wait until all of them have begun.
+    """
     boot = Boot("diamond")
-    gates = gates or {}
+    began: set[str] = set()
+    all_began = anyio.Event()
 
     def resource(name: str, *needs: str) -> None:
         async def phase(**_: object):  # type: ignore[no-untyped-def]
             yield name
             log.append(f"begin {name}")
-            if name in gates:
-                await gates[name].wait()
+            if name in together:
+                began.add(name)
+                if began == together:
+                    all_began.set()
+                await all_began.wait()
             else:
                 await anyio.lowlevel.checkpoint()
             log.append(f"end {name}")
@@ -54,18 +61,8 @@ async def test_a_teardown_starts_only_after_every_dependent_finished_its_own() -
 
 async def test_independent_teardowns_run_at_the_same_time() -> None:
     log: list[str] = []
-    both = {"left": anyio.Event(), "right": anyio.Event()}
-
-    async def release_when_both_began() -> None:
-        while not ("begin left" in log and "begin right" in log):
-            await anyio.sleep(0.001)
-        both["left"].set()
-        both["right"].set()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(release_when_both_began)
-        with anyio.fail_after(5):  # left and right each wait for the other to have begun
-            await diamond(log, both).run_once(sinks=[])
+    with anyio.fail_after(5):  # left and right each wait for the other to have begun
+        await diamond(log, frozenset({"left", "right"})).run_once(sinks=[])
     assert log.index("begin right") < log.index("end left")
     assert log.index("begin left") < log.index("end right")
 
