@@ -130,3 +130,41 @@ def test_a_budget_that_is_not_json_is_an_invalid_target_diagnostic(
     budget.write_text("boot = 2")
     assert main(["analyze", report_file, "budget", "--budget", str(budget)]) == 64
     assert "is not valid JSON" in capsys.readouterr().err
+
+
+SERVICE_BOOT = """
+from sleeping_boot import service_boot
+
+boot = service_boot()
+"""
+
+
+@pytest.fixture
+def target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent))
+    path = tmp_path / "service_boot_target.py"
+    path.write_text(SERVICE_BOOT)
+    return f"{path}:boot"
+
+
+def test_simulate_checks_its_prediction_against_the_budget_next_to_the_target(
+    target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    budget_file(tmp_path / "smd-budget.json", {"boot": 0.1, "phases": {"cache": 1}})
+    assert main(["simulate", target]) == 0
+    assert "1 over budget: (boot) +10 ms" in capsys.readouterr().out
+
+
+def test_simulate_without_a_budget_checks_none(
+    target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", target, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["budget"] is None
+
+
+def test_simulate_takes_a_budget_given_with_budget(
+    target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    budget = budget_file(tmp_path / "b.json", {"phases": {"database": 0.01}})
+    assert main(["simulate", target, "--budget", budget, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["budget"]["over"] == ["database"]

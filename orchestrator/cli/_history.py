@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .._budget import BOOT, Budget, BudgetCheck
-from .._diff import ReportDiff, diff_reports
+from .._diff import Regression, ReportDiff, diff_reports
 from .._report import BootReport
 from .._stats import BootStats, summarize
 from .._svg import format_seconds
-from ._load import usage_error
+from ._load import split_target, usage_error
 from ._output import stderr
 from ._reports import load_report, write_output
 
@@ -172,6 +172,23 @@ def find_budget(explicit: str | None, beside: str | Path) -> tuple[Budget, Path]
             f"Give --budget FILE, or put a {BUDGET_FILE} next to the report.",
         )
     return load_budget(path), path
+
+
+def budget_near_target(explicit: str | None, target: str) -> tuple[Budget, Path] | None:
+    """The budget given with `--budget`, else `smd-budget.json` next to TARGET, else None.
+
+    A file target (`path/app.py:boot`) is looked for beside its file, a module
+    target in the working directory.
+
+    Raises:
+        TargetError: the budget file given or found cannot be read as a budget.
+    """
+    if explicit is not None:
+        return load_budget(explicit), Path(explicit)
+    where, _ = split_target(target)
+    folder = Path(where).parent if where.endswith(".py") or "/" in where else Path()
+    path = folder / BUDGET_FILE
+    return (load_budget(path), path) if path.is_file() else None
 
 
 def describe_budget(check: BudgetCheck, source: Path) -> list[str]:
@@ -379,7 +396,9 @@ def run_diff(arguments: argparse.Namespace) -> int:
     return code
 
 
-def _regression_lines(regressions: tuple[Any, ...], percent: float, min_change: float) -> list[str]:
+def _regression_lines(
+    regressions: tuple[Regression, ...], percent: float, min_change: float
+) -> list[str]:
     limit = f"more than {percent:g}% and {format_seconds(min_change)}"
     if not regressions:
         return [f"no regression ({limit} slower)"]

@@ -16,7 +16,7 @@ from .._simulated import SimulatedBoot
 from .._stats import PERCENTILES, BootStats
 from .._stats import SCHEMA as STATS_SCHEMA
 from .._svg import format_seconds
-from ._history import read_json
+from ._history import BUDGET_FILE, budget_near_target, describe_budget, read_json
 from ._load import TargetError, load_boot, usage_error
 from ._output import positive_int, stderr, stdout
 from ._reports import check_same_boot, load_report, write_output
@@ -49,6 +49,12 @@ def register(commands: Any) -> None:
         default=[],
         metavar="PHASE",
         help="fail these phases as they start (PHASE=SECONDS: that far into each attempt)",
+    )
+    command.add_argument(
+        "--budget",
+        metavar="FILE",
+        help="check the prediction against this budget "
+        f"(default: {BUDGET_FILE} next to TARGET's file, if there is one)",
     )
     command.add_argument("--format", choices=("text", "json"), default="text")
     command.add_argument("--plot", metavar="FILE", type=Path, help="also write an SVG Gantt chart")
@@ -142,10 +148,17 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         ) from exc
     if arguments.plot is not None:
         write_output(arguments.plot, render_svg(result.to_report()), arguments.target)
+    budget = budget_near_target(arguments.budget, arguments.target)
+    check = budget[0].check(result.to_report()) if budget is not None else None
     if arguments.format == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+        document = result.to_dict()
+        document["budget"] = check.to_dict() if check is not None else None
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
-        stdout().print(describe(result), markup=False)
+        text = describe(result)
+        if budget is not None and check is not None:
+            text += "\n" + "\n".join(describe_budget(check, budget[1]))
+        stdout().print(text, markup=False)
     return 0
 
 
