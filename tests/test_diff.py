@@ -265,3 +265,12 @@ def test_fail_over_budget_without_a_budget_is_an_invalid_target_diagnostic(
     old_file: str, new_file: str
 ) -> None:
     assert main(["diff", old_file, new_file, "--fail-over-budget"]) == 64
+
+
+def test_reports_written_by_release_0_1_0_compare(capsys: pytest.CaptureFixture[str]) -> None:
+    data = Path(__file__).parent / "data"
+    old, new = data / "report-0.1.0.json", data / "report-0.1.0-failed.json"
+    assert main(["diff", str(old), str(new), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert (document["old"]["outcome"], document["new"]["outcome"]) == ("ready", "failed")
+    assert "websocket_factory_validation" in document["outcome_changes"]

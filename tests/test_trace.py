@@ -275,3 +275,11 @@ def test_analyze_trace_into_a_missing_folder_is_an_invalid_target_diagnostic(
     report = tmp_path / "report.json"
     report.write_text(TRACED.to_json())
     assert main(["analyze", str(report), "trace", "-o", str(tmp_path / "no" / "t.json")]) == 64
+
+
+def test_a_report_written_by_release_0_1_0_gives_a_valid_trace(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = Path(__file__).parent / "data" / "report-0.1.0-failed.json"
+    assert main(["analyze", str(report), "trace"]) == 0
+    assert format_problems(json.loads(capsys.readouterr().out)) == []
