@@ -168,3 +168,10 @@ def test_simulate_takes_a_budget_given_with_budget(
     budget = budget_file(tmp_path / "b.json", {"phases": {"database": 0.01}})
     assert main(["simulate", target, "--budget", budget, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["budget"]["over"] == ["database"]
+
+
+def test_fail_with_another_view_is_an_invalid_target_diagnostic(
+    report_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", report_file, "blame", "--fail"]) == 64
+    assert "only apply to the budget view" in capsys.readouterr().err

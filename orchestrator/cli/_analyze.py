@@ -66,6 +66,7 @@ def run_analyze(arguments: argparse.Namespace) -> int:
     as_json = arguments.format == "json"
     plain = arguments.output is not None
     code = 0
+    _history.refuse_budget_options(arguments)
     if arguments.view == "trace":
         text = json.dumps(trace_events(report), indent=1, sort_keys=True) + "\n"
     elif arguments.view == "budget":

@@ -215,6 +215,26 @@ def describe_budget(check: BudgetCheck, source: Path) -> list[str]:
     return lines
 
 
+def refuse_budget_options(arguments: argparse.Namespace) -> None:
+    """`--budget` and `--fail` mean something only to the budget view: refuse them elsewhere.
+
+    Raises:
+        TargetError: one of them is given with another view.
+    """
+    given = [
+        option
+        for option, value in (("--budget", arguments.budget), ("--fail", arguments.fail))
+        if value
+    ]
+    if given and arguments.view != "budget":
+        raise usage_error(
+            arguments.report,
+            f"{' and '.join(given)} only apply to the budget view, not to {arguments.view}",
+            f"smd analyze REPORT {arguments.view} was given {' '.join(given)}",
+            "Run `smd analyze REPORT budget --budget FILE [--fail]`.",
+        )
+
+
 def budget_view(report: BootReport, arguments: argparse.Namespace) -> tuple[str, int]:
     """`smd analyze REPORT budget`: the text or JSON to show, and the exit code."""
     budget, source = find_budget(arguments.budget, arguments.report)
