@@ -17,7 +17,7 @@ from .._plot import plot_data, render_svg
 from .._stop_analysis import StopBlame, StopChain, stop_blame, stop_critical_chain
 from .._svg import format_seconds
 from .._trace import trace_events
-from . import _graph, _history, _simulate
+from . import _budgets, _graph, _simulate
 from ._output import stderr, stdout
 from ._reports import load_report, write_output
 
@@ -52,7 +52,7 @@ def register(commands: Any) -> None:
     analyze.add_argument(
         "--budget",
         metavar="FILE",
-        help=f"budget: seconds allowed (default: {_history.BUDGET_FILE} next to REPORT)",
+        help=f"budget: seconds allowed (default: {_budgets.BUDGET_FILE} next to REPORT)",
     )
     analyze.add_argument("--fail", action="store_true", help="budget: exit 1 when over budget")
     analyze.set_defaults(handler=run_analyze)
@@ -66,11 +66,11 @@ def run_analyze(arguments: argparse.Namespace) -> int:
     as_json = arguments.format == "json"
     plain = arguments.output is not None
     code = 0
-    _history.refuse_budget_options(arguments)
+    _budgets.refuse_budget_options(arguments)
     if arguments.view == "trace":
         text = json.dumps(trace_events(report), indent=1, sort_keys=True) + "\n"
     elif arguments.view == "budget":
-        text, code = _history.budget_view(report, arguments)
+        text, code = _budgets.budget_view(report, arguments)
     elif arguments.view == "blame":
         result, stop = blame(report), stop_blame(report)
         if as_json:

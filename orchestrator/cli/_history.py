@@ -1,4 +1,4 @@
-"""Boots over time: `smd diff OLD NEW`, `smd stats REPORT...`, and the budget checks.
+"""Boots over time: `smd diff OLD NEW` and `smd stats REPORT...`.
 
 Output here is plain text built line by line (no rich tables): a diff or a
 summary of 10,000 phases must print in well under a second.
@@ -16,17 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._budget import BOOT, Budget, BudgetCheck
+from .._budget import BOOT
 from .._diff import Regression, ReportDiff, diff_reports
 from .._report import BootReport
 from .._stats import BootStats, summarize
 from .._svg import format_seconds
-from ._load import split_target, usage_error
+from ._budgets import describe_budget, load_budget, signed
+from ._load import usage_error
 from ._output import stderr
 from ._reports import load_report, write_output
 
-BUDGET_FILE = "smd-budget.json"
-"""Where `smd analyze REPORT budget` looks for a budget when `--budget` is not given."""
 DEFAULT_MIN_CHANGE = 0.05
 """Seconds: a slow-down smaller than this never fails `smd diff --fail-over`."""
 CHAIN_EFFECTS_SHOWN = 10
@@ -112,147 +111,7 @@ def non_negative(text: str, option: str, subject: str) -> float:
     return value
 
 
-def read_json(path: str | Path, what: str, action: str) -> Any:
-    """Parse a JSON file given on the command line.
-
-    Raises:
-        TargetError: the file is missing, unreadable or not JSON.
-    """
-    where = Path(path)
-    try:
-        text = where.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise usage_error(
-            str(path), f"{what} '{path}' does not exist", f"looked for {where.resolve()}", action
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise usage_error(
-            str(path), f"{what} '{path}' cannot be read", f"{type(exc).__name__}: {exc}", action
-        ) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise usage_error(
-            str(path),
-            f"{what} '{path}' is not valid JSON",
-            f"{exc.msg} at line {exc.lineno}",
-            action,
-        ) from exc
-
-
-# --- budgets -----------------------------------------------------------------------------
-
-
-def load_budget(path: str | Path) -> Budget:
-    """Read a budget file.
-
-    Raises:
-        TargetError: the file is missing, not JSON, or not a budget.
-    """
-    action = 'Write JSON like {"boot": 2.0, "phases": {"database": 0.5}} (seconds > 0).'
-    data = read_json(path, "budget file", action)
-    try:
-        return Budget.from_dict(data)
-    except ValueError as exc:
-        raise usage_error(str(path), f"'{path}' is not a budget", str(exc), action) from exc
-
-
-def find_budget(explicit: str | None, beside: str | Path) -> tuple[Budget, Path]:
-    """The budget given with `--budget`, else the `smd-budget.json` next to `beside`.
-
-    Raises:
-        TargetError: none was given and there is none next to `beside`.
-    """
-    path = Path(explicit) if explicit is not None else Path(beside).parent / BUDGET_FILE
-    if explicit is None and not path.is_file():
-        raise usage_error(
-            str(beside),
-            "no budget to check against",
-            f"--budget was not given and there is no {path}",
-            f"Give --budget FILE, or put a {BUDGET_FILE} next to the report.",
-        )
-    return load_budget(path), path
-
-
-def budget_near_target(explicit: str | None, target: str) -> tuple[Budget, Path] | None:
-    """The budget given with `--budget`, else `smd-budget.json` next to TARGET, else None.
-
-    A file target (`path/app.py:boot`) is looked for beside its file, a module
-    target in the working directory.
-
-    Raises:
-        TargetError: the budget file given or found cannot be read as a budget.
-    """
-    if explicit is not None:
-        return load_budget(explicit), Path(explicit)
-    where, _ = split_target(target)
-    folder = Path(where).parent if where.endswith(".py") or "/" in where else Path()
-    path = folder / BUDGET_FILE
-    return (load_budget(path), path) if path.is_file() else None
-
-
-def describe_budget(check: BudgetCheck, source: Path) -> list[str]:
-    """The check as lines: every budgeted item, then what is over."""
-    lines = [f"budget of '{check.boot}' from {source}"]
-    width = max((len(item.name) for item in check.items), default=5)
-    lines.append(f"  {'phase':<{width}}  {'budget':>9}  {'spent':>9}  {'over':>10}")
-    for item in check.items:
-        mark = "  OVER BUDGET" if item.is_over else ""
-        lines.append(
-            f"  {item.name:<{width}}  {format_seconds(item.budget):>9}  "
-            f"{format_seconds(item.spent):>9}  {_signed(item.over):>10}{mark}"
-        )
-    if check.unmeasured:
-        lines.append(f"  not measured (did not run): {', '.join(check.unmeasured)}")
-    overruns = check.overruns
-    if overruns:
-        lines.append(
-            f"{len(overruns)} over budget: "
-            + ", ".join(f"{item.name} {_signed(item.over)}" for item in overruns)
-        )
-    else:
-        lines.append("within budget")
-    return lines
-
-
-def refuse_budget_options(arguments: argparse.Namespace) -> None:
-    """`--budget` and `--fail` mean something only to the budget view: refuse them elsewhere.
-
-    Raises:
-        TargetError: one of them is given with another view.
-    """
-    given = [
-        option
-        for option, value in (("--budget", arguments.budget), ("--fail", arguments.fail))
-        if value
-    ]
-    if given and arguments.view != "budget":
-        raise usage_error(
-            arguments.report,
-            f"{' and '.join(given)} only apply to the budget view, not to {arguments.view}",
-            f"smd analyze REPORT {arguments.view} was given {' '.join(given)}",
-            "Run `smd analyze REPORT budget --budget FILE [--fail]`.",
-        )
-
-
-def budget_view(report: BootReport, arguments: argparse.Namespace) -> tuple[str, int]:
-    """`smd analyze REPORT budget`: the text or JSON to show, and the exit code."""
-    budget, source = find_budget(arguments.budget, arguments.report)
-    check = budget.check(report)
-    code = 1 if arguments.fail and check.overruns else 0
-    if arguments.format == "json":
-        document = check.to_dict() | {"budget_file": str(source)}
-        return json.dumps(document, indent=2, sort_keys=True) + "\n", code
-    return "\n".join(describe_budget(check, source)) + "\n", code
-
-
 # --- smd diff ----------------------------------------------------------------------------
-
-
-def _signed(seconds: float) -> str:
-    if seconds == 0:
-        return "0 ms"
-    return ("+" if seconds > 0 else "-") + format_seconds(abs(seconds))
 
 
 def _percent(fraction: float | None) -> str:
@@ -279,7 +138,7 @@ def describe_diff(diff: ReportDiff, min_change: float) -> list[str]:
         else f"diff of '{new.boot}'",
         _boot_line("old", old),
         _boot_line("new", new),
-        f"  boot time: {_signed(diff.duration_change)} ({_percent(relative)})",
+        f"  boot time: {signed(diff.duration_change)} ({_percent(relative)})",
     ]
     lines += _plan_lines(diff)
     lines += _outcome_lines(diff)
@@ -344,7 +203,7 @@ def _chain_lines(diff: ReportDiff) -> list[str]:
         how = "joined" if not change.old_chain else "left" if not change.new_chain else "on both"
         if waits.get(change.name, 0.0) > WAIT_SHOWN:
             how += f", waited {format_seconds(waits[change.name])} for a free slot"
-        lines.append(f"    {change.name} {_signed(change.chain_effect)} ({how})")
+        lines.append(f"    {change.name} {signed(change.chain_effect)} ({how})")
     if len(effects) > CHAIN_EFFECTS_SHOWN:
         lines.append(f"    and {len(effects) - CHAIN_EFFECTS_SHOWN} more (--format json)")
     return lines
@@ -372,7 +231,7 @@ def _duration_lines(diff: ReportDiff, min_change: float) -> list[str]:
         lines.append(
             f"  {change.name:<{width}}  {format_seconds(change.old_duration or 0.0):>9}  "
             f"{format_seconds(change.new_duration or 0.0):>9}  "
-            f"{_signed(change.change or 0.0):>10}  {_percent(change.relative):>9}  {chain or '-'}"
+            f"{signed(change.change or 0.0):>10}  {_percent(change.relative):>9}  {chain or '-'}"
         )
     return lines
 
@@ -427,7 +286,7 @@ def _regression_lines(
         what = "boot" if found.name == BOOT else found.name
         lines.append(
             f"  {what}: {format_seconds(found.old)} -> {format_seconds(found.new)} "
-            f"({_signed(found.change)}, {_percent(found.relative)})"
+            f"({signed(found.change)}, {_percent(found.relative)})"
         )
     return lines
 

@@ -16,7 +16,7 @@ from .._simulated import SimulatedBoot
 from .._stats import PERCENTILES, BootStats
 from .._stats import SCHEMA as STATS_SCHEMA
 from .._svg import format_seconds
-from ._history import BUDGET_FILE, budget_near_target, describe_budget, read_json
+from ._budgets import BUDGET_FILE, budget_near_target, describe_budget, read_json
 from ._load import TargetError, load_boot, usage_error
 from ._output import positive_int, stderr, stdout
 from ._reports import check_same_boot, load_report, write_output
