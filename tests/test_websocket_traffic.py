@@ -19,7 +19,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def errors_of(factory: object) -> tuple[str, ...]:
-    result = await WebSocketManagerFactoryValidator.validate_factory(factory, call_timeout=0.2)
+    result = await WebSocketManagerFactoryValidator.validate_factory(
+        factory, call_timeout=0.2, seed=5
+    )
     assert not result.is_valid
     assert not result.user_context_isolated
     return result.validation_errors
@@ -151,11 +153,13 @@ async def test_sharing_that_shows_only_through_send_to_thread_fails() -> None:
 
 async def test_a_shared_connection_index_that_never_misdelivers_still_fails() -> None:
     errors = await errors_of(ConnectionIndexFactory())
-    assert errors == (
+    assert (
         "isolation: user B's manager reported user A's connection via "
-        "get_user_connections(user A), is_connection_active(user A)",
-        "isolation: user B's manager disconnected user A's connection via "
-        "remove_connection(user A's connection id)",
+        "get_user_connections(user A), is_connection_active(user A)"
+    ) in errors
+    assert any(
+        error.startswith("isolation: user B's manager disconnected user A's connection ")
+        for error in errors
     )
 
 
@@ -200,5 +204,8 @@ class RecordingFactory(fakes.ThirdPartyFactory):
 async def test_the_probe_users_look_like_ordinary_users() -> None:
     factory = RecordingFactory()
     await WebSocketManagerFactoryValidator.validate_factory(factory)
-    assert len(set(factory.seen)) == len(factory.seen) == 12
+    users, runs = factory.seen[0::3], factory.seen[2::3]
+    assert len(users) >= 16
+    assert len(set(users)) == len(users)
+    assert len(set(runs)) == len(runs)
     assert not any("probe" in seen or "smd" in seen for seen in factory.seen)

@@ -457,7 +457,7 @@ class MonitorCopyManager(Manager):
 
 
 class StickyRemovalManager(Manager):
-    """remove_connection marks the connection gone, and delivery ignores the mark."""
+    """remove_connection marks the connection gone; every query honours the mark, delivery not."""
 
     def __init__(self, user_id: str, factory: Factory, mode: WebSocketManagerMode) -> None:
         super().__init__(user_id, factory, mode)
@@ -471,6 +471,13 @@ class StickyRemovalManager(Manager):
 
     def is_connection_active(self, user_id: str) -> bool:
         return bool(self.get_user_connections(user_id))
+
+    def get_connection_health(self, user_id: str) -> dict[str, Any]:
+        return {"user_id": user_id, "connections": sorted(self.get_user_connections(user_id))}
+
+    def _targets(self) -> list[WebSocketConnection]:
+        live = [c for c in super()._targets() if c.connection_id not in self._removed]
+        return live and super()._targets()
 
 
 class NoopRemovalManager(Manager):
@@ -495,13 +502,15 @@ class LatestConnectionOnlyManager(Manager):
 
 
 class RemoveAllManager(Manager):
-    """Removing one connection forgets all of the user's connections from delivery."""
+    """Removing one connection silently stops delivery to all of the user's connections."""
 
     async def remove_connection(self, connection_id: str) -> None:
+        await super().remove_connection(connection_id)
         self.cut = True
 
-    def _targets(self) -> list[WebSocketConnection]:
-        return [] if getattr(self, "cut", False) else super()._targets()
+    async def _deliver(self, targets: list[WebSocketConnection], message: dict[str, Any]) -> None:
+        if not getattr(self, "cut", False):
+            await super()._deliver(targets, message)
 
 
 class ThreadSlotManager(Manager):
@@ -773,6 +782,130 @@ class EscapeRaisingFactory(Factory):
         raise RuntimeError("\x1b[2J\x1b[31mall good\x1b]0;owned\x07")
 
 
+# --- interface, and the seed system's habits ----------------------------------------------
+
+
+class ClosingRemovalManager(Manager):
+    """remove_connection closes every socket of that id the factory has seen, whoever's."""
+
+    async def add_connection(self, connection: WebSocketConnection) -> None:
+        await super().add_connection(connection)
+        self.factory.shared.setdefault("sockets", []).append(connection)
+
+    async def remove_connection(self, connection_id: str) -> None:
+        await super().remove_connection(connection_id)
+        for connection in self.factory.shared.get("sockets", []):
+            if connection.connection_id == connection_id:
+                await connection.websocket.close()  # type: ignore[attr-defined]
+
+
+class AddresseeBlindManager(Manager):
+    """Sends everything to its own connections, whoever the message is addressed to."""
+
+    async def send_to_user(self, user_id: str, message: dict[str, Any]) -> None:
+        await self._deliver(self._targets(), message)
+
+    async def send_to_thread(self, thread_id: str, message: dict[str, Any]) -> None:
+        await self._deliver(self._targets(), message)
+
+
+class SwallowingManager(Manager):
+    """Hides failed deliveries, as the seed system's managers did."""
+
+    async def _deliver(self, targets: list[WebSocketConnection], message: dict[str, Any]) -> None:
+        try:
+            await super()._deliver(targets, message)
+        except ExceptionGroup:
+            return
+
+
+def _undecorated(method: Callable[..., Any]) -> Callable[..., Any]:
+    # A decorator written without functools.wraps: the method no longer declares itself async.
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
+class UndeclaredAsyncManager(Manager):
+    """send_to_user is a plain function returning a coroutine, not declared async."""
+
+    send_to_user = _undecorated(Manager.send_to_user)  # type: ignore[assignment]
+
+
+class NoKwargsFactory(Factory):
+    """create_manager takes no **kwargs, so a caller's extra option breaks it."""
+
+    def create_manager(  # type: ignore[override]
+        self, user_context: UserExecutionContext | None, mode: WebSocketManagerMode = UNIFIED
+    ) -> Any:
+        return super().create_manager(user_context, mode)
+
+
+class ContextlessFactory(Factory):
+    """Hands a caller without a user context a manager (the seed system's anonymous path)."""
+
+    def create_manager(
+        self,
+        user_context: UserExecutionContext | None,
+        mode: WebSocketManagerMode = UNIFIED,
+        **kwargs: Any,
+    ) -> Any:
+        if user_context is None:
+            return Manager("anonymous-everyone", self, mode)
+        return super().create_manager(user_context, mode)
+
+
+class SingleManager(Manager):
+    """Serves every user from one instance, routing by user id."""
+
+    def __init__(self, user_id: str, factory: Factory, mode: WebSocketManagerMode) -> None:
+        super().__init__(user_id, factory, mode)
+        self._by_user: dict[str, dict[str, WebSocketConnection]] = {}
+
+    async def add_connection(self, connection: WebSocketConnection) -> None:
+        self._by_user.setdefault(connection.user_id, {})[connection.connection_id] = connection
+
+    async def remove_connection(self, connection_id: str) -> None:
+        for connections in self._by_user.values():
+            connections.pop(connection_id, None)
+
+    async def send_to_user(self, user_id: str, message: dict[str, Any]) -> None:
+        await self._deliver(list(self._by_user.get(user_id, {}).values()), message)
+
+    async def send_to_thread(self, thread_id: str, message: dict[str, Any]) -> None:
+        targets = [c for cs in self._by_user.values() for c in cs.values()]
+        await self._deliver([c for c in targets if c.thread_id == thread_id], message)
+
+    async def emit_critical_event(  # type: ignore[override]
+        self, user_id: str, event_type: str, data: dict[str, Any]
+    ) -> None:
+        await self.send_to_user(user_id, {"type": event_type, "data": data})
+
+    def get_user_connections(self, user_id: str) -> set[str]:
+        return set(self._by_user.get(user_id, {}))
+
+    def is_connection_active(self, user_id: str) -> bool:
+        return bool(self._by_user.get(user_id))
+
+    def get_connection_health(self, user_id: str) -> dict[str, Any]:
+        return {"user_id": user_id, "connections": sorted(self._by_user.get(user_id, {}))}
+
+
+class SingleManagerFactory(Factory):
+    """One manager for every user, routing by user id: no user has a manager of its own."""
+
+    def make(self, context: UserExecutionContext, mode: WebSocketManagerMode) -> Any:
+        return self.shared.setdefault("single", SingleManager(context.user_id, self, mode))
+
+
+class IsolationDenyingFactory(Factory):
+    """Says plainly that its managers are not isolated."""
+
+    def supports_user_isolation(self) -> bool:
+        return False
+
+
 @dataclass(frozen=True)
 class Entry:
     """A non-compliant factory and the fragment its refusal must contain."""
@@ -922,6 +1055,23 @@ NONCOMPLIANT: tuple[Entry, ...] = (
     ),
     _entry("queries", AlwaysValidFactory, "validate_manager_instance: accepted"),
     _entry("queries", ClassNameValidatingFactory, "impostor with the class name"),
+    _entry("queries", IsolationDenyingFactory, "supports_user_isolation: returned False"),
+    # removal, delivery and interface faults the seed system shipped
+    _entry("removal", _with_manager(ClosingRemovalManager, "Closes others"), "closed user"),
+    _entry("ids", _with_manager(AddresseeBlindManager, "Addressee-blind"), "addressed to"),
+    _entry(
+        "late",
+        _with_manager(SwallowingManager, "Swallowing"),
+        "a delivery to a failing connection raised nothing",
+    ),
+    _entry(
+        "interface",
+        _with_manager(UndeclaredAsyncManager, "Undeclared async"),
+        "manager.send_to_user: is a plain method",
+    ),
+    _entry("interface", NoKwargsFactory, "create_manager: signature"),
+    _entry("modes", ContextlessFactory, "missing user context"),
+    _entry("scale", SingleManagerFactory, SAME),
 )
 
 
@@ -1089,3 +1239,5 @@ CORRECT: tuple[tuple[str, Callable[[], object]], ...] = (
     ("thread-safe locking", _with_manager(LockingManager, "Locking")),
     ("strict about strangers", _with_manager(StrictManager, "Strict")),
 )
+
+BY_NAME: dict[str, Entry] = {entry.name: entry for entry in NONCOMPLIANT}

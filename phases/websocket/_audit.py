@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -10,24 +11,22 @@ from ._conformance import (
     FACTORY_METHODS,
     check_manager_interface,
     check_method,
+    emit_takes_user_id,
     qualified_type_name,
 )
-from ._connection import WebSocketConnection
 from ._context import UserExecutionContext
 from ._findings import Findings, short_repr
 from ._probe import (
     Impostor,
     Outcome,
-    ProbeWebSocket,
+    call_here,
     call_sync,
+    describe_error,
     impostor_named_like,
-    ordinary_id,
 )
 from ._result import Concern, FactoryValidationResult
-from ._traffic import ProbeUser, TrafficProbe
-
-# Users served before A and B, so a factory that isolates only its first few users fails.
-_EARLIER_USERS = ("C", "D")
+from ._scenario import ProbeUser, plan_users
+from ._traffic import TrafficProbe
 
 
 class FactoryAudit:
@@ -35,24 +34,51 @@ class FactoryAudit:
 
     Each call into the factory or its managers is bounded by `call_timeout`; a call
     that hangs becomes a violation and the checks that depend on it are skipped
-    rather than reported again.
+    rather than reported again. Nothing the factory's code raises or returns can
+    end the audit other than with a result.
 
     Args:
         factory: The object to audit.
         call_timeout: Seconds any one call may take.
+        seed: Draws the probe users, their ids and the traffic.
+        block_budget: Seconds a plain call on the event loop may take.
+        settle: Seconds to wait for late deliveries before the ledger is read.
     """
 
-    def __init__(self, factory: object, *, call_timeout: float) -> None:
+    def __init__(
+        self,
+        factory: object,
+        *,
+        call_timeout: float,
+        seed: int,
+        block_budget: float,
+        settle: float,
+    ) -> None:
         self._factory: Any = factory
-        self._findings = Findings(timeout=call_timeout)
+        self._findings = Findings(timeout=call_timeout, block_budget=block_budget)
         self._checked: set[Concern] = set()
         self._manager_type: str | None = None
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self._settle = settle
 
     async def run(self) -> FactoryValidationResult:
         """Run the checks and return what they found."""
-        await self._audit()
+        try:
+            await self._audit()
+        except Exception as exc:  # Hostile objects can fail in places no check expects.
+            self._checked.clear()
+            self._findings.fail(
+                f"gate: probing the factory raised {describe_error(exc)}",
+                "Make the factory and its managers behave as ordinary Python objects; the "
+                "error above came from their code or from a value they returned.",
+                Concern.FACTORY_METHOD,
+            )
         return FactoryValidationResult.from_violations(
-            self._findings.violations, manager_type=self._manager_type, checked=self._checked
+            self._findings.violations,
+            manager_type=self._manager_type,
+            checked=self._checked,
+            seed=self._seed,
         )
 
     async def _audit(self) -> None:
@@ -64,13 +90,18 @@ class FactoryAudit:
         users = await self._create_probe_users()
         if users is None:
             return
-        first, second = users[-2:]
+        first, second = users[0], users[1]
         distinct = self._check_distinct(users)
-        compliant = self._check_interfaces(first, second)
+        compliant = self._check_interfaces(users)
         if "validate_manager_instance" in usable:
             await self._check_self_validation(first.manager, second.manager)
         self._checked.add(Concern.FACTORY_METHOD)
-        if compliant and distinct and await TrafficProbe(self._findings).run(first, second):
+        if not (compliant and distinct):
+            return
+        for user in users:
+            user.emit_unified = emit_takes_user_id(user.manager)
+        probe = TrafficProbe(self._findings, users, rng=self._rng, settle=self._settle)
+        if await probe.run():
             self._checked.update((Concern.INTERFACE, Concern.ISOLATION))
 
     def _check_factory_methods(self) -> set[str]:
@@ -96,13 +127,19 @@ class FactoryAudit:
                 Concern.ISOLATION,
             )
 
-    async def _create_manager(self, user_context: UserExecutionContext | None) -> Outcome:
+    async def _create_manager(
+        self, user_context: UserExecutionContext | None, *, on_loop: bool = False, **options: Any
+    ) -> Outcome:
         create: Callable[..., Any] = self._factory.create_manager
-        outcome = await call_sync(self._findings.timeout, create, user_context)
+        if on_loop:
+            # As the bridge calls it: on the event loop, where any time it takes blocks the loop.
+            outcome = call_here(create, user_context, **options)
+        else:
+            outcome = await call_sync(self._findings.timeout, create, user_context, **options)
         if outcome.returned and inspect.isawaitable(outcome.value):
             if inspect.iscoroutine(outcome.value):
                 outcome.value.close()
-            return Outcome(error=_ReturnedAwaitableError())
+            return Outcome(error=_ReturnedAwaitableError(), elapsed=outcome.elapsed)
         return outcome
 
     def _declares_context_optional(self) -> bool:
@@ -140,58 +177,92 @@ class FactoryAudit:
         return True
 
     async def _create_probe_users(self) -> list[ProbeUser] | None:
-        """Create managers for the earlier users, then A and B; None if creation failed."""
+        """Create a manager for every probe user; None when creation failed or blocked.
+
+        Every other user's manager is created on the event loop, the others from a
+        worker thread (the first one there, so a hang is abandoned, not suffered).
+        Users of the EMERGENCY and DEGRADED modes may be refused by raising.
+        """
         users: list[ProbeUser] = []
-        for label in (*_EARLIER_USERS, "A", "B"):
-            context = UserExecutionContext(
-                user_id=ordinary_id("user"),
-                thread_id=ordinary_id("thread"),
-                run_id=ordinary_id("run"),
-            )
-            outcome = await self._create_manager(context)
+        for user in plan_users(self._rng):
+            production = user.mode.is_production
+            options = {} if production else {"mode": user.mode}
+            label = "create_manager" if production else f"create_manager(mode={user.mode.name})"
+            on_loop = production and user.index % 2 == 1
+            outcome = await self._create_manager(user.context, on_loop=on_loop, **options)
+            if self._blocked(label, user, outcome, on_loop=on_loop):
+                return None
+            if not production and isinstance(outcome.error, Exception):
+                continue  # The factory refused the mode by raising: what the protocol allows.
             if isinstance(outcome.error, _ReturnedAwaitableError):
                 self._findings.fail(
-                    "create_manager: returned an awaitable, not a manager, for a valid "
-                    "user context",
+                    f"{label}: returned an awaitable, not a manager, for {user.name}",
                     "Make create_manager a plain method that returns the manager itself.",
                     Concern.FACTORY_METHOD,
                 )
                 return None
             if not outcome.returned:
                 self._findings.fail_call(
-                    "create_manager", outcome, Concern.FACTORY_METHOD, "for a valid user context"
+                    label, outcome, Concern.FACTORY_METHOD, f"for {user.name}'s context"
                 )
                 return None
             if outcome.value is None:
                 self._findings.fail(
-                    "create_manager: returned None for a valid user context",
+                    f"{label}: returned None for {user.name}'s context",
                     "Return the manager created for the user context.",
                     Concern.FACTORY_METHOD,
                 )
                 return None
-            websocket = ProbeWebSocket()
-            connection = WebSocketConnection(
-                ordinary_id("conn"), context.user_id, websocket, thread_id=context.thread_id
-            )
-            users.append(ProbeUser(label, context, outcome.value, websocket, connection))
+            user.manager = outcome.value
+            users.append(user)
         return users
 
-    def _check_distinct(self, users: list[ProbeUser]) -> bool:
-        if len({id(user.manager) for user in users}) == len(users):
-            return True
-        self._findings.fail(
-            "create_manager: two users received the same manager instance",
-            "Return a new manager from every create_manager call; never reuse one "
-            "across user contexts.",
-            Concern.ISOLATION,
+    def _blocked(self, label: str, user: ProbeUser, outcome: Outcome, *, on_loop: bool) -> bool:
+        if outcome.timed_out or outcome.elapsed <= self._findings.block_budget:
+            return False
+        where = (
+            "the event loop"
+            if on_loop
+            else "its worker thread (the bridge calls it on the event loop, which it would block)"
         )
-        return False
+        self._findings.fail(
+            f"{label}: blocked {where} for {outcome.elapsed:.2f}s creating {user.name}'s manager",
+            f"Make create_manager return within {self._findings.block_budget * 1000:.0f} ms: "
+            "no sleeping, blocking I/O or waiting on locks; the bridge calls it on the event "
+            "loop, and every other user waits while it runs.",
+            Concern.FACTORY_METHOD,
+        )
+        return True
 
-    def _check_interfaces(self, first: ProbeUser, second: ProbeUser) -> bool:
-        self._manager_type = qualified_type_name(first.manager)
-        found = check_manager_interface(first.manager)
-        if type(second.manager) is not type(first.manager):
-            found += check_manager_interface(second.manager)
+    def _check_distinct(self, users: list[ProbeUser]) -> bool:
+        first_holder: dict[int, ProbeUser] = {}
+        for user in users:
+            holder = first_holder.setdefault(id(user.manager), user)
+            if holder is user:
+                continue
+            label = (
+                "create_manager"
+                if user.mode.is_production
+                else (f"create_manager(mode={user.mode.name})")
+            )
+            self._findings.fail(
+                f"{label}: users {holder.label} and {user.label} received the same manager "
+                "instance",
+                "Return a new manager from every create_manager call, in every mode; never "
+                "reuse one across user contexts (refuse a mode by raising instead).",
+                Concern.ISOLATION,
+            )
+            return False
+        return True
+
+    def _check_interfaces(self, users: list[ProbeUser]) -> bool:
+        self._manager_type = qualified_type_name(users[0].manager)
+        found = []
+        types: set[type] = set()
+        for user in users:
+            if type(user.manager) not in types:
+                types.add(type(user.manager))
+                found += check_manager_interface(user.manager)
         unique = list(dict.fromkeys(found))
         self._findings.violations.extend(unique)
         return not unique

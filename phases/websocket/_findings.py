@@ -5,31 +5,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._probe import Outcome, call_async
+from ._probe import Outcome, call_async, neutralise
 from ._result import Concern, Violation
 
 
 def short_repr(value: object) -> str:
     """Show plain values as they are and objects by type, so lines stay stable across runs."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if value is None or type(value) in (bool, int, float, str):
         text = repr(value)
-        return text if len(text) <= 60 else f"{text[:57]}..."
-    return f"a {type(value).__name__}"
+        return neutralise(text if len(text) <= 60 else f"{text[:57]}...")
+    return f"a {neutralise(type(value).__name__)}"
 
 
 class Findings:
-    """The violations found so far, and the time bound every probing call obeys.
+    """The violations found so far, and the bounds every probing call obeys.
 
     Args:
         timeout: Seconds any one call into the factory or a manager may take.
+        block_budget: Seconds a plain call may keep the event loop to itself.
     """
 
-    def __init__(self, *, timeout: float) -> None:
+    def __init__(self, *, timeout: float, block_budget: float) -> None:
         self.timeout = timeout
+        self.block_budget = block_budget
         self.violations: list[Violation] = []
+        self._kinds: set[str] = set()
 
-    def fail(self, detail: str, action: str, concern: Concern) -> None:
-        """Record one failed check; a check failing the same way twice is one violation."""
+    def fail(self, detail: str, action: str, concern: Concern, *, kind: str | None = None) -> None:
+        """Record one failed check.
+
+        A check failing the same way twice is one violation; with `kind`, only
+        the first violation of that kind is kept (one line per fault, not per user).
+        """
+        if kind is not None:
+            if kind in self._kinds:
+                return
+            self._kinds.add(kind)
         violation = Violation(detail, action, concern)
         if violation not in self.violations:
             self.violations.append(violation)
@@ -43,17 +54,21 @@ class Findings:
                 f"Make {label} return promptly; the gate bounds every call and a hung "
                 "call would hang the boot.",
                 concern,
+                kind=f"{label}:timeout",
             )
         else:
             self.fail(
                 f"{label}: raised {outcome.describe_error()}{suffix}",
                 f"Make {label} succeed for this input; see the error it raised.",
                 concern,
+                kind=f"{label}:raised",
             )
 
-    async def succeeds(self, label: str, function: Callable[..., Any], *args: Any) -> bool:
+    async def succeeds(
+        self, label: str, function: Callable[..., Any], *args: Any, when: str = ""
+    ) -> bool:
         """Await `function(*args)` within the bound; say whether it returned, recording why not."""
         outcome = await call_async(self.timeout, function, *args)
         if not outcome.returned:
-            self.fail_call(label, outcome, Concern.INTERFACE)
+            self.fail_call(label, outcome, Concern.INTERFACE, when)
         return outcome.returned

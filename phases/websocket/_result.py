@@ -50,6 +50,9 @@ class FactoryValidationResult:
         validation_timestamp: When the validation finished (UTC).
         actions: What to change, one per entry of `validation_errors`, or empty
             when whoever built the result gave none.
+        probe_seed: The seed the gate's probe was drawn from, to replay it
+            (`validate_factory(factory, seed=...)` or `SMD_GATE_SEED`); None
+            when the result did not come from the gate's probe.
 
     Raises:
         ValueError: On construction, if `is_valid` contradicts the errors, or
@@ -64,6 +67,7 @@ class FactoryValidationResult:
     factory_method_available: bool = False
     validation_timestamp: dt.datetime = field(default_factory=_utc_now)
     actions: tuple[str, ...] = ()
+    probe_seed: int | None = None
 
     def __post_init__(self) -> None:
         # Callers often pass lists; freeze them so the result stays immutable.
@@ -86,6 +90,7 @@ class FactoryValidationResult:
         *,
         manager_type: str | None,
         checked: Iterable[Concern],
+        seed: int | None = None,
     ) -> FactoryValidationResult:
         """Build a result from the violations found.
 
@@ -94,6 +99,8 @@ class FactoryValidationResult:
             manager_type: The qualified class name of the managers examined.
             checked: The concerns whose checks all ran; a concern that was not
                 fully checked is never reported as true.
+            seed: The probe's seed; a refusal names it in its first action, so
+                whoever reads the refusal can replay the probe.
 
         Returns:
             The result; a boolean is true only if its concern was checked and
@@ -102,6 +109,12 @@ class FactoryValidationResult:
         found = tuple(violations)
         failed = {violation.concern for violation in found}
         proven = set(checked) - failed
+        actions = [violation.action for violation in found]
+        if actions and seed is not None:
+            actions[0] += (
+                f" (Probe seed {seed}: replay it with SMD_GATE_SEED={seed} or "
+                f"validate_factory(factory, seed={seed}).)"
+            )
         return cls(
             is_valid=not found,
             validation_errors=tuple(violation.detail for violation in found),
@@ -109,7 +122,8 @@ class FactoryValidationResult:
             user_context_isolated=Concern.ISOLATION in proven,
             interface_compliant=Concern.INTERFACE in proven,
             factory_method_available=Concern.FACTORY_METHOD in proven,
-            actions=tuple(violation.action for violation in found),
+            actions=tuple(actions),
+            probe_seed=seed,
         )
 
     @property

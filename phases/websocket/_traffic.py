@@ -1,301 +1,334 @@
-"""The traffic probe: real messages through two users' managers, and what arrived where."""
+"""The traffic probe: production-like traffic through every probe user's manager, one ledger.
+
+Users connect two or three sockets each, some join late, some leave, messages
+are tagged and every arrival is recorded with the call in progress; the ledger
+is read once the run is over and a settling pause has passed, so a delivery
+that is deferred, batched, replayed or retried to the wrong user is caught.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import random
+import time
 from typing import Any
 
+import anyio
+
 from ._connection import WebSocketConnection
-from ._context import UserExecutionContext
-from ._findings import Findings, short_repr
-from ._probe import BrokenProbeWebSocket, ProbeWebSocket, call_async, call_sync, ordinary_id
-from ._result import Concern
-
-_CRITICAL_EVENT = "agent_completed"
-_NO_SHARED_STATE = (
-    "Keep connections on the manager instance, one manager per user context; "
-    "no class-level or module-level registry shared between managers."
+from ._findings import Findings
+from ._ledger import Ledger, Sent
+from ._probe import (
+    Abort,
+    BrokenProbeWebSocket,
+    Outcome,
+    ProbeWebSocket,
+    Stage,
+    call_async,
+    method_of,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeUser:
-    """One of the two synthetic users the probe sends traffic for."""
-
-    label: str
-    context: UserExecutionContext
-    manager: Any
-    websocket: ProbeWebSocket
-    connection: WebSocketConnection
-
-
-def _mentions(value: object, tag: str) -> bool:
-    if isinstance(value, str):
-        return tag in value
-    if isinstance(value, Mapping):
-        return any(_mentions(item, tag) for item in (*value.keys(), *value.values()))
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_mentions(item, tag) for item in value)
-    return False
+from ._queries import QueryProbe
+from ._result import Concern
+from ._scenario import ProbeConnection, ProbeUser
 
 
 class TrafficProbe:
-    """Sends tagged messages through user A's and user B's managers and checks arrivals.
-
-    It checks that A's messages reach A's connection; that nothing either
-    user's manager is asked to do reaches the other user's connection, nor
-    delivers a message addressed to the other user to its own; that B's manager
-    neither reports nor disconnects A's connection; that activity follows the
-    registered connections; and that a failed delivery raises.
+    """Runs the traffic of the probe users through their managers and reads the ledger.
 
     Args:
-        findings: Where violations are recorded, with the per-call time bound.
+        findings: Where violations are recorded, with the per-call bounds.
+        users: The probe users, each with the manager the factory created for it.
+        rng: The probe's random source (from its seed): which connections go.
+        settle: Seconds to wait after the last call before the ledger is read.
     """
 
-    def __init__(self, findings: Findings) -> None:
+    def __init__(
+        self, findings: Findings, users: list[ProbeUser], *, rng: random.Random, settle: float
+    ) -> None:
         self._findings = findings
+        self._users = users
+        self._rng = rng
+        self._settle = settle
+        self._stage = Stage()
+        self._ledger = Ledger()
+        self._queries = QueryProbe(findings, self._ledger, self._stage, rng)
+        self._by_index = {user.index: user for user in users}
+        self._tags = 0
 
-    def _message(self) -> tuple[str, dict[str, Any]]:
-        tag = ordinary_id("step")
-        return tag, {"type": "agent_thinking", "reasoning": tag}
+    async def run(self) -> bool:
+        """Run every step, then read the ledger after the settling pause.
 
-    async def run(self, a: ProbeUser, b: ProbeUser) -> bool:
-        """Send real messages through both managers; return False if a call failed early."""
-        for user in (a, b):
-            if not await self._findings.succeeds(
-                "manager.add_connection", user.manager.add_connection, user.connection
-            ):
-                return False
-        delivers = await self._check_delivery(a)
-        # A delivery leak already proves shared state; the finer checks would only repeat it.
-        if await self._check_isolation(a, b):
-            if await self._check_misaddressed(sender=b, addressee=a):
-                await self._check_misaddressed(sender=a, addressee=b)
-            await self._check_reports(sender=b, owner=a)
-            if delivers:
-                await self._check_removal(sender=b, owner=a)
-        await self._check_health(b)
-        await self._check_failed_delivery(a)
+        The ledger's lines come before the lines found along the way: a message
+        that reached another user is the most fundamental fault there is.
+        """
+        start = len(self._findings.violations)
+        try:
+            await self._steps()
+        except Abort:
+            return False
+        await anyio.sleep(self._settle)
+        along_the_way = self._findings.violations[start:]
+        del self._findings.violations[start:]
+        for violation, kind in self._ledger.evaluate(self._users):
+            self._findings.fail(violation.detail, violation.action, violation.concern, kind=kind)
+        for violation in along_the_way:
+            if violation not in self._findings.violations:
+                self._findings.violations.append(violation)
         return True
 
-    async def _reaches(self, user: ProbeUser, method: str, target: str) -> bool | None:
-        """Send a tagged message through `user`'s manager; None if the call failed."""
-        tag, message = self._message()
-        before = len(user.websocket.received)
-        label = f"manager.{method}"
-        if not await self._findings.succeeds(label, getattr(user.manager, method), target, message):
-            return None
-        return any(_mentions(item, tag) for item in user.websocket.received[before:])
+    async def _steps(self) -> None:
+        users = self._users
+        for user in users:
+            if not user.late:
+                await self._connect(user, 2)
+        await self._round(cross=True, strangers=True)
+        for user in users:
+            await self._connect(user, 3 if not user.late else 2)
+        await self._round(cross=False, strangers=False)
+        await self._remove()
+        await self._round(cross=True, strangers=False)
+        # A user whose only connection fails, then one whose other connections work.
+        for user in (*[u for u in users if u.empties][:1], users[0]):
+            await self._check_failed_delivery(user)
 
-    async def _check_delivery(self, a: ProbeUser) -> bool:
-        """Check A's own traffic arrives; return whether send_to_user delivered."""
-        delivered: dict[str, bool | None] = {}
-        for method, target in (
-            ("send_to_user", a.context.user_id),
-            ("send_to_thread", a.context.thread_id),
-            ("emit_critical_event", _CRITICAL_EVENT),
-        ):
-            label = f"manager.{method}"
-            delivered[method] = await self._reaches(a, method, target)
-            if delivered[method] is False:
-                self._findings.fail(
-                    f"{label}: a message sent through user A's manager never reached "
-                    "user A's connection",
-                    f"Deliver from {method} to every matching connection of the user, and "
-                    "raise when a delivery fails instead of dropping the message.",
+    # --- connections ----------------------------------------------------------------
+
+    async def _connect(self, user: ProbeUser, upto: int) -> None:
+        for connection_id in user.connection_ids[len(user.connections) : upto]:
+            socket = ProbeWebSocket(self._stage)
+            probe = ProbeConnection(
+                user,
+                WebSocketConnection(
+                    connection_id, user.context.user_id, socket, thread_id=user.context.thread_id
+                ),
+                socket,
+                ordinal=len(user.connections) + 1,
+            )
+            shown = f"add_connection({connection_id!r})"
+            outcome = await self._call(user, "add_connection", shown, probe.connection)
+            if outcome.returned:
+                user.connections.append(probe)
+            else:
+                self._findings.fail_call(
+                    "manager.add_connection",
+                    outcome,
                     Concern.INTERFACE,
+                    f"for {user.name}'s own connection {connection_id}",
                 )
-        return delivered["send_to_user"] is True
 
-    async def _leaks(self, sender: ProbeUser, victim: ProbeUser) -> list[str]:
-        """Everything `sender`'s manager is asked to do; return what reached `victim`."""
-        leaks: list[str] = []
-        for method, target, shown in (
-            ("send_to_user", sender.context.user_id, f"send_to_user(user {sender.label})"),
-            ("send_to_thread", sender.context.thread_id, f"send_to_thread(thread {sender.label})"),
-            ("emit_critical_event", _CRITICAL_EVENT, "emit_critical_event"),
-            ("send_to_user", victim.context.user_id, f"send_to_user(user {victim.label})"),
-            ("send_to_thread", victim.context.thread_id, f"send_to_thread(thread {victim.label})"),
-        ):
-            before = len(victim.websocket.received)
-            outcome = await call_async(
-                self._findings.timeout, getattr(sender.manager, method), target, self._message()[1]
-            )
-            if outcome.timed_out:
-                self._findings.fail_call(f"manager.{method}", outcome, Concern.INTERFACE)
-            # Refusing (raising) is the right answer for the victim's targets; only arrivals count.
-            if len(victim.websocket.received) > before:
-                leaks.append(shown)
-        return leaks
+    async def _remove(self) -> None:
+        for user in self._users:
+            partner = self._by_index.get(user.partner)
+            if partner is None:
+                continue
+            foreign = [c for c in partner.live if c.connection_id not in user.connection_ids]
+            if foreign:
+                # A manager must not be able to disconnect another user's connection.
+                await self._removal(user, foreign[0].connection_id, owner=None)
+        for user in self._users:
+            live = user.live
+            doomed = live if user.empties else live[self._rng.randrange(len(live)) :][:1]
+            if len(live) < 2 and not user.empties:
+                continue
+            for connection in list(doomed):
+                await self._removal(user, connection.connection_id, owner=connection)
 
-    async def _check_isolation(self, a: ProbeUser, b: ProbeUser) -> bool:
-        """Check nothing crosses between the users; return True when nothing did."""
-        # The reverse direction catches one-way sharing (a registry only earlier managers see).
-        for sender, victim in ((b, a), (a, b)):
-            leaks = await self._leaks(sender, victim)
-            if leaks:
-                self._findings.fail(
-                    f"isolation: user {sender.label}'s manager delivered to user "
-                    f"{victim.label}'s connection via {', '.join(leaks)}",
-                    _NO_SHARED_STATE,
-                    Concern.ISOLATION,
+    async def _removal(
+        self, user: ProbeUser, connection_id: str, *, owner: ProbeConnection | None
+    ) -> None:
+        shown = f"remove_connection({connection_id!r})"
+        outcome = await self._call(user, "remove_connection", shown, connection_id)
+        if owner is not None:
+            owner.removed_at = time.perf_counter()
+            if not outcome.returned:
+                self._findings.fail_call(
+                    "manager.remove_connection", outcome, Concern.INTERFACE, f"for {user.name}"
                 )
-                return False
-        return True
-
-    async def _check_misaddressed(self, *, sender: ProbeUser, addressee: ProbeUser) -> bool:
-        """Check `sender`'s manager keeps mail for `addressee` off its own connection."""
-        wrong: list[str] = []
-        for method, target, shown in (
-            ("send_to_user", addressee.context.user_id, f"send_to_user(user {addressee.label})"),
-            (
-                "send_to_thread",
-                addressee.context.thread_id,
-                f"send_to_thread(thread {addressee.label})",
-            ),
-        ):
-            before = len(sender.websocket.received)
-            await call_async(
-                self._findings.timeout, getattr(sender.manager, method), target, self._message()[1]
-            )
-            if len(sender.websocket.received) > before:
-                wrong.append(shown)
-        if wrong:
-            self._findings.fail(
-                f"isolation: user {sender.label}'s manager delivered messages addressed to "
-                f"user {addressee.label} to user {sender.label}'s own connection via "
-                f"{', '.join(wrong)}",
-                "Deliver only to the user and thread a message is addressed to; refuse (raise "
-                "for) a user or thread the manager does not serve.",
-                Concern.ISOLATION,
-            )
-        return not wrong
-
-    async def _check_reports(self, *, sender: ProbeUser, owner: ProbeUser) -> None:
-        connection_id = owner.connection.connection_id
-        reported: list[str] = []
-        for method in ("get_user_connections", "is_connection_active", "get_connection_health"):
-            outcome = await call_sync(
-                self._findings.timeout, getattr(sender.manager, method), owner.context.user_id
-            )
-            if outcome.timed_out:
-                self._findings.fail_call(f"manager.{method}", outcome, Concern.INTERFACE)
-            # Raising is a fine answer about a user the manager does not serve.
-            elif outcome.returned and (
-                _mentions(outcome.value, connection_id)
-                or (
-                    method == "is_connection_active"
-                    and outcome.value is True
-                    and not await self._always_active(sender)
+        # Whoever else holds a connection of that id must still be reached through it.
+        holders = [
+            other
+            for other in self._users
+            if other is not user and any(c.connection_id == connection_id for c in other.live)
+        ]
+        for other in holders[:2]:
+            if len(other.live) > 1:
+                sent = await self._send(
+                    other, "send_to_user", f"send_to_user({other.short})", other.context.user_id
                 )
-            ):
-                reported.append(f"{method}(user {owner.label})")
-        if reported:
-            self._findings.fail(
-                f"isolation: user {sender.label}'s manager reported user {owner.label}'s "
-                f"connection via {', '.join(reported)}",
-                "Answer get_user_connections, is_connection_active and get_connection_health "
-                "from the manager's own connections only. " + _NO_SHARED_STATE,
-                Concern.ISOLATION,
-            )
+                sent.after_removal = (user, connection_id)
 
-    async def _always_active(self, user: ProbeUser) -> bool:
-        # An is_connection_active that says True even for a stranger is the health check's
-        # finding, not proof of shared state.
-        stranger = ordinary_id("user")
-        outcome = await call_sync(
-            self._findings.timeout, user.manager.is_connection_active, stranger
-        )
-        return outcome.returned and outcome.value is True
+    # --- traffic --------------------------------------------------------------------
 
-    async def _check_removal(self, *, sender: ProbeUser, owner: ProbeUser) -> None:
-        connection_id = owner.connection.connection_id
-        outcome = await call_async(
-            self._findings.timeout, sender.manager.remove_connection, connection_id
-        )
-        if outcome.timed_out:
-            self._findings.fail_call("manager.remove_connection", outcome, Concern.INTERFACE)
+    async def _round(self, *, cross: bool, strangers: bool) -> None:
+        for user in self._users:
+            await self._own_traffic(user)
+            partner = self._by_index.get(user.partner)
+            if cross and partner is not None:
+                await self._cross_traffic(user, partner)
+        for user in self._users:
+            await self._queries.own(user)
+            partner = self._by_index.get(user.partner)
+            if strangers and partner is not None:
+                await self._queries.stranger(user, partner)
+
+    async def _own_traffic(self, user: ProbeUser) -> None:
+        context = user.context
+        live = user.live
+        if not live and not user.connections:
             return
-        tag, message = self._message()
-        before = len(owner.websocket.received)
-        await call_async(
-            self._findings.timeout, owner.manager.send_to_user, owner.context.user_id, message
-        )
-        if not any(_mentions(item, tag) for item in owner.websocket.received[before:]):
-            self._findings.fail(
-                f"isolation: user {sender.label}'s manager disconnected user {owner.label}'s "
-                f"connection via remove_connection(user {owner.label}'s connection id)",
-                "Remove only the manager's own connections. " + _NO_SHARED_STATE,
-                Concern.ISOLATION,
-            )
-
-    async def _check_health(self, b: ProbeUser) -> None:
-        label = "manager.is_connection_active"
-        active = await call_sync(
-            self._findings.timeout, b.manager.is_connection_active, b.context.user_id
-        )
-        if not active.returned:
-            self._findings.fail_call(label, active, Concern.INTERFACE)
+        if not live:
+            await self._check_nobody_listening(user)
             return
-        if active.value is not True:
-            self._findings.fail(
-                f"{label}: returned {short_repr(active.value)} for a user with a connection",
-                "Report activity from the connections actually registered.",
-                Concern.INTERFACE,
+        await self._send(user, "send_to_user", f"send_to_user({user.short})", context.user_id)
+        await self._send(
+            user, "send_to_thread", f"send_to_thread(thread {user.label})", context.thread_id
+        )
+        await self._emit(user, user)
+
+    async def _cross_traffic(self, user: ProbeUser, partner: ProbeUser) -> None:
+        pcontext = partner.context
+        await self._send(
+            user, "send_to_user", f"send_to_user({partner.short})", pcontext.user_id, to=partner
+        )
+        shared = pcontext.thread_id == user.context.thread_id
+        await self._send(
+            user,
+            "send_to_thread",
+            f"send_to_thread(thread {partner.label})",
+            pcontext.thread_id,
+            to=user if shared else partner,
+        )
+        if user.emit_unified:
+            await self._emit(user, partner)
+
+    def _tag(self) -> str:
+        self._tags += 1
+        return f"msg-{self._rng.getrandbits(32):08x}{self._tags:04x}"
+
+    def _message(self, tag: str, addressee: ProbeUser) -> dict[str, Any]:
+        context = addressee.context
+        return {
+            "type": "agent_thinking",
+            "id": tag,
+            "user_id": context.user_id,
+            "thread_id": context.thread_id,
+            "run_id": context.run_id,
+            "reasoning": f"step {self._tags}",
+        }
+
+    async def _send(
+        self,
+        user: ProbeUser,
+        method: str,
+        shown: str,
+        target: str,
+        *,
+        to: ProbeUser | None = None,
+        tolerate: bool = False,
+    ) -> Sent:
+        addressee = to or user
+        tag = self._tag()
+        message = self._message(tag, addressee)
+        return await self._deliver(
+            user,
+            method,
+            shown=shown,
+            addressee=addressee,
+            tag=tag,
+            args=(target, message),
+            tolerate=tolerate,
+        )
+
+    async def _emit(self, user: ProbeUser, addressee: ProbeUser) -> None:
+        tag = self._tag()
+        data = self._message(tag, addressee)
+        if user.emit_unified:
+            shown = f"emit_critical_event({addressee.short}, ...)"
+            args: tuple[object, ...] = (addressee.context.user_id, "agent_completed", data)
+            await self._deliver(
+                user, "emit_critical_event", shown=shown, addressee=addressee, tag=tag, args=args
             )
-        connection_id = b.connection.connection_id
-        if not await self._findings.succeeds(
-            "manager.remove_connection", b.manager.remove_connection, connection_id
-        ):
             return
-        after = await call_sync(
-            self._findings.timeout, b.manager.is_connection_active, b.context.user_id
+        shown = "emit_critical_event"
+        sent = await self._deliver(
+            user,
+            "emit_critical_event",
+            shown=shown,
+            addressee=addressee,
+            tag=tag,
+            args=("agent_completed", data),
         )
-        if not after.returned:
-            self._findings.fail_call(label, after, Concern.INTERFACE)
-        elif after.value is not False:
-            self._findings.fail(
-                f"{label}: returned {short_repr(after.value)} after the user's only "
-                "connection was removed",
-                "Report health from the connections actually registered; never return "
-                "True unconditionally.",
-                Concern.INTERFACE,
-            )
-        await self._check_health_report(b)
+        if user.emit_unified is None and isinstance(sent.outcome.error, TypeError):
+            # Declared with *args: the call decides which of the two forms it takes.
+            user.emit_unified = True
+            self._ledger.forget(sent)
+            await self._emit(user, addressee)
+        elif user.emit_unified is None:
+            user.emit_unified = False
 
-    async def _check_health_report(self, b: ProbeUser) -> None:
-        label = "manager.get_connection_health"
-        health = await call_sync(
-            self._findings.timeout, b.manager.get_connection_health, b.context.user_id
+    async def _deliver(
+        self,
+        user: ProbeUser,
+        method: str,
+        *,
+        shown: str,
+        addressee: ProbeUser,
+        tag: str,
+        args: tuple[object, ...],
+        tolerate: bool = False,
+    ) -> Sent:
+        if method == "send_to_thread":
+            expected = (
+                tuple(c for c in addressee.live if c.connection.thread_id == args[0])
+                if addressee is user
+                else ()
+            )
+        else:
+            expected = tuple(user.live) if addressee is user else ()
+        sent = Sent(tag, user, method, shown, addressee, expected, time.perf_counter())
+        sent.tolerates_error = tolerate
+        outcome = await self._call(user, method, shown, *args)
+        self._ledger.record(sent, outcome)
+        if expected and not outcome.returned and not sent.tolerates_error:
+            self._findings.fail_call(
+                f"manager.{method}", outcome, Concern.INTERFACE, f"for {user.name}"
+            )
+        return sent
+
+    async def _check_nobody_listening(self, user: ProbeUser) -> None:
+        sent = await self._send(
+            user, "send_to_user", f"send_to_user({user.short})", user.context.user_id
         )
-        if not health.returned:
-            self._findings.fail_call(label, health, Concern.INTERFACE)
-        elif not isinstance(health.value, Mapping):
-            self._findings.fail(
-                f"{label}: returned {short_repr(health.value)}, not a mapping describing "
-                "the connections",
-                "Return a dict built from the connections actually registered.",
+        if sent.outcome.returned:
+            self._ledger.fail_later(
+                f"manager.send_to_user: returned for {user.name}, who has no connection, "
+                "instead of raising",
+                "Raise from send_to_user when the user has no connection to deliver to; a "
+                "message nobody received was not sent.",
                 Concern.INTERFACE,
+                kind="nobody-listening",
             )
 
-    async def _check_failed_delivery(self, a: ProbeUser) -> None:
+    async def _check_failed_delivery(self, user: ProbeUser) -> None:
         broken = WebSocketConnection(
-            ordinary_id("conn"),
-            a.context.user_id,
+            f"{user.connection_ids[0]}-retry",
+            user.context.user_id,
             BrokenProbeWebSocket(),
-            thread_id=a.context.thread_id,
+            thread_id=user.context.thread_id,
         )
-        if not await self._findings.succeeds(
-            "manager.add_connection", a.manager.add_connection, broken
-        ):
+        outcome = await self._call(
+            user, "add_connection", "add_connection(a failing socket)", broken
+        )
+        if not outcome.returned:
+            self._findings.fail_call("manager.add_connection", outcome, Concern.INTERFACE)
             return
-        outcome = await call_async(
-            self._findings.timeout, a.manager.send_to_user, a.context.user_id, self._message()[1]
+        sent = await self._send(
+            user,
+            "send_to_user",
+            f"send_to_user({user.short})",
+            user.context.user_id,
+            tolerate=True,
         )
-        if outcome.timed_out:
-            self._findings.fail_call("manager.send_to_user", outcome, Concern.INTERFACE)
-        elif outcome.returned:
+        if sent.outcome.returned:
             self._findings.fail(
                 "manager.send_to_user: a delivery to a failing connection raised nothing "
                 "(reported as sent)",
@@ -303,7 +336,21 @@ class TrafficProbe:
                 "failed delivery as sent.",
                 Concern.INTERFACE,
             )
-        for connection in (broken, a.connection):
-            await call_async(
-                self._findings.timeout, a.manager.remove_connection, connection.connection_id
+        await self._call(
+            user, "remove_connection", "remove_connection(a failing socket)", broken.connection_id
+        )
+
+    # --- one call -------------------------------------------------------------------
+
+    async def _call(self, user: ProbeUser, method: str, shown: str, *args: object) -> Outcome:
+        self._stage.actor = (user, shown)
+        try:
+            outcome = await call_async(
+                self._findings.timeout, method_of, user.manager, method, *args
             )
+        finally:
+            self._stage.actor = None
+        if outcome.timed_out:
+            self._findings.fail_call(f"manager.{method}", outcome, Concern.INTERFACE)
+            raise Abort
+        return outcome
