@@ -12,6 +12,7 @@ BENCHMARKS = (
     "benchmarks.bench_masking",
     "benchmarks.bench_history",
     "benchmarks.bench_bridge",
+    "benchmarks.bench_gate",
 )
 
 

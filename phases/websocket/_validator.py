@@ -61,7 +61,7 @@ class WebSocketManagerFactoryValidator:
     #: Seconds a plain factory or manager call may keep the event loop to itself.
     LOOP_BLOCK_BUDGET: ClassVar[float] = 0.05
     #: Seconds the probe waits for late deliveries before reading its ledger.
-    SETTLE_PAUSE: ClassVar[float] = 0.04
+    SETTLE_PAUSE: ClassVar[float] = 0.05
 
     @classmethod
     async def validate_factory(
