@@ -1,25 +1,31 @@
-"""The engine's scheduler replayed on a virtual clock: predict a boot without running it.
+"""The engine's scheduling replayed on a virtual clock: predict a boot without running it.
 
-The simulation applies the same rules as the engine (ready queue in plan
-order, `max_concurrency`, fail fast, blocked and skipped dependents, teardown
-in reverse plan order) to durations taken from a past report or from each
-phase's `expected_duration`. No phase code runs and nothing sleeps: a heap of
-completion events drives the clock, so 10,000 phases take milliseconds.
+The simulation drives the engine's own scheduler core (`StartQueue` for the
+start, `StopQueue` for the teardown graph) with a heap of timer expiries
+instead of tasks, so it applies the engine's rules by construction: the ready
+queue in plan order, `max_concurrency`, fail fast, blocked and skipped
+dependents, retries and timeouts, and independent teardowns running at once.
+Durations come from a past report or from each phase's `expected_duration`; no
+phase code runs and nothing sleeps, so 10,000 phases take milliseconds.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from ._diagnostic import EXIT_CODES
-from ._errors import PhaseTimeout
+from ._checks import is_finite, is_number, shown
+from ._diagnostic import exit_code_for, failure_kind
+from ._errors import GateFailed, PhaseTimeout
 from ._phase import PhaseSpec, PhaseStyle
 from ._plan import BootPlan
-from ._report import BootReport
+from ._report import AttemptRecord, BootReport, RetryPause
+from ._schedule import StartQueue, StopQueue
 from ._simulated import SimulatedBoot, SimulatedPhase
-from ._status import BootState, PhaseStatus
+from ._status import BootState, PhaseStatus, TeardownOutcome
+from ._validate import check_run_arguments
 
 _TEARS_DOWN = (PhaseStyle.GENERATOR, PhaseStyle.ASYNC_GENERATOR)
 
@@ -31,8 +37,72 @@ def has_teardown(spec: PhaseSpec) -> bool:
     return spec.style is PhaseStyle.COMPONENT and callable(getattr(spec.target, "stop", None))
 
 
-class _Simulator:
-    """The mutable state of one simulated boot (the virtual twin of the engine's `Engine`)."""
+@dataclass(frozen=True, slots=True)
+class _Attempts:
+    """When each attempt of a started phase would run, and how the last one ends."""
+
+    status: PhaseStatus
+    log: tuple[AttemptRecord, ...]
+    pauses: tuple[RetryPause, ...]
+
+    @property
+    def end(self) -> float:
+        return self.log[-1].end or 0.0
+
+    def cancelled_at(self, at: float) -> _Attempts:
+        """The attempts and pauses as they stand when the abort cancels the phase at `at`.
+
+        Like the engine: what is due at that moment still happens (an attempt due
+        then begins); the attempt in progress ends "cancelled"; a retry pause in
+        progress is not recorded (the attempt after it never began).
+        """
+        log: list[AttemptRecord] = []
+        for record in self.log:
+            if record.start > at:
+                break
+            if record.end is not None and record.end > at:
+                log.append(AttemptRecord(record.number, record.start, at, "cancelled"))
+                break
+            log.append(record)
+        pauses = tuple(pause for pause in self.pauses if pause.end is not None and pause.end <= at)
+        return _Attempts(PhaseStatus.CANCELLED, tuple(log), pauses)
+
+
+def _attempts(spec: PhaseSpec, begin: float, duration: float, fails_at: float | None) -> _Attempts:
+    """Every attempt of `spec` started at `begin`, with the retry pauses between them."""
+    timeout = spec.timeout
+    error: BaseException | None
+    if fails_at is not None and (timeout is None or fails_at < timeout):
+        each, status, word = fails_at, PhaseStatus.FAILED, "failed"
+        # The injected error is unknown here: a phase's retry is assumed to retry it; a
+        # gate's failure is a refusal, which its retry retries only if `on=` covers it.
+        error = GateFailed("simulated refusal") if spec.kind == "gate" else None
+    elif timeout is not None and (fails_at is not None or duration > timeout):
+        each, status, word = timeout, PhaseStatus.TIMED_OUT, "timed_out"
+        error = PhaseTimeout(spec.name, timeout)
+    else:
+        only = AttemptRecord(1, begin, begin + duration, "completed")
+        return _Attempts(PhaseStatus.COMPLETED, (only,), ())
+    retry = spec.retry
+    count = 1
+    if retry is not None and (error is None or retry.retries(error)):
+        count = retry.attempts
+    log: list[AttemptRecord] = []
+    pauses: list[RetryPause] = []
+    clock = begin
+    for number in range(1, count + 1):
+        if number > 1:
+            assert retry is not None
+            pause = retry.delay_before(number)
+            pauses.append(RetryPause(number - 1, clock, clock + pause))
+            clock += pause
+        log.append(AttemptRecord(number, clock, clock + each, word))
+        clock += each
+    return _Attempts(status, tuple(log), tuple(pauses))
+
+
+class _Start:
+    """The start of one simulated boot: the scheduler core driven by a heap of expiries."""
 
     def __init__(
         self,
@@ -41,25 +111,17 @@ class _Simulator:
         limit: float,
         fail: Mapping[str, float],
     ) -> None:
-        self.plan = plan
         self.specs = plan.phases
         self.durations = durations
         self.limit = limit
         self.fail = fail
+        self.queue = StartQueue(self.specs)
         count = len(self.specs)
         self.status = [PhaseStatus.PENDING] * count
         self.start: list[float | None] = [None] * count
         self.end: list[float | None] = [None] * count
-        self.attempts = [0] * count
-        self.block: list[PhaseStatus | None] = [None] * count
-        self.waiting = [len(spec.waits_for) for spec in self.specs]
-        self.dependents: list[list[tuple[int, bool]]] = [[] for _ in range(count)]
-        for index, spec in enumerate(self.specs):
-            for name in spec.waits_for:
-                self.dependents[plan.position(name)].append((index, name in spec.requires))
-        self.ready = [i for i in range(count) if self.waiting[i] == 0]
-        heapq.heapify(self.ready)
-        self.events: list[tuple[float, int, int, PhaseStatus]] = []
+        self.attempts: list[_Attempts | None] = [None] * count
+        self.expiries: list[tuple[float, int, int]] = []
         self.sequence = 0
         self.in_flight = 0
         self.now = 0.0
@@ -67,94 +129,126 @@ class _Simulator:
         self.degraded = False
 
     def run(self) -> None:
+        """Start every phase; stop at the moment a critical phase fails (fail fast)."""
         self._dispatch()
-        while self.events:
-            when, _, index, outcome = heapq.heappop(self.events)
-            if self.failures and when > self.now:
-                break
-            self.now = when
+        # Every expiry due at the failure moment still settles: the engine records all
+        # failures of the same scheduler pass before its abort cancels the rest.
+        while self.expiries and not (self.failures and self.expiries[0][0] > self.now):
+            self.now, _, index = heapq.heappop(self.expiries)
             self.in_flight -= 1
-            self.status[index] = outcome
-            self.end[index] = when
-            if outcome is PhaseStatus.COMPLETED:
-                self._release(index)
-            elif self.specs[index].critical:
-                self.failures.append(index)
-                continue
-            else:
+            attempts = self.attempts[index]
+            assert attempts is not None
+            self.status[index] = attempts.status
+            self.end[index] = self.now
+            if attempts.status is not PhaseStatus.COMPLETED:
+                if self.specs[index].critical:
+                    self.failures.append(index)
+                    continue
                 self.degraded = True
-                self._release(index)
+            self._release(index)
             if not self.failures:
                 self._dispatch()
+        for _, _, index in self.expiries:
+            attempts = self.attempts[index]
+            assert attempts is not None
+            self.attempts[index] = attempts.cancelled_at(self.now)
+            self.status[index] = PhaseStatus.CANCELLED
+            self.end[index] = self.now
         for index, status in enumerate(self.status):
-            if status is PhaseStatus.RUNNING:
-                self.status[index] = PhaseStatus.CANCELLED
-                self.end[index] = self.now
-            elif status is PhaseStatus.PENDING:
+            if status is PhaseStatus.PENDING:
                 self.status[index] = PhaseStatus.BLOCKED
 
     def _dispatch(self) -> None:
-        while self.ready and self.in_flight < self.limit:
-            index = heapq.heappop(self.ready)
-            if self.specs[index].when is False:
+        while self.queue and self.in_flight < self.limit:
+            index = self.queue.pop()
+            spec = self.specs[index]
+            if spec.when is False:
                 self.status[index] = PhaseStatus.SKIPPED
                 self._release(index)
                 continue
             self.in_flight += 1
             self.status[index] = PhaseStatus.RUNNING
             self.start[index] = self.now
-            ends_at, outcome = self._predict(index)
-            heapq.heappush(self.events, (ends_at, self.sequence, index, outcome))
+            duration = self.durations.get(spec.name, spec.expected_duration or 0.0)
+            attempts = _attempts(spec, self.now, duration, self.fail.get(spec.name))
+            self.attempts[index] = attempts
+            heapq.heappush(self.expiries, (attempts.end, self.sequence, index))
             self.sequence += 1
 
-    def _predict(self, index: int) -> tuple[float, PhaseStatus]:
-        """When the started phase `index` settles, and how (its attempts recorded)."""
-        spec = self.specs[index]
-        duration = self.durations.get(spec.name, spec.expected_duration or 0.0)
-        fails_at = self.fail.get(spec.name)
-        timeout = spec.timeout
-        if fails_at is not None and (timeout is None or fails_at < timeout):
-            # The injected error is unknown here: a retried phase is assumed to retry it.
-            return self._settle_after(index, fails_at, PhaseStatus.FAILED, retried=True)
-        if timeout is not None and (fails_at is not None or duration > timeout):
-            retry = spec.retry
-            retried = retry is not None and retry.retries(PhaseTimeout(spec.name, timeout))
-            return self._settle_after(index, timeout, PhaseStatus.TIMED_OUT, retried=retried)
-        self.attempts[index] = 1
-        return self.now + duration, PhaseStatus.COMPLETED
-
-    def _settle_after(
-        self, index: int, each: float, status: PhaseStatus, *, retried: bool
-    ) -> tuple[float, PhaseStatus]:
-        """Every attempt ends after `each` seconds, with the retry delays in between."""
-        retry = self.specs[index].retry
-        attempts = retry.attempts if retry is not None and retried else 1
-        delays = sum(retry.delay_before(n) for n in range(2, attempts + 1)) if retry else 0.0
-        self.attempts[index] = attempts
-        return self.now + attempts * each + delays, status
-
     def _release(self, settled: int) -> None:
-        work = [settled]
-        while work:
-            index = work.pop()
-            ok = self.status[index] is PhaseStatus.COMPLETED
-            skipped = self.status[index] is PhaseStatus.SKIPPED
-            for dependent, needs_value in self.dependents[index]:
-                if needs_value and not ok:
-                    worse = PhaseStatus.SKIPPED if skipped else PhaseStatus.BLOCKED
-                    if self.block[dependent] in (None, PhaseStatus.SKIPPED):
-                        self.block[dependent] = worse
-                self.waiting[dependent] -= 1
-                if self.waiting[dependent]:
-                    continue
-                block = self.block[dependent]
-                if block is None:
-                    heapq.heappush(self.ready, dependent)
-                    continue
-                self.status[dependent] = block
-                if block is PhaseStatus.BLOCKED:
-                    self.degraded = True
-                work.append(dependent)
+        for index, status, _ in self.queue.settle(settled, self.status[settled]):
+            self.status[index] = status
+            if status is PhaseStatus.BLOCKED:
+                self.degraded = True
+
+
+class _Stop:
+    """The teardown graph of one simulated boot on the virtual clock.
+
+    Like the engine: a teardown begins once every phase that depends on it is done,
+    at most `limit` at once; one that outlasts its `teardown_timeout` fails at it;
+    when `stop_timeout` runs out, the teardowns in flight and those not begun fail.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[PhaseSpec],
+        took: Sequence[float | None],
+        limit: float,
+        begin: float,
+        stop_timeout: float | None,
+    ) -> None:
+        self.specs = specs
+        self.took = took
+        self.limit = limit
+        self.now = begin
+        self.budget_end = math.inf if stop_timeout is None else begin + stop_timeout
+        self.queue = StopQueue(specs)
+        count = len(specs)
+        self.start: list[float | None] = [None] * count
+        self.end: list[float | None] = [None] * count
+        self.outcome = [TeardownOutcome.NOT_NEEDED] * count
+        self.order: list[int] = []
+        self.expiries: list[tuple[float, int, int, TeardownOutcome]] = []
+        self.sequence = 0
+
+    def run(self) -> None:
+        """Tear down every phase due, in the graph's order; end when done or out of budget."""
+        self._dispatch()
+        while self.expiries and self.expiries[0][0] <= self.budget_end:
+            self.now, _, index, outcome = heapq.heappop(self.expiries)
+            self._settle(index, outcome)
+            self.queue.done(index)
+            self._dispatch()
+        if not self.expiries:
+            return
+        self.now = self.budget_end
+        for _, _, index, _ in sorted(self.expiries, key=lambda expiry: expiry[1]):
+            self._settle(index, TeardownOutcome.TEARDOWN_FAILED)
+        for index in reversed(range(len(self.specs))):
+            if self.took[index] is not None and self.start[index] is None:
+                self.start[index] = self.now
+                self._settle(index, TeardownOutcome.TEARDOWN_FAILED)
+
+    def _dispatch(self) -> None:
+        while self.queue and len(self.expiries) < self.limit:
+            index = self.queue.pop()
+            took = self.took[index]
+            if took is None:
+                self.queue.done(index)
+                continue
+            self.start[index] = self.now
+            limit = self.specs[index].teardown_timeout
+            outcome = TeardownOutcome.TORN_DOWN
+            if limit is not None and took > limit:
+                took, outcome = limit, TeardownOutcome.TEARDOWN_FAILED
+            heapq.heappush(self.expiries, (self.now + took, self.sequence, index, outcome))
+            self.sequence += 1
+
+    def _settle(self, index: int, outcome: TeardownOutcome) -> None:
+        self.end[index] = self.now
+        self.outcome[index] = outcome
+        self.order.append(index)
 
 
 def _durations_from(source: BootReport | Mapping[str, float] | None) -> dict[str, float]:
@@ -168,23 +262,39 @@ def _durations_from(source: BootReport | Mapping[str, float] | None) -> dict[str
             for r in source.phases
             if r.status is PhaseStatus.COMPLETED and r.duration is not None
         }
-    return dict(source)
+    return _checked_seconds("durations", source)
 
 
-def _teardown_durations(source: BootReport | Mapping[str, float] | None) -> dict[str, float]:
-    if not isinstance(source, BootReport):
-        return {}
-    found = {}
-    for record in source.phases:
-        if record.teardown_duration is not None:
-            found[record.name] = record.teardown_duration
+def _teardown_durations(
+    source: BootReport | Mapping[str, float] | None, given: Mapping[str, float] | None
+) -> dict[str, float]:
+    found: dict[str, float] = {}
+    if isinstance(source, BootReport):
+        for record in source.phases:
+            if record.teardown_duration is not None:
+                found[record.name] = record.teardown_duration
+    if given is not None:
+        found.update(_checked_seconds("teardown_durations", given))
     return found
+
+
+def _checked_seconds(argument: str, seconds: Mapping[str, float]) -> dict[str, float]:
+    """`seconds` by phase name, refused when a value is not a finite number >= 0."""
+    for name, value in seconds.items():
+        if not is_number(value) or not is_finite(value) or value < 0:
+            raise ValueError(
+                f"{argument}[{name!r}] must be a finite number of seconds >= 0, got {shown(value)}"
+            )
+    return dict(seconds)
 
 
 def _normalise_failures(
     plan: BootPlan, fail: Iterable[str] | Mapping[str, float]
 ) -> dict[str, float]:
-    failures = dict(fail) if isinstance(fail, Mapping) else dict.fromkeys(fail, 0.0)
+    if isinstance(fail, Mapping):
+        failures = _checked_seconds("fail", fail)
+    else:
+        failures = dict.fromkeys(fail, 0.0)
     known = set(plan.order)
     unknown = sorted(name for name in failures if name not in known)
     if unknown:
@@ -202,6 +312,9 @@ def simulate(
     durations: BootReport | Mapping[str, float] | None = None,
     max_concurrency: int | None = None,
     fail: Iterable[str] | Mapping[str, float] = (),
+    teardown_durations: Mapping[str, float] | None = None,
+    stop: bool = False,
+    stop_timeout: float | None = None,
 ) -> SimulatedBoot:
     """Predict a boot of `plan` on a virtual clock, with the engine's scheduling rules.
 
@@ -209,74 +322,122 @@ def simulate(
     completed phases, or seconds by name), else its `expected_duration`, else
     0. A `when=False` phase is skipped; a callable `when=` is assumed true. A
     phase whose duration exceeds its `timeout` is predicted to time out, on
-    every attempt if its `retry` retries timeouts.
+    every attempt if its `retry` retries timeouts. An aborted boot is rolled
+    back as the engine does: its teardown graph, independent teardowns at once.
 
     Args:
         plan: the boot's plan (`boot.plan()`).
         durations: a `BootReport` or a mapping of seconds by phase name.
-        max_concurrency: at most this many phases in flight (None: no limit).
+        max_concurrency: at most this many phases in flight, starting or
+            tearing down (None: no limit).
         fail: phases to fail; a mapping gives the seconds into each attempt at
             which it fails, a plain collection fails them as they start (like
             `orchestrator.testing.inject_fault(name, error=...)`). Every
             attempt of a retried phase fails, after its retry delays; one
             set to fail later than its `timeout` times out instead.
+        teardown_durations: seconds each teardown takes, by phase name; they
+            add to (and override) the teardown durations of a report given as
+            `durations`. A teardown not timed anywhere takes 0.
+        stop: also predict the orderly stop of a boot that becomes READY or
+            DEGRADED, begun as soon as it is ready (what `run_once` does).
+        stop_timeout: seconds for the whole stop (and for the rollback of an
+            aborted boot); teardowns not finished by then fail, as in the engine.
 
     Returns:
         The `SimulatedBoot`.
 
     Raises:
-        ValueError: `fail` names a phase the plan does not have, or
-            `max_concurrency` is below 1.
+        ValueError: `fail` names a phase the plan does not have, a number of
+            seconds is negative, NaN or infinite, `max_concurrency` is below 1
+            or `stop_timeout` is not a number of seconds > 0.
+        TypeError: `max_concurrency` or `stop_timeout` has the wrong type.
     """
-    if max_concurrency is not None and max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be >= 1 or None, got {max_concurrency}")
+    check_run_arguments(max_concurrency=max_concurrency, deadline=None, stop_timeout=stop_timeout)
     failures = _normalise_failures(plan, fail)
     limit = math.inf if max_concurrency is None else max_concurrency
-    simulator = _Simulator(plan, _durations_from(durations), limit, failures)
-    simulator.run()
-    root = min(simulator.failures, default=None)
-    teardown: dict[int, tuple[float, float]] = {}
-    if root is not None:
-        spent = _teardown_durations(durations)
-        clock = simulator.now
-        for index in reversed(range(len(plan))):
-            spec = plan.phases[index]
-            if simulator.status[index] is PhaseStatus.COMPLETED and has_teardown(spec):
-                took = spent.get(spec.name, 0.0)
-                teardown[index] = (clock, clock + took)
-                clock += took
+    start = _Start(plan, _durations_from(durations), limit, failures)
+    start.run()
+    root = min(start.failures, default=None)
+    teardown: _Stop | None = None
+    if root is not None or stop:
+        spent = _teardown_durations(durations, teardown_durations)
+        took = [
+            spent.get(spec.name, 0.0)
+            if start.status[index] is PhaseStatus.COMPLETED and has_teardown(spec)
+            else None
+            for index, spec in enumerate(plan.phases)
+        ]
+        teardown = _Stop(plan.phases, took, limit, start.now, stop_timeout)
+        teardown.run()
+    return _prediction(
+        plan,
+        start,
+        teardown=teardown,
+        root=root,
+        max_concurrency=max_concurrency,
+        stop_timeout=stop_timeout,
+    )
+
+
+def _prediction(
+    plan: BootPlan,
+    start: _Start,
+    *,
+    teardown: _Stop | None,
+    root: int | None,
+    max_concurrency: int | None,
+    stop_timeout: float | None,
+) -> SimulatedBoot:
+    phases = []
+    for index, spec in enumerate(plan.phases):
+        attempts = start.attempts[index]
+        phases.append(
+            SimulatedPhase(
+                name=spec.name,
+                kind=spec.kind,
+                status=start.status[index],
+                start=start.start[index],
+                end=start.end[index],
+                attempts=len(attempts.log) if attempts is not None else 0,
+                teardown_start=teardown.start[index] if teardown is not None else None,
+                teardown_end=teardown.end[index] if teardown is not None else None,
+                teardown=(
+                    teardown.outcome[index] if teardown is not None else TeardownOutcome.NOT_NEEDED
+                ),
+                attempt_log=attempts.log if attempts is not None else (),
+                retry_pauses=attempts.pauses if attempts is not None else (),
+            )
+        )
+    order = (
+        tuple((plan.phases[i].name, teardown.outcome[i]) for i in teardown.order)
+        if teardown is not None
+        else ()
+    )
+    stop_failed = any(outcome is TeardownOutcome.TEARDOWN_FAILED for _, outcome in order)
     kind = None
     if root is not None:
-        spec = plan.phases[root]
-        if simulator.status[root] is PhaseStatus.TIMED_OUT:
-            kind = "timed_out"
-        else:
-            kind = "gate_failed" if spec.kind == "gate" else "phase_failed"
-    phases = tuple(
-        SimulatedPhase(
-            name=spec.name,
-            kind=spec.kind,
-            status=simulator.status[i],
-            start=simulator.start[i],
-            end=simulator.end[i],
-            attempts=simulator.attempts[i],
-            teardown_start=teardown[i][0] if i in teardown else None,
-            teardown_end=teardown[i][1] if i in teardown else None,
-        )
-        for i, spec in enumerate(plan.phases)
-    )
-    if root is not None:
         outcome = BootState.FAILED
+        kind = failure_kind(
+            timed_out=start.status[root] is PhaseStatus.TIMED_OUT,
+            refused=plan.phases[root].kind == "gate",
+        )
+        exit_code = exit_code_for(kind)
     else:
-        outcome = BootState.DEGRADED if simulator.degraded else BootState.READY
+        outcome = BootState.DEGRADED if start.degraded else BootState.READY
+        exit_code = 1 if stop_failed else 0
+    stopped = teardown is not None and root is None
     return SimulatedBoot(
         plan=plan,
-        phases=phases,
-        duration=simulator.now,
+        phases=tuple(phases),
+        duration=start.now,
         outcome=outcome,
         root_cause=plan.phases[root].name if root is not None else None,
         failure_kind=kind,
-        exit_code=EXIT_CODES[kind] if kind is not None else 0,
+        exit_code=exit_code,
         max_concurrency=max_concurrency,
-        torn_down=tuple(plan.phases[i].name for i in sorted(teardown, reverse=True)),
+        torn_down=tuple(name for name, _ in order) if root is not None else (),
+        stopped_at=start.now if stopped else None,
+        stop_duration=teardown.now - start.now if teardown is not None else None,
+        teardown_order=order,
+        stop_timeout=stop_timeout,
     )

@@ -7,13 +7,17 @@ from typing import Any
 
 from ._analysis import CriticalChain, critical_chain
 from ._plan import BootPlan
-from ._report import BootReport, PhaseRecord
+from ._report import AttemptRecord, BootReport, PhaseRecord, RetryPause
 from ._status import BootState, PhaseStatus, TeardownOutcome
 
 
 @dataclass(frozen=True, slots=True)
 class SimulatedPhase:
-    """One phase's predicted outcome; times are seconds since the boot started."""
+    """One phase's predicted outcome; times are seconds since the boot started.
+
+    `teardown` is how its teardown would end (NOT_NEEDED when none would run);
+    `attempt_log` and `retry_pauses` time each attempt and pause, as a report does.
+    """
 
     name: str
     kind: str
@@ -23,6 +27,9 @@ class SimulatedPhase:
     attempts: int
     teardown_start: float | None = None
     teardown_end: float | None = None
+    teardown: TeardownOutcome = TeardownOutcome.NOT_NEEDED
+    attempt_log: tuple[AttemptRecord, ...] = ()
+    retry_pauses: tuple[RetryPause, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The prediction as plain data."""
@@ -35,7 +42,16 @@ class SimulatedPhase:
             "attempts": self.attempts,
             "teardown_start": self.teardown_start,
             "teardown_end": self.teardown_end,
+            "teardown": self._teardown_outcome().value,
+            "attempt_log": [record.to_dict() for record in self.attempt_log],
+            "retry_pauses": [pause.to_dict() for pause in self.retry_pauses],
         }
+
+    def _teardown_outcome(self) -> TeardownOutcome:
+        # Built by hand with teardown times only (before `teardown` existed): it ran.
+        if self.teardown is TeardownOutcome.NOT_NEEDED and self.teardown_start is not None:
+            return TeardownOutcome.TORN_DOWN
+        return self.teardown
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +68,14 @@ class SimulatedBoot:
             "gate_failed", "timed_out"), or None.
         exit_code: the process exit code (0 unless it aborts).
         max_concurrency: the limit simulated (None: no limit).
-        torn_down: phases torn down after an abort, in the order they would run.
+        torn_down: phases torn down after an abort, in the order they would finish.
+        stopped_at: when the orderly stop would begin (None unless it was
+            simulated: `simulate(..., stop=True)` on a boot that becomes ready).
+        stop_duration: seconds the teardowns would take, the rollback of an
+            aborted boot or the orderly stop (None when neither was simulated).
+        teardown_order: every teardown of the rollback or the stop, in the
+            order it would finish, with its outcome.
+        stop_timeout: the stop's budget simulated (None: no limit).
     """
 
     plan: BootPlan
@@ -64,6 +87,10 @@ class SimulatedBoot:
     exit_code: int
     max_concurrency: int | None
     torn_down: tuple[str, ...]
+    stopped_at: float | None = None
+    stop_duration: float | None = None
+    teardown_order: tuple[tuple[str, TeardownOutcome], ...] = ()
+    stop_timeout: float | None = None
 
     def __getitem__(self, name: str) -> SimulatedPhase:
         return self.phases[self.plan.position(name)]
@@ -110,15 +137,13 @@ class SimulatedBoot:
                     attempts=phase.attempts,
                     start=phase.start,
                     end=phase.end,
-                    teardown=(
-                        TeardownOutcome.TORN_DOWN
-                        if phase.teardown_start is not None
-                        else TeardownOutcome.NOT_NEEDED
-                    ),
+                    teardown=phase._teardown_outcome(),
                     depends_on=spec.waits_for,
                     critical=spec.critical,
                     teardown_start=phase.teardown_start,
                     teardown_end=phase.teardown_end,
+                    attempt_log=phase.attempt_log,
+                    retry_pauses=phase.retry_pauses,
                 )
             )
         diagnostic = None
@@ -129,17 +154,23 @@ class SimulatedBoot:
                 "exit_code": self.exit_code,
                 "blocked": list(self.blocked),
                 "cancelled": list(self.cancelled),
+                "teardown": [
+                    {"phase": name, "outcome": outcome.value}
+                    for name, outcome in self.teardown_order
+                ],
                 "simulated": True,
             }
         return BootReport(
             boot=self.plan.boot,
             fingerprint=self.plan.fingerprint,
-            state=self.outcome,
+            state=BootState.STOPPED if self.stopped_at is not None else self.outcome,
             started_at="simulated",
             duration=self.duration,
             phases=tuple(records),
             diagnostic=diagnostic,
             outcome=self.outcome,
+            stopped_at=self.stopped_at,
+            stop_duration=self.stop_duration if self.stopped_at is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,5 +190,11 @@ class SimulatedBoot:
             "cancelled": list(self.cancelled),
             "skipped": list(self.skipped),
             "torn_down": list(self.torn_down),
+            "stopped_at": self.stopped_at,
+            "stop_duration": self.stop_duration,
+            "stop_timeout": self.stop_timeout,
+            "teardown_order": [
+                {"phase": name, "outcome": outcome.value} for name, outcome in self.teardown_order
+            ],
             "phases": [phase.to_dict() for phase in self.phases],
         }
