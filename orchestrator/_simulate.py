@@ -354,13 +354,13 @@ def simulate(
     """
     check_run_arguments(max_concurrency=max_concurrency, deadline=None, stop_timeout=stop_timeout)
     failures = _normalise_failures(plan, fail)
+    spent = _teardown_durations(durations, teardown_durations)
     limit = math.inf if max_concurrency is None else max_concurrency
     start = _Start(plan, _durations_from(durations), limit, failures)
     start.run()
     root = min(start.failures, default=None)
     teardown: _Stop | None = None
     if root is not None or stop:
-        spent = _teardown_durations(durations, teardown_durations)
         took = [
             spent.get(spec.name, 0.0)
             if start.status[index] is PhaseStatus.COMPLETED and has_teardown(spec)

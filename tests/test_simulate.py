@@ -14,7 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sleeping_boot import add_sleeper, service_boot
 
-from orchestrator import Boot, BootAborted, GateFailed, GateResult, PhaseStatus, Retry
+from orchestrator import (
+    Boot,
+    BootAborted,
+    GateFailed,
+    GateResult,
+    PhaseStatus,
+    Retry,
+    TeardownOutcome,
+)
 from orchestrator._analysis import critical_chain
 from orchestrator._simulate import simulate
 from orchestrator.testing import inject_fault
@@ -117,6 +125,132 @@ def test_non_critical_failure_degrades_and_blocks_only_its_dependents() -> None:
 def test_teardown_after_failure_runs_in_reverse_plan_order_for_generators_only() -> None:
     result = simulate(service_boot().plan(), fail={"api"})
     assert result.torn_down == ("cache", "database", "settings")
+
+
+SERVICE_TEARDOWNS = {"settings": 0.01, "database": 0.03, "cache": 0.02}
+
+
+def test_rollback_tears_down_independent_phases_at_the_same_time() -> None:
+    result = simulate(service_boot().plan(), fail={"api"}, teardown_durations=SERVICE_TEARDOWNS)
+    failed_at = result["api"].end
+    assert (result["database"].teardown_start, result["cache"].teardown_start) == (
+        failed_at,
+        failed_at,
+    )
+    assert result["settings"].teardown_start == pytest.approx(result.duration + 0.03)
+    assert result.torn_down == ("cache", "database", "settings")
+
+
+def test_rollback_one_at_a_time_is_reverse_plan_order_back_to_back() -> None:
+    result = simulate(
+        service_boot().plan(),
+        fail={"api"},
+        teardown_durations=SERVICE_TEARDOWNS,
+        max_concurrency=1,
+    )
+    assert result.torn_down == ("cache", "database", "settings")
+    assert result.stop_duration == pytest.approx(0.06)
+
+
+def test_a_ready_boot_has_no_predicted_stop_unless_asked() -> None:
+    result = simulate(service_boot().plan(), teardown_durations=SERVICE_TEARDOWNS)
+    assert (result.teardown_order, result.stopped_at, result["settings"].teardown_start) == (
+        (),
+        None,
+        None,
+    )
+
+
+def test_the_orderly_stop_is_predicted_as_a_graph_from_the_ready_moment() -> None:
+    result = simulate(service_boot().plan(), teardown_durations=SERVICE_TEARDOWNS, stop=True)
+    assert result.stopped_at == result.duration
+    assert [name for name, _ in result.teardown_order] == ["cache", "database", "settings"]
+    assert result.stop_duration == pytest.approx(0.04)
+    assert (result.torn_down, result.exit_code) == ((), 0)
+
+
+def test_a_teardown_slower_than_its_teardown_timeout_fails_and_the_stop_exits_1() -> None:
+    boot = Boot("slow_stop")
+    add_sleeper(boot, "database", 0.01, teardown=True, teardown_timeout=0.5)
+    result = simulate(boot.plan(), teardown_durations={"database": 2.0}, stop=True)
+    assert (result["database"].teardown, result.stop_duration, result.exit_code) == (
+        TeardownOutcome.TEARDOWN_FAILED,
+        0.5,
+        1,
+    )
+
+
+def test_a_spent_stop_timeout_fails_every_teardown_not_finished() -> None:
+    result = simulate(
+        service_boot().plan(),
+        teardown_durations=SERVICE_TEARDOWNS,
+        stop=True,
+        stop_timeout=0.025,
+    )
+    assert [(name, outcome.value) for name, outcome in result.teardown_order] == [
+        ("cache", "torn_down"),
+        ("database", "teardown_failed"),
+        ("settings", "teardown_failed"),
+    ]
+    assert (result.stop_duration, result.exit_code) == (pytest.approx(0.025), 1)
+
+
+def test_a_phase_cancelled_between_retries_counts_only_the_attempts_begun() -> None:
+    boot = Boot("retrying")
+    add_sleeper(boot, "flaky", 0.5, retry=Retry(attempts=5, delay=1.0))
+    add_sleeper(boot, "broken", 2.5)
+    result = simulate(boot.plan(), fail={"flaky": 0.5, "broken": 2.5})
+    assert (result["flaky"].status, result["flaky"].attempts) == (PhaseStatus.CANCELLED, 2)
+    assert [pause.end for pause in result["flaky"].retry_pauses] == [1.5]
+
+
+def test_attempts_and_retry_pauses_reach_the_report() -> None:
+    boot = Boot("slow")
+    add_sleeper(boot, "slow", 5.0, timeout=1.0, retry=Retry(attempts=2, delay=0.5))
+    record = simulate(boot.plan()).to_report().phases[0]
+    assert [(a.start, a.end, a.outcome) for a in record.attempt_log] == [
+        (0.0, 1.0, "timed_out"),
+        (1.5, 2.5, "timed_out"),
+    ]
+    assert [(p.start, p.end) for p in record.retry_pauses] == [(1.0, 1.5)]
+
+
+def test_teardown_durations_come_from_a_report() -> None:
+    stopped = simulate(service_boot().plan(), teardown_durations=SERVICE_TEARDOWNS, stop=True)
+    result = simulate(service_boot().plan(), durations=stopped.to_report(), stop=True)
+    assert result.stop_duration == pytest.approx(stopped.stop_duration)
+
+
+def test_a_refusing_gate_is_retried_only_if_its_retry_covers_gate_failed() -> None:
+    boot = Boot("gated")
+    add_sleeper(boot, "covered", 0.01, kind="gate", retry=Retry(attempts=3))
+    add_sleeper(boot, "uncovered", 0.01, kind="gate", retry=Retry(on=(ConnectionError,)))
+    result = simulate(boot.plan(), fail={"covered", "uncovered"}, max_concurrency=2)
+    assert (result["covered"].attempts, result["uncovered"].attempts) == (3, 1)
+
+
+def test_a_gate_that_times_out_is_a_timeout_not_a_refusal() -> None:
+    boot = Boot("gated")
+    add_sleeper(boot, "schema", 2.0, kind="gate", timeout=1.0)
+    result = simulate(boot.plan())
+    assert (result.failure_kind, result.exit_code) == ("timed_out", 75)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"durations": {"cache": -1.0}},
+        {"fail": {"cache": float("nan")}},
+        {"teardown_durations": {"cache": float("inf")}},
+        {"stop_timeout": 0},
+        {"max_concurrency": 0},
+    ],
+    ids=["negative duration", "nan failure time", "infinite teardown", "zero stop", "zero limit"],
+)
+def test_bad_numbers_are_refused_by_name(arguments: dict[str, Any]) -> None:
+    name = next(iter(arguments))
+    with pytest.raises(ValueError, match=name):
+        simulate(service_boot().plan(), **arguments)
 
 
 def test_unknown_phase_to_fail_is_refused() -> None:

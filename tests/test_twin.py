@@ -6,7 +6,9 @@ fails some of its phases with `inject_fault`, runs it on the engine and
 simulates it, and holds the two to the same statuses, attempts and times, the
 same blame, and the same teardowns. The engine runs on a virtual clock (trio's
 `MockClock`, and an asyncio loop whose clock jumps to its next timer), so the
-comparison is exact and the examples take no wall time.
+comparison is exact and the examples take no wall time. That is why these tests
+call `anyio.run` themselves, on each backend the `anyio_backend` fixture names,
+instead of being `anyio` tests: each example needs a fresh loop and clock.
 """
 
 from __future__ import annotations
@@ -28,18 +30,20 @@ from trio.testing import MockClock
 
 from orchestrator import (
     Boot,
+    BootAborted,
+    BootReport,
+    Diagnostic,
     GateFailed,
     GateResult,
     PhaseStatus,
     Retry,
+    SimulatedBoot,
+    TeardownCompleted,
+    TeardownFailed,
     TeardownOutcome,
+    simulate,
 )
-from orchestrator._diagnostic import Diagnostic
-from orchestrator._errors import BootAborted
-from orchestrator._events import Event, TeardownCompleted, TeardownFailed
-from orchestrator._report import BootReport
-from orchestrator._simulate import simulate
-from orchestrator._simulated import SimulatedBoot
+from orchestrator._events import Event
 from orchestrator.testing import capture_events, inject_fault
 
 TICK = 1 / 16
@@ -327,18 +331,13 @@ def run_engine(backend: str, drawn: Drawn, limit: int | None) -> Run:
 
 def teardowns(events: list[Event]) -> list[tuple[str, str]]:
     """Each teardown in the order it ended, with its outcome."""
-    return [
-        (event.phase, outcome.value)
-        for event in events
-        for outcome in (
-            TeardownOutcome.TORN_DOWN
-            if isinstance(event, TeardownCompleted)
-            else TeardownOutcome.TEARDOWN_FAILED
-            if isinstance(event, TeardownFailed)
-            else None,
-        )
-        if outcome is not None
-    ]
+    ended = []
+    for happened in events:
+        if isinstance(happened, TeardownCompleted):
+            ended.append((happened.phase, TeardownOutcome.TORN_DOWN.value))
+        elif isinstance(happened, TeardownFailed):
+            ended.append((happened.phase, TeardownOutcome.TEARDOWN_FAILED.value))
+    return ended
 
 
 # -- the comparison ---------------------------------------------------------------------
