@@ -16,6 +16,7 @@ from ._conformance import (
 )
 from ._context import UserExecutionContext
 from ._findings import Findings, short_repr
+from ._mode import WebSocketManagerMode
 from ._probe import (
     Impostor,
     Outcome,
@@ -185,14 +186,15 @@ class FactoryAudit:
         """
         users: list[ProbeUser] = []
         for user in plan_users(self._rng):
-            production = user.mode.is_production
-            options = {} if production else {"mode": user.mode}
-            label = "create_manager" if production else f"create_manager(mode={user.mode.name})"
-            on_loop = production and user.index % 2 == 1
+            # Most users get the bridge's call, without a mode; a few name their mode.
+            by_default = user.mode is WebSocketManagerMode.UNIFIED
+            options = {} if by_default else {"mode": user.mode}
+            label = _create_label(user)
+            on_loop = by_default and user.index % 2 == 1
             outcome = await self._create_manager(user.context, on_loop=on_loop, **options)
             if self._blocked(label, user, outcome, on_loop=on_loop):
                 return None
-            if not production and isinstance(outcome.error, Exception):
+            if not by_default and isinstance(outcome.error, Exception):
                 continue  # The factory refused the mode by raising: what the protocol allows.
             if isinstance(outcome.error, _ReturnedAwaitableError):
                 self._findings.fail(
@@ -240,11 +242,7 @@ class FactoryAudit:
             holder = first_holder.setdefault(id(user.manager), user)
             if holder is user:
                 continue
-            label = (
-                "create_manager"
-                if user.mode.is_production
-                else (f"create_manager(mode={user.mode.name})")
-            )
+            label = _create_label(user)
             self._findings.fail(
                 f"{label}: users {holder.label} and {user.label} received the same manager "
                 "instance",
@@ -322,6 +320,12 @@ class FactoryAudit:
         else:
             return True
         return False
+
+
+def _create_label(user: ProbeUser) -> str:
+    if user.mode is WebSocketManagerMode.UNIFIED:
+        return "create_manager"
+    return f"create_manager(mode={user.mode.name})"
 
 
 class _ReturnedAwaitableError(TypeError):

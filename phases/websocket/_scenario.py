@@ -25,7 +25,12 @@ _FIRST = ("maria", "li", "ahmed", "sofia", "kenji", "olga", "noah", "amara", "iv
 _LAST = ("lopez", "wang", "khan", "rossi", "sato", "novak", "smith", "diallo", "berg", "costa")
 _TENANTS = ("acme", "globex", "initech", "umbrella", "hooli", "stark")
 _FAMILIES = ("case", "tenant", "thread", "plain")
-_MODE_USERS = (WebSocketManagerMode.EMERGENCY,) * 2 + (WebSocketManagerMode.DEGRADED,) * 2
+# Two users per mode asked for by name; a factory may refuse any of them by raising.
+_MODE_USERS = (
+    (WebSocketManagerMode.ISOLATED,) * 2
+    + (WebSocketManagerMode.EMERGENCY,) * 2
+    + (WebSocketManagerMode.DEGRADED,) * 2
+)
 
 
 @dataclass(slots=True, eq=False)
@@ -78,8 +83,8 @@ class ProbeUser:
 
     @property
     def name(self) -> str:
-        """`user A`, or `user V (EMERGENCY)` for a user served in another mode."""
-        if self.mode.is_production:
+        """`user A`, or `user V (EMERGENCY)` for a user whose mode was asked for by name."""
+        if self.mode is WebSocketManagerMode.UNIFIED:
             return self.short
         return f"{self.short} ({self.mode.name})"
 
@@ -145,7 +150,7 @@ def _pair_ids(family: str, ids: _Ids, rng: random.Random) -> tuple[tuple[str, st
 
 
 def plan_users(rng: random.Random) -> list[ProbeUser]:
-    """Draw the cast: `MIN_USERS` to `MAX_USERS` users in pairs, then two per non-production mode.
+    """Draw the cast: `MIN_USERS` to `MAX_USERS` users in pairs, then two per mode named.
 
     Users A and B are each other's partners; every later pair shares a trait
     real id schemes produce (see the module docstring). A few users join late,
