@@ -699,6 +699,14 @@ class InterruptingValidationFactory(Factory):
         raise KeyboardInterrupt
 
 
+class ExitingPropertyManager(Manager):
+    """Looking up emit_critical_event raises SystemExit."""
+
+    @property
+    def emit_critical_event(self) -> Any:  # type: ignore[override]
+        raise SystemExit(1)
+
+
 class CancellingConnectManager(Manager):
     """add_connection raises a CancelledError nobody asked for."""
 
@@ -1008,6 +1016,11 @@ NONCOMPLIANT: tuple[Entry, ...] = (
         "manager.add_connection: raised CancelledError",
     ),
     _entry("hostile", SelfContainingListFactory, "manager.add_connection: method missing"),
+    _entry(
+        "hostile",
+        _with_manager(ExitingPropertyManager, "Exiting property"),
+        "manager.emit_critical_event: looking it up raised SystemExit",
+    ),
     _entry(
         "hostile",
         _with_manager(HostileHealthManager, "Hostile health"),

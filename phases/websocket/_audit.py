@@ -146,7 +146,7 @@ class FactoryAudit:
     def _declares_context_optional(self) -> bool:
         try:
             declared = getattr(self._factory, "require_user_context", True)
-        except Exception:  # A property that raises declares nothing; the default applies.
+        except BaseException:  # A property that raises declares nothing; the default applies.
             return False
         return declared is False
 
@@ -335,6 +335,6 @@ class _ReturnedAwaitableError(TypeError):
 def _verdict_of(value: object) -> bool | None:
     try:
         verdict = getattr(value, "is_valid", None)
-    except Exception:  # A raising property is no verdict; reported as such.
+    except BaseException:  # A raising property is no verdict; reported as such.
         return None
     return verdict if isinstance(verdict, bool) else None

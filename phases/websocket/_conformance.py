@@ -97,7 +97,7 @@ def is_async_callable(method: object) -> bool:
         return True
     try:
         unwrapped = inspect.unwrap(method)  # type: ignore[arg-type]
-    except Exception:  # A cycle of __wrapped__ or a raising attribute: no declaration to trust.
+    except BaseException:  # A cycle of __wrapped__ or a raising attribute: no declaration to trust.
         return False
     return unwrapped is not method and inspect.iscoroutinefunction(unwrapped)
 
@@ -129,7 +129,7 @@ def check_method(
     try:
         is_callable = callable(method)
         is_async = is_async_callable(method)
-    except Exception as exc:  # A hostile object may raise from its own type checks.
+    except BaseException as exc:  # A hostile object may raise from its own type checks.
         detail = f"{label}: inspecting it raised {neutralise(type(exc).__name__)}"
         return Violation(detail, declare, concern)
     if not is_callable:
@@ -151,7 +151,7 @@ def _check_signature(
 ) -> Violation | None:
     try:
         signature = inspect.signature(method)
-    except Exception:
+    except BaseException:
         # Builtins and some C callables have no signature to compare; calling them decides.
         return None
     for form in spec.forms:
@@ -214,7 +214,7 @@ def emit_takes_user_id(manager: object) -> bool | None:
     """
     try:
         signature = inspect.signature(manager.emit_critical_event)  # type: ignore[attr-defined]
-    except Exception:
+    except BaseException:
         return None
     takes = [_binds(signature, form) for form in MANAGER_METHODS[4].forms]
     if takes == [False, True]:
