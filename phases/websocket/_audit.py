@@ -220,7 +220,7 @@ class FactoryAudit:
         return users
 
     def _blocked(self, label: str, user: ProbeUser, outcome: Outcome, *, on_loop: bool) -> bool:
-        if outcome.timed_out or outcome.elapsed <= self._findings.block_budget:
+        if outcome.timed_out or not self._findings.too_slow("create_manager", outcome.elapsed):
             return False
         where = (
             "the event loop"

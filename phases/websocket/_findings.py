@@ -30,6 +30,18 @@ class Findings:
         self.block_budget = block_budget
         self.violations: list[Violation] = []
         self._kinds: set[str] = set()
+        self._slow: dict[str, int] = {}
+
+    def too_slow(self, method: str, elapsed: float) -> bool:
+        """Say whether `method` has now been slower than the loop budget twice.
+
+        One slow call may be the host pausing the whole process (a busy machine,
+        a garbage collection); a method that is slow twice is slow.
+        """
+        if elapsed <= self.block_budget:
+            return False
+        self._slow[method] = self._slow.get(method, 0) + 1
+        return self._slow[method] >= 2
 
     def fail(self, detail: str, action: str, concern: Concern, *, kind: str | None = None) -> None:
         """Record one failed check.

@@ -71,7 +71,7 @@ class QueryProbe:
         self._stage.actor = (user, f"{method}({about.short})")
         if key in self._vetted:
             outcome = call_here(function, about.context.user_id)
-            if outcome.elapsed > self._findings.block_budget:
+            if self._findings.too_slow(label, outcome.elapsed):
                 self._findings.fail(
                     f"{label}: blocked the event loop for {outcome.elapsed:.2f}s",
                     f"Make {label} answer from memory; it is called on the event loop.",
