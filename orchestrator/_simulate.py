@@ -110,11 +110,13 @@ class _Start:
         durations: Mapping[str, float],
         limit: float,
         fail: Mapping[str, float],
+        deadline: float | None,
     ) -> None:
         self.specs = plan.phases
         self.durations = durations
         self.limit = limit
         self.fail = fail
+        self.deadline = math.inf if deadline is None else deadline
         self.queue = StartQueue(self.specs)
         count = len(self.specs)
         self.status = [PhaseStatus.PENDING] * count
@@ -127,13 +129,17 @@ class _Start:
         self.now = 0.0
         self.failures: list[int] = []
         self.degraded = False
+        self.timed_out = False
 
     def run(self) -> None:
-        """Start every phase; stop at the moment a critical phase fails (fail fast)."""
+        """Start every phase; stop when a critical phase fails or the deadline passes."""
         self._dispatch()
         # Every expiry due at the failure moment still settles: the engine records all
         # failures of the same scheduler pass before its abort cancels the rest.
         while self.expiries and not (self.failures and self.expiries[0][0] > self.now):
+            if self.expiries[0][0] > self.deadline:
+                self.now, self.timed_out = self.deadline, True
+                break
             self.now, _, index = heapq.heappop(self.expiries)
             self.in_flight -= 1
             attempts = self.attempts[index]
@@ -315,6 +321,7 @@ def simulate(
     teardown_durations: Mapping[str, float] | None = None,
     stop: bool = False,
     stop_timeout: float | None = None,
+    deadline: float | None = None,
 ) -> SimulatedBoot:
     """Predict a boot of `plan` on a virtual clock, with the engine's scheduling rules.
 
@@ -342,6 +349,8 @@ def simulate(
             DEGRADED, begun as soon as it is ready (what `run_once` does).
         stop_timeout: seconds for the whole stop (and for the rollback of an
             aborted boot); teardowns not finished by then fail, as in the engine.
+        deadline: seconds for the whole boot; when it passes first, what is in
+            flight is cancelled, the rest blocked, and the boot times out.
 
     Returns:
         The `SimulatedBoot`.
@@ -349,18 +358,20 @@ def simulate(
     Raises:
         ValueError: `fail` names a phase the plan does not have, a number of
             seconds is negative, NaN or infinite, `max_concurrency` is below 1
-            or `stop_timeout` is not a number of seconds > 0.
-        TypeError: `max_concurrency` or `stop_timeout` has the wrong type.
+            or `stop_timeout` or `deadline` is not a number of seconds > 0.
+        TypeError: `max_concurrency`, `stop_timeout` or `deadline` has the wrong type.
     """
-    check_run_arguments(max_concurrency=max_concurrency, deadline=None, stop_timeout=stop_timeout)
+    check_run_arguments(
+        max_concurrency=max_concurrency, deadline=deadline, stop_timeout=stop_timeout
+    )
     failures = _normalise_failures(plan, fail)
     spent = _teardown_durations(durations, teardown_durations)
     limit = math.inf if max_concurrency is None else max_concurrency
-    start = _Start(plan, _durations_from(durations), limit, failures)
+    start = _Start(plan, _durations_from(durations), limit, failures, deadline)
     start.run()
     root = min(start.failures, default=None)
     teardown: _Stop | None = None
-    if root is not None or stop:
+    if root is not None or start.timed_out or stop:
         took = [
             spent.get(spec.name, 0.0)
             if start.status[index] is PhaseStatus.COMPLETED and has_teardown(spec)
@@ -376,6 +387,7 @@ def simulate(
         root=root,
         max_concurrency=max_concurrency,
         stop_timeout=stop_timeout,
+        deadline=deadline,
     )
 
 
@@ -387,6 +399,7 @@ def _prediction(
     root: int | None,
     max_concurrency: int | None,
     stop_timeout: float | None,
+    deadline: float | None,
 ) -> SimulatedBoot:
     phases = []
     for index, spec in enumerate(plan.phases):
@@ -414,30 +427,38 @@ def _prediction(
         else ()
     )
     stop_failed = any(outcome is TeardownOutcome.TEARDOWN_FAILED for _, outcome in order)
-    kind = None
+    kind: str | None = None
+    blamed = None
     if root is not None:
-        outcome = BootState.FAILED
         kind = failure_kind(
             timed_out=start.status[root] is PhaseStatus.TIMED_OUT,
             refused=plan.phases[root].kind == "gate",
         )
+        blamed = plan.phases[root].name
+    elif start.timed_out:
+        # Like the engine's diagnosis: the boot timed out, naming what was still running.
+        kind = "timed_out"
+        blamed = next((p.name for p in phases if p.status is PhaseStatus.CANCELLED), None)
+    if kind is not None:
+        outcome = BootState.FAILED
         exit_code = exit_code_for(kind)
     else:
         outcome = BootState.DEGRADED if start.degraded else BootState.READY
         exit_code = 1 if stop_failed else 0
-    stopped = teardown is not None and root is None
+    stopped = teardown is not None and kind is None
     return SimulatedBoot(
         plan=plan,
         phases=tuple(phases),
         duration=start.now,
         outcome=outcome,
-        root_cause=plan.phases[root].name if root is not None else None,
+        root_cause=blamed,
         failure_kind=kind,
         exit_code=exit_code,
         max_concurrency=max_concurrency,
-        torn_down=tuple(name for name, _ in order) if root is not None else (),
+        torn_down=tuple(name for name, _ in order) if kind is not None else (),
         stopped_at=start.now if stopped else None,
         stop_duration=teardown.now - start.now if teardown is not None else None,
         teardown_order=order,
         stop_timeout=stop_timeout,
+        deadline=deadline,
     )

@@ -63,10 +63,13 @@ class SimulatedBoot:
         phases: one prediction per phase, in plan order.
         duration: seconds until every phase settled (the failure moment if it aborts).
         outcome: READY, DEGRADED or FAILED.
-        root_cause: the phase whose failure aborts the boot, or None.
+        root_cause: the phase the diagnostic would name: the one whose failure
+            aborts the boot, or, when the deadline passes first, the first still
+            running; None if it does not abort.
         failure_kind: the diagnostic kind it would end with ("phase_failed",
             "gate_failed", "timed_out"), or None.
-        exit_code: the process exit code (0 unless it aborts).
+        exit_code: the process exit code: the diagnostic's if it aborts, else 0,
+            or 1 when a simulated stop would have a teardown fail (rule 6).
         max_concurrency: the limit simulated (None: no limit).
         torn_down: phases torn down after an abort, in the order they would finish.
         stopped_at: when the orderly stop would begin (None unless it was
@@ -76,6 +79,7 @@ class SimulatedBoot:
         teardown_order: every teardown of the rollback or the stop, in the
             order it would finish, with its outcome.
         stop_timeout: the stop's budget simulated (None: no limit).
+        deadline: the boot's deadline simulated (None: no limit).
     """
 
     plan: BootPlan
@@ -91,6 +95,7 @@ class SimulatedBoot:
     stop_duration: float | None = None
     teardown_order: tuple[tuple[str, TeardownOutcome], ...] = ()
     stop_timeout: float | None = None
+    deadline: float | None = None
 
     def __getitem__(self, name: str) -> SimulatedPhase:
         return self.phases[self.plan.position(name)]
@@ -193,6 +198,7 @@ class SimulatedBoot:
             "stopped_at": self.stopped_at,
             "stop_duration": self.stop_duration,
             "stop_timeout": self.stop_timeout,
+            "deadline": self.deadline,
             "teardown_order": [
                 {"phase": name, "outcome": outcome.value} for name, outcome in self.teardown_order
             ],

@@ -1,7 +1,8 @@
 """The simulator is the engine's twin: the same boot gives the same result, phase by phase.
 
 Each example declares a random boot (gates, `critical=False`, `after=`,
-`when=False`, retries, timeouts, teardowns, teardown timeouts, a stop budget),
+`when=False`, retries, timeouts, teardowns, teardown timeouts, a stop budget,
+a deadline),
 fails some of its phases with `inject_fault`, runs it on the engine and
 simulates it, and holds the two to the same statuses, attempts and times, the
 same blame, and the same teardowns. The engine runs on a virtual clock (trio's
@@ -124,10 +125,14 @@ class Shape:
 
 @dataclass(frozen=True)
 class Drawn:
-    """A random boot: its phases and the stop's budget in ticks (None: no budget)."""
+    """A random boot: its phases, the stop's budget and the boot's deadline in ticks."""
 
     shapes: tuple[Shape, ...]
     stop_timeout: int | None
+    deadline: int | None = None
+
+    def seconds(self, ticks: int | None) -> float | None:
+        return None if ticks is None else ticks * TICK
 
     @property
     def names(self) -> list[str]:
@@ -179,7 +184,9 @@ def shapes(draw: st.DrawFn) -> Drawn:
                 teardown_timeout=draw(st.none() | odd) if teardown is not None else None,
             )
         )
-    return Drawn(tuple(found), draw(st.none() | st.none() | odd))
+    stop_timeout = draw(st.none() | st.none() | odd)
+    deadline = draw(st.none() | st.none() | st.integers(0, 60).map(lambda n: 2 * n + 1))
+    return Drawn(tuple(found), stop_timeout, deadline)
 
 
 def phase_function(name: str, shape: Shape, needs: Sequence[str]) -> Any:
@@ -243,7 +250,8 @@ def predict(drawn: Drawn, limit: int | None) -> SimulatedBoot:
         },
         max_concurrency=limit,
         stop=True,
-        stop_timeout=None if drawn.stop_timeout is None else drawn.stop_timeout * TICK,
+        stop_timeout=drawn.seconds(drawn.stop_timeout),
+        deadline=drawn.seconds(drawn.deadline),
     )
 
 
@@ -270,9 +278,11 @@ def without_ties(drawn: Drawn, predicted: SimulatedBoot) -> bool:
         for pause in phase.retry_pauses:
             if pause.end is not None and pause.end > pause.start:
                 expiries[pause.end].append(False)
+    if drawn.deadline is not None and predicted.duration >= drawn.deadline * TICK:
+        expiries[drawn.deadline * TICK].append(False)
     begin = predicted.duration
     budget_end = None if drawn.stop_timeout is None else begin + drawn.stop_timeout * TICK
-    budget_spent = False
+    budget_reached = False
     for shape, phase in zip(drawn.shapes, predicted.phases, strict=True):
         if phase.teardown_start is None or shape.teardown is None:
             continue
@@ -280,11 +290,11 @@ def without_ties(drawn: Drawn, predicted: SimulatedBoot) -> bool:
         if shape.teardown_timeout is not None:
             took = min(took, shape.teardown_timeout * TICK)
         own_end = phase.teardown_start + took
-        if budget_end is not None and own_end > budget_end:
-            budget_spent = True
-        else:
+        if budget_end is not None and own_end >= budget_end:
+            budget_reached = True  # the budget's timer expires while this one runs
+        if budget_end is None or own_end <= budget_end:
             expiries[own_end].append(False)
-    if budget_end is not None and budget_spent:
+    if budget_end is not None and budget_reached:
         expiries[budget_end].append(False)
     return all(len(found) == 1 or all(found) for found in expiries.values())
 
@@ -304,7 +314,6 @@ class Run:
 
 def run_engine(backend: str, drawn: Drawn, limit: int | None) -> Run:
     boot = build(drawn)
-    stop_timeout = None if drawn.stop_timeout is None else drawn.stop_timeout * TICK
 
     async def run() -> Run:
         with ExitStack() as faults, capture_events() as events:
@@ -316,7 +325,10 @@ def run_engine(backend: str, drawn: Drawn, limit: int | None) -> Run:
                     )
             try:
                 async with boot.start(
-                    sinks=[], max_concurrency=limit, stop_timeout=stop_timeout
+                    sinks=[],
+                    max_concurrency=limit,
+                    stop_timeout=drawn.seconds(drawn.stop_timeout),
+                    deadline=drawn.seconds(drawn.deadline),
                 ) as running:
                     pass
             except BootAborted as aborted:
@@ -395,6 +407,8 @@ def note_coverage(predicted: SimulatedBoot) -> None:
         "blocked": bool(predicted.blocked),
         "degraded": predicted.outcome.value == "degraded",
         "timed out": any(p.status is PhaseStatus.TIMED_OUT for p in phases),
+        "deadline passed": predicted.failure_kind == "timed_out"
+        and not any(p.status is PhaseStatus.TIMED_OUT for p in phases),
         "retried": any(p.attempts > 1 for p in phases),
         "torn down concurrently": any(
             a.teardown_start is not None
