@@ -65,8 +65,6 @@ MANAGER_METHODS = (
     ),
 )
 
-MANAGER_METHOD_NAMES = frozenset(spec.name for spec in MANAGER_METHODS)
-
 FACTORY_METHODS = (
     MethodSpec(
         "create_manager",

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from ._probe import Outcome, call_async, neutralise
+from ._probe import Outcome, neutralise
 from ._result import Concern, Violation
 
 
@@ -75,12 +72,3 @@ class Findings:
                 concern,
                 kind=f"{label}:raised",
             )
-
-    async def succeeds(
-        self, label: str, function: Callable[..., Any], *args: Any, when: str = ""
-    ) -> bool:
-        """Await `function(*args)` within the bound; say whether it returned, recording why not."""
-        outcome = await call_async(self.timeout, function, *args)
-        if not outcome.returned:
-            self.fail_call(label, outcome, Concern.INTERFACE, when)
-        return outcome.returned
