@@ -204,6 +204,17 @@ def test_a_phase_cancelled_between_retries_counts_only_the_attempts_begun() -> N
     assert [pause.end for pause in result["flaky"].retry_pauses] == [1.5]
 
 
+def test_a_passed_deadline_cancels_what_runs_and_times_the_boot_out() -> None:
+    result = simulate(service_boot().plan(), deadline=0.05)
+    assert (result.cancelled, result.blocked) == (("database", "queue"), ("schema", "api"))
+    assert (result.root_cause, result.failure_kind, result.exit_code) == (
+        "database",
+        "timed_out",
+        75,
+    )
+    assert (result.duration, result.torn_down) == (0.05, ("cache", "settings"))
+
+
 def test_attempts_and_retry_pauses_reach_the_report() -> None:
     boot = Boot("slow")
     add_sleeper(boot, "slow", 5.0, timeout=1.0, retry=Retry(attempts=2, delay=0.5))

@@ -121,6 +121,7 @@ class Shape:
     retry: Retry | None
     teardown: int | None
     teardown_timeout: int | None
+    component: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def shapes(draw: st.DrawFn) -> Drawn:
                 retry=draw(retries),
                 teardown=teardown,
                 teardown_timeout=draw(st.none() | odd) if teardown is not None else None,
+                component=teardown is not None and draw(st.booleans()),
             )
         )
     stop_timeout = draw(st.none() | st.none() | odd)
@@ -190,9 +192,27 @@ def shapes(draw: st.DrawFn) -> Drawn:
 
 
 def phase_function(name: str, shape: Shape, needs: Sequence[str]) -> Any:
-    """A phase that takes its drawn duration (and its teardown's), through the event loop."""
+    """A phase that takes its drawn duration (and its teardown's), through the event loop.
+
+    Only async phases: a sync one runs in a thread, which a virtual clock would
+    jump past (the loop looks idle while the thread works).
+    """
     value: Any = GateResult(is_valid=True) if shape.gate else name
     start, stop = shape.duration * TICK, (shape.teardown or 0) * TICK
+    parameters = [inspect.Parameter(need, inspect.Parameter.KEYWORD_ONLY) for need in needs]
+    if shape.component:
+
+        async def start_component(self: object, **_: Any) -> Any:
+            await anyio.sleep(start)
+            return value
+
+        async def stop_component(self: object) -> None:
+            await anyio.sleep(stop)
+
+        itself = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        start_component.__signature__ = inspect.Signature([itself, *parameters])  # type: ignore[attr-defined]
+        kind = type(f"Component{name}", (), {"start": start_component, "stop": stop_component})
+        return kind()
     if shape.teardown is not None:
 
         async def run(**_: Any) -> Any:
@@ -206,9 +226,7 @@ def phase_function(name: str, shape: Shape, needs: Sequence[str]) -> Any:
             await anyio.sleep(start)
             return value
 
-    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(need, inspect.Parameter.KEYWORD_ONLY) for need in needs]
-    )
+    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return run
 
 
@@ -439,6 +457,7 @@ def shape(duration: int, **options: Any) -> Shape:
         "retry": None,
         "teardown": None,
         "teardown_timeout": None,
+        "component": False,
     }
     return Shape(duration=duration, **(fields | options))
 
@@ -458,7 +477,7 @@ SAME_PASS_FAILURES = Drawn(
 STOP_BUDGET_SPENT = Drawn(
     (
         shape(2, teardown=4),
-        shape(4, teardown=6),
+        shape(4, teardown=6, component=True),
         shape(6, teardown=10),
         shape(8, needs=(0, 1), teardown=2),
     ),
@@ -469,7 +488,7 @@ STOP_BUDGET_SPENT = Drawn(
 
 @pytest.mark.parametrize("limit", LIMITS, ids=lambda limit: f"max_concurrency={limit}")
 @settings(
-    max_examples=60,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
 )
