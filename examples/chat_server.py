@@ -11,17 +11,30 @@ server listens only once the boot is READY, and a refused boot prints its
 diagnostic once and exits with its code (78 for a bad `SMD_CHAT_SECRET_KEY`).
 
 - `/livez`, `/readyz`, `/startupz`: the health probes (JSON, 200 or 503).
-- `/ws` with `Authorization: Bearer TOKEN`: a WebSocket for the user the
-  token names (a header, not the query string, so access logs never hold it). The token is
-  `payload.signature` (base64url), the signature an HMAC-SHA256 of the payload
-  with the settings' `secret_key`; the payload holds `sub` (the user id) and
-  `exp` (expiry, Unix seconds, at most a day ahead). A missing, forged, tampered or expired token is
-  closed with 1008 (policy violation) before anything is sent. An authenticated
-  connection is registered with that user's manager through the agent bridge;
-  each `{"type": "run", "prompt": ...}` it sends starts a simulated agent run
-  whose events (agent_started ... agent_completed) reach that user only. A frame
-  that is not a JSON object in text closes the socket with 1003; while the
-  server drains, new sockets are closed with 1013 (try again later).
+- `/ws` with `Authorization: Bearer TOKEN` (the scheme in any case, RFC 7235): a
+  WebSocket for the user the token names (a header, not the query string, so
+  access logs never hold it); `?thread=ID` picks the thread (default
+  `thread-USER`). The token is `payload.signature` (base64url), the signature
+  an HMAC-SHA256 of the payload with the settings' `secret_key`; the payload
+  holds `sub` (the user id) and `exp` (expiry, Unix seconds, at most a day
+  ahead). An authenticated connection is registered with that user's manager
+  through the agent bridge; each `{"type": "run", "prompt": ...}` it sends
+  starts a simulated agent run whose events (agent_started ... agent_completed)
+  reach that user only.
+
+The server's limits, each refused with a close code and a reason before any
+event is sent for it:
+
+- 1008 (policy violation): a missing, forged, tampered or expired token; an
+  invalid `thread` (empty, a placeholder, padded, longer than
+  `MAX_THREAD_ID_LENGTH`); a user already holding
+  `SMD_CHAT_MAX_CONNECTIONS_PER_USER` open sockets.
+- 1003 (unsupported data): a frame that is not a JSON object in text, or a
+  prompt that is not a string.
+- 1009 (message too big): a frame over `MAX_FRAME_BYTES` (uvicorn refuses it
+  before the app sees it), JSON nested deeper than `MAX_JSON_DEPTH`, a prompt
+  longer than `MAX_PROMPT_LENGTH` characters (each run echoes it in four events).
+- 1013 (try again later): a new socket while the server drains.
 
 On SIGTERM, `/readyz` turns 503 at once, open WebSockets are closed with 1001
 after `--drain-grace` seconds, and the boot is torn down in reverse order.
@@ -32,6 +45,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -39,6 +53,7 @@ import json
 import math
 import os
 import time
+from collections import Counter
 from typing import Any
 
 from chat_service import ChatService, build_boot
@@ -59,8 +74,16 @@ from phases.websocket import (
 
 UNSUPPORTED_DATA = 1003
 POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
 TRY_AGAIN_LATER = 1013
 AGENT = "research-agent"
+MAX_FRAME_BYTES = 64 * 1024
+"""The largest frame a client may send; uvicorn closes the socket with 1009 past it."""
+MAX_PROMPT_LENGTH = 4096
+"""Characters in one prompt; each run echoes the prompt in four events."""
+MAX_JSON_DEPTH = 16
+"""Levels of nested objects and arrays in one request."""
+MAX_THREAD_ID_LENGTH = 128
 TOKEN_TTL = 300.0
 MAX_TOKEN_LIFETIME = 24 * 3600.0
 """Seconds ahead an expiry may lie; a token claiming more is refused as forged."""
@@ -140,6 +163,68 @@ class StarletteSocket:
         await self._websocket.send_json(message)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the server closes a socket: a WebSocket close code and a short reason."""
+
+    code: int
+    reason: str
+
+
+class OpenConnections:
+    """How many sockets each user holds open, so that no user holds more than the limit."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+
+    def open(self, user_id: str, limit: int) -> bool:
+        """Count a new socket of `user_id`; False (and nothing counted) past `limit`."""
+        if self._open[user_id] >= limit:
+            return False
+        self._open[user_id] += 1
+        return True
+
+    def close(self, user_id: str) -> None:
+        """Forget one socket of `user_id`."""
+        self._open[user_id] -= 1
+        if self._open[user_id] <= 0:
+            del self._open[user_id]
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer TOKEN` header; the scheme is case-insensitive."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def user_context(
+    user_id: str | None, thread: str | None, number: int
+) -> UserExecutionContext | Refusal:
+    """The context of connection `number`, or why it is refused (bad token, bad thread)."""
+    if user_id is None:
+        return Refusal(POLICY_VIOLATION, "invalid or expired token")
+    try:
+        user = UserExecutionContext(
+            user_id=user_id,
+            thread_id=f"thread-{user_id}",
+            run_id=f"run-{number}",
+            request_id=f"ws-{number}",
+            websocket_client_id=f"ws-{number}",
+        )
+    except ValueError:  # a validly signed token naming a placeholder user
+        return Refusal(POLICY_VIOLATION, "invalid or expired token")
+    if thread is None:
+        return user
+    if len(thread) > MAX_THREAD_ID_LENGTH:
+        return Refusal(POLICY_VIOLATION, f"invalid thread: over {MAX_THREAD_ID_LENGTH} characters")
+    try:
+        return dataclasses.replace(user, thread_id=thread)
+    except ValueError:
+        return Refusal(POLICY_VIOLATION, "invalid thread: empty, padded or a placeholder")
+
+
 async def run_agent(bridge: AgentWebSocketBridge, user: UserExecutionContext, prompt: str) -> None:
     """A simulated agent run: every lifecycle event, in order, to `user` only."""
     await bridge.notify_agent_started(user, AGENT, prompt=prompt)
@@ -157,40 +242,45 @@ async def agent_socket(websocket: WebSocket) -> None:
         await websocket.close(code=TRY_AGAIN_LATER, reason="server is draining")
         return
     service: ChatService = running.resources["finalize"]
-    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
-    user_id = verify_token(service.settings.secret_key, token if scheme == "Bearer" else None)
-    await websocket.accept()
-    number = next(_connection_numbers)
-    try:
-        if user_id is None:
-            raise ValueError("no valid token")
-        user = UserExecutionContext(
-            user_id=user_id,
-            thread_id=websocket.query_params.get("thread", f"thread-{user_id}"),
-            run_id=f"run-{number}",
-            request_id=f"ws-{number}",
-            websocket_client_id=f"ws-{number}",
-        )
-    except ValueError:
-        await websocket.close(code=POLICY_VIOLATION, reason="invalid or expired token")
+    token = bearer_token(websocket.headers.get("authorization", ""))
+    user_id = verify_token(service.settings.secret_key, token)
+    user = user_context(user_id, websocket.query_params.get("thread"), next(_connection_numbers))
+    connections: OpenConnections = websocket.app.state.open_connections
+    limit = service.settings.max_connections_per_user
+    if not isinstance(user, Refusal) and not connections.open(user.user_id, limit):
+        user = Refusal(POLICY_VIOLATION, f"user already has {limit} open connections")
+    if isinstance(user, Refusal):
+        await websocket.accept()
+        await websocket.close(code=user.code, reason=user.reason)
         return
-    manager = service.bridge.manager_for(user)
-    connection = WebSocketConnection(f"ws-{number}", user_id, StarletteSocket(websocket))
+    try:
+        await websocket.accept()
+        await serve(websocket, service.bridge, user)
+    finally:
+        connections.close(user.user_id)
+
+
+async def serve(
+    websocket: WebSocket, bridge: AgentWebSocketBridge, user: UserExecutionContext
+) -> None:
+    """Register the socket with the user's manager and run each request until one is refused."""
+    manager = bridge.manager_for(user)
+    connection = WebSocketConnection(user.request_id, user.user_id, StarletteSocket(websocket))
     await manager.add_connection(connection)
     try:
-        while (request := await receive_request(websocket)) is not None:
+        while not isinstance(request := await receive_request(websocket), Refusal):
             if request.get("type") == "run":
-                await run_agent(service.bridge, user, str(request.get("prompt", "")))
-        await websocket.close(code=UNSUPPORTED_DATA, reason="send JSON objects as text frames")
+                await run_agent(bridge, user, request["prompt"])
+        await websocket.close(code=request.code, reason=request.reason)
     except (WebSocketDisconnect, WebSocketDeliveryError):
         pass  # the client left, or the drain closed the socket: unregister below
     finally:
         await manager.remove_connection(connection.connection_id)
-        await service.bridge.release(user)  # one context per connection: free its manager
+        await bridge.release(user)  # one context per connection: free its manager
 
 
-async def receive_request(websocket: WebSocket) -> dict[str, Any] | None:
-    """The client's next JSON object, or None for anything else (binary, not JSON, not an object).
+async def receive_request(websocket: WebSocket) -> dict[str, Any] | Refusal:
+    """The client's next request, or why it is refused.
 
     Raises:
         WebSocketDisconnect: the client left.
@@ -200,12 +290,45 @@ async def receive_request(websocket: WebSocket) -> dict[str, Any] | None:
         raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
     text = message.get("text")
     if text is None:
-        return None
+        return Refusal(UNSUPPORTED_DATA, "send JSON objects as text frames")
+    return parse_request(text)
+
+
+def parse_request(text: str) -> dict[str, Any] | Refusal:
+    """A request as a JSON object whose `prompt`, for a run, is a string within the limit."""
+    too_deep = Refusal(MESSAGE_TOO_BIG, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if len(text) > MAX_FRAME_BYTES:  # a server other than uvicorn may let it through
+        return Refusal(MESSAGE_TOO_BIG, f"frames are limited to {MAX_FRAME_BYTES // 1024} KiB")
     try:
         request = json.loads(text)
+    except RecursionError:  # the decoder gives up near the interpreter's recursion limit
+        return too_deep
     except ValueError:
-        return None
-    return request if isinstance(request, dict) else None
+        return Refusal(UNSUPPORTED_DATA, "send JSON objects as text frames")
+    if not isinstance(request, dict):
+        return Refusal(UNSUPPORTED_DATA, "send JSON objects as text frames")
+    if nesting_depth(request) > MAX_JSON_DEPTH:
+        return too_deep
+    if request.get("type") != "run":
+        return request
+    prompt = request.setdefault("prompt", "")
+    if not isinstance(prompt, str):
+        return Refusal(UNSUPPORTED_DATA, "the prompt must be a string")
+    if len(prompt) > MAX_PROMPT_LENGTH:
+        return Refusal(MESSAGE_TOO_BIG, f"prompts are limited to {MAX_PROMPT_LENGTH} characters")
+    return request
+
+
+def nesting_depth(value: object) -> int:
+    """Levels of objects and arrays in a parsed JSON value, counted without recursion."""
+    depth = 0
+    level = [value]
+    while level := [item for item in level if isinstance(item, dict | list)]:
+        depth += 1
+        level = [
+            child for item in level for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return depth
 
 
 # --- the app ----------------------------------------------------------------------------
@@ -222,7 +345,9 @@ def create_app(
     sinks = [StructlogSink(), SystemdNotifier(boot.plan())]
     smd = lifespan(boot, deadline=30, sinks=sinks, termination_log=termination_log)
     routes = [*health_routes(), WebSocketRoute("/ws", agent_socket)]
-    return Starlette(routes=routes, lifespan=smd), smd
+    app = Starlette(routes=routes, lifespan=smd)
+    app.state.open_connections = OpenConnections()
+    return app, smd
 
 
 app, smd_lifespan = create_app(termination_log=os.environ.get("SMD_TERMINATION_LOG"))
@@ -248,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         port=arguments.port,
         drain_grace=arguments.drain_grace,
         log_level="info",
+        ws_max_size=MAX_FRAME_BYTES,
     )
 
 

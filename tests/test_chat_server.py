@@ -28,7 +28,14 @@ from websockets.exceptions import ConnectionClosed
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 sys.path.insert(0, str(EXAMPLES))
-from chat_server import MAX_TOKEN_LIFETIME, issue_token, verify_token  # noqa: E402  (examples/ is not a package)
+from chat_server import (  # noqa: E402  (examples/ is not a package)
+    MAX_FRAME_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_PROMPT_LENGTH,
+    MAX_TOKEN_LIFETIME,
+    issue_token,
+    verify_token,
+)
 from chat_service import DEV_SECRET_KEY  # noqa: E402
 
 CLIENTS = 100
@@ -117,13 +124,16 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer
     _stop(server)
 
 
-def _headers(token: str | None) -> dict[str, str]:
-    return {} if token is None else {"Authorization": f"Bearer {token}"}
+def _headers(token: str | None, scheme: str = "Bearer") -> dict[str, str]:
+    return {} if token is None else {"Authorization": f"{scheme} {token}"}
 
 
-async def _run_one(server: ChatServer, user_id: str) -> list[dict[str, Any]]:
+async def _run_one(
+    server: ChatServer, user_id: str, *, scheme: str = "Bearer"
+) -> list[dict[str, Any]]:
     token = issue_token(DEV_SECRET_KEY, user_id)
-    async with websockets.connect(server.ws(), additional_headers=_headers(token)) as ws:
+    headers = _headers(token, scheme)
+    async with websockets.connect(server.ws(), additional_headers=headers) as ws:
         await ws.send(json.dumps({"type": "run", "prompt": f"question of {user_id}"}))
         received = [json.loads(await ws.recv()) for _ in EVENT_TYPES]
         with pytest.raises(TimeoutError):
@@ -250,6 +260,166 @@ async def test_a_client_leaving_mid_run_leaves_no_traceback(chat_server: ChatSer
         ws.transport.abort()
     await _run_one(chat_server, "stayer")  # the server still serves
     assert "Traceback" not in "".join(chat_server.stderr_lines)
+
+
+# --- the server's own limits ---------------------------------------------------------------
+
+
+async def _closed_by_server(ws: Any) -> tuple[int, str]:
+    """Wait for the server to close `ws`; its close code and reason (nothing else arrives)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 30)  # a bound so that a server that never closes fails
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+async def test_the_bearer_scheme_is_case_insensitive(chat_server: ChatServer, scheme: str) -> None:
+    events = await _run_one(chat_server, f"scheme-{scheme}", scheme=scheme)
+    assert [event["type"] for event in events] == EVENT_TYPES
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "thread",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("%20padded", id="padded"),
+        pytest.param("null", id="placeholder"),
+        pytest.param("t" * 129, id="too-long"),
+    ],
+)
+async def test_a_bad_thread_parameter_is_refused_with_its_own_reason(
+    chat_server: ChatServer, thread: str
+) -> None:
+    headers = _headers(issue_token(DEV_SECRET_KEY, "threaded"))
+    url = f"{chat_server.ws()}?thread={thread}"
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        code, reason = await _closed_by_server(ws)
+    assert code == 1008
+    assert reason.startswith("invalid thread")
+
+
+@pytest.mark.anyio
+async def test_a_good_thread_parameter_is_the_thread_of_every_event(
+    chat_server: ChatServer,
+) -> None:
+    headers = _headers(issue_token(DEV_SECRET_KEY, "threaded"))
+    url = f"{chat_server.ws()}?thread=thread-42"
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        await ws.send(json.dumps({"type": "run", "prompt": "hi"}))
+        events = [json.loads(await ws.recv()) for _ in EVENT_TYPES]
+    assert {event["thread_id"] for event in events} == {"thread-42"}
+
+
+@pytest.mark.anyio
+async def test_a_user_cannot_hold_more_connections_than_the_limit(
+    chat_server: ChatServer,
+) -> None:
+    limit = 5  # SMD_CHAT_MAX_CONNECTIONS_PER_USER's default
+    headers = _headers(issue_token(DEV_SECRET_KEY, "crowd"))
+    held = [
+        await websockets.connect(chat_server.ws(), additional_headers=headers) for _ in range(limit)
+    ]
+    try:
+        async with websockets.connect(chat_server.ws(), additional_headers=headers) as extra:
+            code, reason = await _closed_by_server(extra)
+        assert (code, reason) == (1008, f"user already has {limit} open connections")
+        await _run_one(chat_server, "not-crowd")  # another user is not affected
+        await held[0].send(json.dumps({"type": "run", "prompt": "still served"}))
+        assert json.loads(await held[0].recv())["type"] == "agent_started"
+    finally:
+        for ws in held:
+            await ws.close()
+
+
+@pytest.mark.anyio
+async def test_a_closed_connection_frees_its_place_under_the_limit(
+    chat_server: ChatServer,
+) -> None:
+    headers = _headers(issue_token(DEV_SECRET_KEY, "returning"))
+    held = [
+        await websockets.connect(chat_server.ws(), additional_headers=headers) for _ in range(5)
+    ]
+    await held.pop().close()
+    # The server frees the place once it has seen the close; no sleep, just try again.
+    for _ in range(200):
+        ws = await websockets.connect(chat_server.ws(), additional_headers=headers)
+        await ws.send(json.dumps({"type": "run", "prompt": "back"}))
+        try:
+            first = json.loads(await ws.recv())
+        except ConnectionClosed:
+            continue
+        finally:
+            await ws.close()
+        assert first["type"] == "agent_started"
+        break
+    else:
+        raise AssertionError("the closed connection never freed its place")
+    for ws in held:
+        await ws.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "prompt_length",
+    [
+        pytest.param(MAX_PROMPT_LENGTH + 1, id="over-the-prompt-limit"),
+        pytest.param(MAX_FRAME_BYTES, id="over-the-frame-limit"),
+        pytest.param(4 * 1024 * 1024, id="4-MiB"),
+    ],
+)
+async def test_a_prompt_over_the_limit_closes_with_1009_before_any_event(
+    chat_server: ChatServer, prompt_length: int
+) -> None:
+    headers = _headers(issue_token(DEV_SECRET_KEY, "verbose"))
+    request = json.dumps({"type": "run", "prompt": "x" * prompt_length})
+    async with websockets.connect(
+        chat_server.ws(), additional_headers=headers, max_size=None
+    ) as ws:
+        await ws.send(request)
+        code, _ = await _closed_by_server(ws)
+    assert code == 1009
+    assert "Traceback" not in "".join(chat_server.stderr_lines)
+
+
+@pytest.mark.anyio
+async def test_a_prompt_at_the_limit_is_answered(chat_server: ChatServer) -> None:
+    headers = _headers(issue_token(DEV_SECRET_KEY, "verbose-enough"))
+    async with websockets.connect(chat_server.ws(), additional_headers=headers) as ws:
+        await ws.send(json.dumps({"type": "run", "prompt": "x" * MAX_PROMPT_LENGTH}))
+        events = [json.loads(await ws.recv()) for _ in EVENT_TYPES]
+    assert events[0]["prompt"] == "x" * MAX_PROMPT_LENGTH
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "depth",
+    [
+        pytest.param(MAX_JSON_DEPTH + 1, id="just-over-the-limit"),
+        pytest.param(5000, id="past-the-recursion-limit"),
+    ],
+)
+async def test_deeply_nested_json_closes_with_1009_without_a_traceback(
+    chat_server: ChatServer, depth: int
+) -> None:
+    headers = _headers(issue_token(DEV_SECRET_KEY, "nested"))
+    nested = "[" * (depth - 1) + "]" * (depth - 1)
+    async with websockets.connect(chat_server.ws(), additional_headers=headers) as ws:
+        await ws.send(f'{{"type": "run", "prompt": "hi", "extra": {nested}}}')
+        code, reason = await _closed_by_server(ws)
+    assert (code, reason) == (1009, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    assert "Traceback" not in "".join(chat_server.stderr_lines)
+
+
+@pytest.mark.anyio
+async def test_a_prompt_that_is_not_a_string_closes_with_1003(chat_server: ChatServer) -> None:
+    headers = _headers(issue_token(DEV_SECRET_KEY, "typed"))
+    async with websockets.connect(chat_server.ws(), additional_headers=headers) as ws:
+        await ws.send(json.dumps({"type": "run", "prompt": ["not", "text"]}))
+        code, _ = await _closed_by_server(ws)
+    assert code == 1003
 
 
 def test_token_claims_must_be_well_formed_and_the_expiry_near() -> None:
