@@ -176,6 +176,14 @@ async def test_assigning_a_mock_as_a_manager_is_refused() -> None:
         bridge().assign_manager(ALICE, Mock())
 
 
+async def test_a_fault_found_by_both_the_bridge_and_the_factory_is_listed_once() -> None:
+    with pytest.raises(FactoryComplianceError) as caught:
+        bridge().assign_manager(ALICE, Mock())
+    errors = caught.value.result.validation_errors
+    assert len(errors) == len(set(errors))
+    assert "manager.send_to_user: is a plain method; the protocol requires async def" in errors
+
+
 async def test_assigning_a_compliant_manager_makes_it_the_contexts_manager() -> None:
     agents = bridge()
     manager = IsolatedWebSocketManager(ALICE)

@@ -268,7 +268,13 @@ class AgentWebSocketBridge:
             )
         verdict = self._factory.validate_manager_instance(manager)
         if getattr(verdict, "is_valid", None) is not True:
-            violations.extend(self._factory_verdict_violations(verdict))
+            # The factory often runs the same protocol check: each fault is listed once.
+            seen = {violation.detail for violation in violations}
+            violations.extend(
+                violation
+                for violation in self._factory_verdict_violations(verdict)
+                if violation.detail not in seen
+            )
         if violations:
             result = FactoryValidationResult.from_violations(
                 violations, manager_type=qualified_type_name(manager), checked=tuple(Concern)
