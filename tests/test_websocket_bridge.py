@@ -443,8 +443,8 @@ def factory_of(manager_class: type[fakes.ThirdPartyManager]) -> fakes.ThirdParty
 
 @pytest.mark.parametrize(
     "manager_class",
-    [PassThroughManager],
-    ids=["args-kwargs"],
+    [UnifiedEmitManager, PassThroughManager, DecoratedManager],
+    ids=["unified-emit-critical-event", "args-kwargs", "functools-wraps"],
 )
 async def test_a_correct_manager_of_another_shape_is_admitted_and_delivers(
     manager_class: type[fakes.ThirdPartyManager],

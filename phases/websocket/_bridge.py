@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 from weakref import WeakKeyDictionary
 
-from ._conformance import check_manager_interface, qualified_type_name
+from ._conformance import MANAGER_METHODS, check_manager_interface, qualified_type_name
 from ._context import UserExecutionContext
 from ._deadline import complete_within
 from ._errors import FactoryComplianceError, WebSocketDeliveryError
@@ -18,9 +18,7 @@ from ._result import Concern, FactoryValidationResult, Violation
 
 _ENVELOPE_FIELDS = frozenset({"type", "user_id", "thread_id", "run_id", "timestamp"})
 # The protocol's method names, whose verdict the bridge keeps per manager class.
-_PROTOCOL_METHODS = frozenset(
-    name for name in dir(WebSocketManagerProtocol) if not name.startswith("_")
-)
+_PROTOCOL_METHODS = frozenset(spec.name for spec in MANAGER_METHODS)
 
 
 class AgentWebSocketBridge:
