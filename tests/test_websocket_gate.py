@@ -272,3 +272,14 @@ def test_the_interface_check_refuses_an_async_method_hidden_behind_a_plain_wrapp
 
 def test_the_interface_check_verdict_is_the_same_every_time() -> None:
     assert manager_interface_violations(Mock()) == manager_interface_violations(Mock())
+
+
+@pytest.mark.anyio
+async def test_connections_reported_as_a_mapping_of_id_to_details_are_accepted() -> None:
+    class DetailedManager(catalogue.Manager):
+        def get_user_connections(self, user_id: str) -> dict[str, Any]:  # type: ignore[override]
+            own = user_id == self.user_id
+            return {key: {"thread": c.thread_id} for key, c in self._connections.items() if own}
+
+    result = await validate(catalogue._with_manager(DetailedManager, "Detailed")(), seed=2)
+    assert result.is_valid, result.validation_errors

@@ -312,8 +312,13 @@ def _canonical(value: object, budget: list[int], seen: set[int]) -> object:
 
 
 def ids_of(value: object) -> tuple[set[str], str | None]:
-    """The connection ids a manager reported, or what was wrong with its answer."""
-    if isinstance(value, str | bytes | Mapping):
+    """The connection ids a manager reported, or what was wrong with its answer.
+
+    Any collection of strings will do (a set, a list, the keys of a mapping of
+    connection id to details); a string, bytes or a collection of anything
+    else is not an answer.
+    """
+    if isinstance(value, str | bytes):
         return set(), _a(value)
     try:
         items = list(itertools.islice(iter(value), _MAX_IDS))  # type: ignore[call-overload]
