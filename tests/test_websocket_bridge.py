@@ -332,6 +332,32 @@ async def test_a_notification_stuck_on_a_hung_socket_raises_within_the_send_time
     assert isinstance(caught.value.__cause__, TimeoutError)
 
 
+async def test_the_bridges_bound_cuts_a_hung_send_short_of_the_managers_own() -> None:
+    factory = StandardizedWebSocketManagerFactory(send_timeout=10)
+    agents = AgentWebSocketBridge(factory, send_timeout=0.05)
+    await agents.manager_for(ALICE).add_connection(
+        WebSocketConnection("conn-stalled", ALICE.user_id, fakes.StalledWebSocket())
+    )
+    with pytest.raises(WebSocketDeliveryError, match="agent_started was cancelled"):
+        await agents.notify_agent_started(ALICE, "planner")
+
+
+async def test_the_managers_shorter_bound_names_the_hung_connection_and_the_rest_receive() -> None:
+    factory = StandardizedWebSocketManagerFactory(send_timeout=0.05)
+    agents = AgentWebSocketBridge(factory, send_timeout=10)
+    manager = agents.manager_for(ALICE)
+    await manager.add_connection(
+        WebSocketConnection("conn-stalled", ALICE.user_id, fakes.StalledWebSocket())
+    )
+    healthy = fakes.RecordingWebSocket()
+    await manager.add_connection(WebSocketConnection("conn-healthy", ALICE.user_id, healthy))
+    with pytest.raises(WebSocketDeliveryError) as caught:
+        await agents.notify_agent_started(ALICE, "planner")
+    assert caught.value.failed_connection_ids == ("conn-stalled",)
+    assert caught.value.delivered_connection_ids == ("conn-healthy",)
+    assert [message["type"] for message in healthy.received] == ["agent_started"]
+
+
 async def test_a_notification_that_waits_on_its_socket_is_delivered() -> None:
     agents = AgentWebSocketBridge(fakes.ThirdPartyFactory(), send_timeout=10)
     websocket = await listen(agents, ALICE)  # each send yields to the scheduler first

@@ -73,8 +73,9 @@ def _drive(
             coroutine.close()
             raise error
         if scope.cancelled_caught:
-            # The scope took the cancellation meant for the wait; the coroutine
-            # still has to hear of it to unwind.
+            # asyncio throws the cancellation into the task, so the scope took it;
+            # the coroutine still has to hear of it to unwind. (Trio sends it as
+            # the wait's outcome instead, which reaches the coroutine as `answer`.)
             error = cancelled()
         try:
             suspended_on = coroutine.send(answer) if error is None else coroutine.throw(error)
