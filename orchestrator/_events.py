@@ -1,9 +1,15 @@
-"""The sealed set of typed events a boot emits, and the sink protocol that receives them."""
+"""The sealed set of typed events a boot emits, and the sink protocol that receives them.
+
+Every event is one member of `AnyEvent`. A consumer turns the `Event` it is
+handed into that union with `narrow` and dispatches with `match` ending in
+`typing.assert_never`, so adding an event makes mypy point at every consumer
+that does not handle it yet.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias, get_args
 
 if TYPE_CHECKING:
     from ._diagnostic import Diagnostic
@@ -183,6 +189,43 @@ class SinkFailed(Event):
     name: ClassVar[str] = "sink.failed"
     sink: str
     error: str
+
+
+AnyEvent: TypeAlias = (
+    BootStarted
+    | PhaseStarted
+    | PhaseRetrying
+    | PhaseCompleted
+    | PhaseFailed
+    | PhaseSkipped
+    | PhaseBlocked
+    | PhaseCancelled
+    | TeardownStarted
+    | TeardownCompleted
+    | TeardownFailed
+    | BootReady
+    | BootFailed
+    | BootStopping
+    | BootStopped
+    | BootStateChanged
+    | SignalReceived
+    | SinkFailed
+)
+"""Every event a boot emits: the sealed union that consumers match exhaustively."""
+
+EVENT_TYPES: tuple[type[Event], ...] = get_args(AnyEvent)
+"""The members of `AnyEvent`, in the order above."""
+
+
+def narrow(event: Event) -> AnyEvent:
+    """`event` as a member of the sealed union, for an exhaustive `match`.
+
+    Raises:
+        TypeError: `event` is an `Event` subclass the boot never emits.
+    """
+    if isinstance(event, AnyEvent):
+        return event
+    raise TypeError(f"{type(event).__name__} is not one of the events a boot emits")
 
 
 class EventSink(Protocol):

@@ -4,29 +4,59 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any
+from typing import Any, assert_never
 
 import structlog
 
 from ._diagnostic import Diagnostic
 from ._events import (
+    AnyEvent,
     BootFailed,
+    BootReady,
+    BootStarted,
+    BootStateChanged,
+    BootStopped,
+    BootStopping,
     Event,
     PhaseBlocked,
     PhaseCancelled,
+    PhaseCompleted,
     PhaseFailed,
     PhaseRetrying,
+    PhaseSkipped,
+    PhaseStarted,
+    SignalReceived,
+    SinkFailed,
+    TeardownCompleted,
     TeardownFailed,
+    TeardownStarted,
+    narrow,
 )
+from ._status import BootState
 
-_LEVELS: dict[type[Event], str] = {
-    PhaseRetrying: "warning",
-    PhaseBlocked: "warning",
-    PhaseCancelled: "warning",
-    PhaseFailed: "error",
-    TeardownFailed: "error",
-    BootFailed: "error",
-}
+
+def log_level(event: AnyEvent) -> str:
+    """The structlog level of an event: errors for failures, warnings for what degrades or stops."""
+    match event:
+        case PhaseFailed() | TeardownFailed() | BootFailed() | SinkFailed():
+            return "error"
+        case PhaseRetrying() | PhaseBlocked() | PhaseCancelled() | SignalReceived():
+            return "warning"
+        case BootStateChanged(state=state) | BootReady(state=state):
+            return "warning" if state is BootState.DEGRADED else "info"
+        case (
+            BootStarted()
+            | PhaseStarted()
+            | PhaseCompleted()
+            | PhaseSkipped()
+            | TeardownStarted()
+            | TeardownCompleted()
+            | BootStopping()
+            | BootStopped()
+        ):
+            return "info"
+        case _:
+            assert_never(event)
 
 
 _FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
@@ -63,6 +93,10 @@ class StructlogSink:
     The library never configures structlog; the application (or the `smd`
     command) does. Credentials are already masked in every event field.
 
+    Failures (a phase, a teardown, the boot, a sink) are errors; retries,
+    blocked or cancelled phases, a DEGRADED boot and a received signal (with
+    what it does: `effect=`) are warnings; the rest is info.
+
     Args:
         logger: a structlog logger; by default `structlog.get_logger("smd")`.
     """
@@ -70,8 +104,11 @@ class StructlogSink:
     def __init__(self, logger: Any | None = None) -> None:
         self._logger = logger
 
+    def __repr__(self) -> str:
+        return "<StructlogSink>"
+
     def __call__(self, event: Event) -> None:
         if self._logger is None:
             self._logger = structlog.get_logger("smd")
-        level = _LEVELS.get(type(event), "info")
+        level = log_level(narrow(event))
         getattr(self._logger, level)(event.name, **event_fields(event))

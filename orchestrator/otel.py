@@ -8,19 +8,25 @@ Install the extra (`pip install smd-orchestrator[otel]`) and pass the sink::
 
 Span times come from the events' own clock, so a span lasts exactly as long as
 the report says. Phases that never ran (skipped, blocked) get a zero-length
-span with their reason, so the trace shows every phase of the plan.
+span with their reason, so the trace shows every phase of the plan. The stop
+is a span of its own (`smd.stop <boot>`) holding the teardowns; a signal, a
+change between READY and DEGRADED and a failed sink are span events on the
+boot or stop span, or zero-length spans while the service runs between them.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from ._events import (
+    AnyEvent,
     BootFailed,
     BootReady,
     BootStarted,
+    BootStateChanged,
     BootStopped,
+    BootStopping,
     Event,
     PhaseBlocked,
     PhaseCancelled,
@@ -29,9 +35,12 @@ from ._events import (
     PhaseRetrying,
     PhaseSkipped,
     PhaseStarted,
+    SignalReceived,
+    SinkFailed,
     TeardownCompleted,
     TeardownFailed,
     TeardownStarted,
+    narrow,
 )
 
 if TYPE_CHECKING:
@@ -72,8 +81,10 @@ class OpenTelemetrySink:
 
     The boot span (`smd.boot <name>`) starts with `BootStarted` and ends when the
     boot is ready or failed; each phase's span (named after the phase) carries
-    `smd.phase`, `smd.kind`, `smd.attempt` and `smd.status`; teardowns are
-    spans of their own (`smd.teardown <phase>`) under the boot span.
+    `smd.phase`, `smd.kind`, `smd.attempt` and `smd.status`; the stop is a span
+    (`smd.stop <boot>`) from `BootStopping` to `BootStopped`, and teardowns are
+    spans of their own (`smd.teardown <phase>`) under it (under the boot span
+    when a failed boot is rolled back).
 
     Args:
         tracer: an OpenTelemetry tracer; by default `trace.get_tracer("smd")`.
@@ -88,7 +99,9 @@ class OpenTelemetrySink:
         self._tracer = tracer if tracer is not None else self._trace.get_tracer("smd")
         self._origin_ns = 0
         self._boot_span: Any | None = None
+        self._stop_span: Any | None = None
         self._context: Any | None = None
+        self._stop_context: Any | None = None
         self._kinds = {spec.name: spec.kind for spec in plan.phases} if plan else {}
         self._spans: dict[str, Any] = {}
         self._teardowns: dict[str, Any] = {}
@@ -96,17 +109,79 @@ class OpenTelemetrySink:
     def _ns(self, at: float) -> int:
         return self._origin_ns + int(at * 1e9)
 
-    def _start(self, name: str, at: float, attributes: dict[str, Any]) -> Any:
+    def __repr__(self) -> str:
+        return f"<OpenTelemetrySink open={len(self._spans) + len(self._teardowns)}>"
+
+    def _start(self, name: str, at: float, attributes: dict[str, Any], context: Any = None) -> Any:
         return self._tracer.start_span(
-            name, context=self._context, start_time=self._ns(at), attributes=attributes
+            name,
+            context=context if context is not None else self._context,
+            start_time=self._ns(at),
+            attributes=attributes,
         )
 
     def __call__(self, event: Event) -> None:
-        handler = getattr(self, f"_on_{type(event).__name__}", None)
-        if handler is not None:
-            handler(event)
+        self._record(narrow(event))
 
-    def _on_BootStarted(self, event: BootStarted) -> None:
+    def _record(self, event: AnyEvent) -> None:
+        match event:
+            case BootStarted():
+                self._on_boot_started(event)
+            case PhaseStarted():
+                self._on_phase_started(event)
+            case PhaseRetrying():
+                self._on_phase_retrying(event)
+            case PhaseCompleted():
+                self._finish(event.phase, event.at, "completed")
+            case PhaseFailed():
+                status = "timed_out" if event.timed_out else "failed"
+                self._finish(event.phase, event.at, status, event.error)
+            case PhaseCancelled():
+                self._finish(event.phase, event.at, "cancelled")
+            case PhaseSkipped():
+                self._phase_span(event.phase, event.at).set_attribute("smd.reason", event.reason)
+                self._finish(event.phase, event.at, "skipped")
+            case PhaseBlocked():
+                self._phase_span(event.phase, event.at).set_attribute("smd.reason", event.reason)
+                self._finish(event.phase, event.at, "blocked", f"blocked: {event.reason}")
+            case TeardownStarted():
+                self._teardowns[event.phase] = self._start(
+                    f"smd.teardown {event.phase}",
+                    event.at,
+                    {"smd.phase": event.phase},
+                    context=self._stop_context,
+                )
+            case TeardownCompleted():
+                self._end_teardown(event.phase, event.at, None)
+            case TeardownFailed():
+                self._end_teardown(event.phase, event.at, event.error)
+            case BootReady():
+                self._end_boot(event.at, event.state.value)
+            case BootFailed():
+                diagnostic = event.diagnostic
+                self._end_boot(event.at, "failed", f"{diagnostic.kind}: {diagnostic.summary}")
+            case BootStateChanged():
+                attributes = {
+                    "smd.previous": event.previous.value,
+                    "smd.state": event.state.value,
+                    "smd.reason": event.reason,
+                }
+                self._instant(event.name, event.at, attributes)
+            case SignalReceived():
+                attributes = {"smd.signal": event.signal, "smd.effect": event.effect}
+                self._instant(event.name, event.at, attributes)
+            case SinkFailed():
+                attributes = {"smd.sink": event.sink, "smd.error": event.error}
+                self._instant(event.name, event.at, attributes, error=event.error)
+            case BootStopping():
+                self._on_boot_stopping(event)
+            case BootStopped():
+                self._end_boot(event.at, "stopped")
+                self._end_stop(event)
+            case _:
+                assert_never(event)
+
+    def _on_boot_started(self, event: BootStarted) -> None:
         self._origin_ns = time.time_ns() - int(event.at * 1e9)
         self._boot_span = self._tracer.start_span(
             f"smd.boot {event.boot}",
@@ -127,13 +202,13 @@ class OpenTelemetrySink:
             self._spans[phase] = span
         return span
 
-    def _on_PhaseStarted(self, event: PhaseStarted) -> None:
+    def _on_phase_started(self, event: PhaseStarted) -> None:
         span = self._phase_span(event.phase, event.at)
         span.set_attribute("smd.attempt", event.attempt)
         if event.attempt > 1:
             span.add_event("attempt", {"smd.attempt": event.attempt}, timestamp=self._ns(event.at))
 
-    def _on_PhaseRetrying(self, event: PhaseRetrying) -> None:
+    def _on_phase_retrying(self, event: PhaseRetrying) -> None:
         span = self._phase_span(event.phase, event.at)
         span.add_event(
             "retrying",
@@ -152,30 +227,6 @@ class OpenTelemetrySink:
             span.set_status(self._trace.Status(status_code.OK))
         span.end(end_time=self._ns(at))
 
-    def _on_PhaseCompleted(self, event: PhaseCompleted) -> None:
-        self._finish(event.phase, event.at, "completed")
-
-    def _on_PhaseFailed(self, event: PhaseFailed) -> None:
-        self._finish(
-            event.phase, event.at, "timed_out" if event.timed_out else "failed", event.error
-        )
-
-    def _on_PhaseCancelled(self, event: PhaseCancelled) -> None:
-        self._finish(event.phase, event.at, "cancelled")
-
-    def _on_PhaseSkipped(self, event: PhaseSkipped) -> None:
-        self._phase_span(event.phase, event.at).set_attribute("smd.reason", event.reason)
-        self._finish(event.phase, event.at, "skipped")
-
-    def _on_PhaseBlocked(self, event: PhaseBlocked) -> None:
-        self._phase_span(event.phase, event.at).set_attribute("smd.reason", event.reason)
-        self._finish(event.phase, event.at, "blocked", f"blocked: {event.reason}")
-
-    def _on_TeardownStarted(self, event: TeardownStarted) -> None:
-        self._teardowns[event.phase] = self._start(
-            f"smd.teardown {event.phase}", event.at, {"smd.phase": event.phase}
-        )
-
     def _end_teardown(self, phase: str, at: float, error: str | None) -> None:
         span = self._teardowns.pop(phase, None)
         if span is None:
@@ -184,12 +235,6 @@ class OpenTelemetrySink:
         if error is not None:
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
         span.end(end_time=self._ns(at))
-
-    def _on_TeardownCompleted(self, event: TeardownCompleted) -> None:
-        self._end_teardown(event.phase, event.at, None)
-
-    def _on_TeardownFailed(self, event: TeardownFailed) -> None:
-        self._end_teardown(event.phase, event.at, event.error)
 
     def _end_boot(self, at: float, state: str, error: str | None = None) -> None:
         span, self._boot_span = self._boot_span, None
@@ -200,15 +245,27 @@ class OpenTelemetrySink:
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
         span.end(end_time=self._ns(at))
 
-    def _on_BootReady(self, event: BootReady) -> None:
-        self._end_boot(event.at, event.state.value)
+    def _on_boot_stopping(self, event: BootStopping) -> None:
+        self._stop_span = self._start(f"smd.stop {event.boot}", event.at, {"smd.boot": event.boot})
+        self._stop_context = self._trace.set_span_in_context(self._stop_span)
 
-    def _on_BootFailed(self, event: BootFailed) -> None:
-        diagnostic = event.diagnostic
-        self._end_boot(event.at, "failed", f"{diagnostic.kind}: {diagnostic.summary}")
+    def _end_stop(self, event: BootStopped) -> None:
+        span, self._stop_span, self._stop_context = self._stop_span, None, None
+        if span is not None:
+            span.end(end_time=self._ns(event.at))
 
-    def _on_BootStopped(self, event: BootStopped) -> None:
-        self._end_boot(event.at, "stopped")
+    def _instant(
+        self, name: str, at: float, attributes: dict[str, Any], *, error: str | None = None
+    ) -> None:
+        """An event on the open stop or boot span; a zero-length span while neither is open."""
+        open_span = self._stop_span if self._stop_span is not None else self._boot_span
+        if open_span is not None:
+            open_span.add_event(name, attributes, timestamp=self._ns(at))
+            return
+        span = self._start(f"smd.{name}", at, attributes)
+        if error is not None:
+            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
+        span.end(end_time=self._ns(at))
 
 
 __all__ = ["MissingExtraError", "OpenTelemetrySink", "sink_if_configured"]

@@ -1,7 +1,8 @@
 """Tell systemd where the boot is (`Type=notify`), as an event sink.
 
 ```python
-async with boot.start(sinks=[StructlogSink(), SystemdNotifier(boot.plan())]) as running:
+notifier = SystemdNotifier(boot.plan(), stop_timeout=20)
+async with boot.start(sinks=[StructlogSink(), notifier], stop_timeout=20) as running:
     ...
 ```
 
@@ -9,8 +10,10 @@ When `NOTIFY_SOCKET` is unset (not run by systemd) the sink does nothing. It
 sends `STATUS=` naming the phases in progress, `EXTEND_TIMEOUT_USEC=` when a
 phase with a `timeout` or `expected_duration` starts or waits to retry (so
 `TimeoutStartSec=` measures progress, not the whole boot), `READY=1` when the
-boot is READY or DEGRADED, `STOPPING=1` when shutdown begins, and an extension
-of the stop timeout for each teardown with a `teardown_timeout`. See sd_notify(3).
+boot is READY or DEGRADED, a `STATUS=` when it degrades or recovers in service
+and when a signal arrives, `STOPPING=1` when shutdown begins (extending the
+stop timeout by the boot's `stop_timeout`, when it has one), and an extension
+for each teardown with a `teardown_timeout`. See sd_notify(3).
 """
 
 from __future__ import annotations
@@ -18,22 +21,34 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
+from typing import assert_never
 
 from ._events import (
+    AnyEvent,
     BootFailed,
     BootReady,
     BootStarted,
+    BootStateChanged,
     BootStopped,
     BootStopping,
     Event,
+    PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
     PhaseRetrying,
+    PhaseSkipped,
     PhaseStarted,
+    SignalReceived,
+    SinkFailed,
+    TeardownCompleted,
+    TeardownFailed,
     TeardownStarted,
+    narrow,
 )
 from ._plan import BootPlan
+from ._status import BootState
+from ._validate import check_run_arguments
 
 __all__ = ["SystemdNotifier", "notify"]
 
@@ -72,20 +87,37 @@ class SystemdNotifier:
         plan: the boot's plan, for each phase's `timeout` and
             `expected_duration` (without it, no `EXTEND_TIMEOUT_USEC=`).
         address: the notify socket; by default `$NOTIFY_SOCKET` when the sink is created.
+        stop_timeout: the `stop_timeout` the boot is started with. When given,
+            `STOPPING=1` comes with `EXTEND_TIMEOUT_USEC=` covering the whole stop,
+            and no teardown's extension reaches past it; without it, only each
+            teardown's `teardown_timeout` extends systemd's stop timeout.
+
+    Raises:
+        TypeError: `stop_timeout` is not a number.
+        ValueError: `stop_timeout` is not a finite number of seconds > 0.
 
     Attributes:
         errors: send failures, kept instead of raised (a sink must not raise).
         sent: every message sent, oldest first.
     """
 
-    def __init__(self, plan: BootPlan | None = None, *, address: str | None = None) -> None:
+    def __init__(
+        self,
+        plan: BootPlan | None = None,
+        *,
+        address: str | None = None,
+        stop_timeout: float | None = None,
+    ) -> None:
+        check_run_arguments(max_concurrency=None, deadline=None, stop_timeout=stop_timeout)
         self.address = address if address is not None else os.environ.get("NOTIFY_SOCKET")
+        self.stop_timeout = stop_timeout
         self._budgets: Mapping[str, float] = _budgets(plan) if plan is not None else {}
         self._teardown_budgets: Mapping[str, float] = (
             _teardown_budgets(plan) if plan is not None else {}
         )
         self._in_progress: dict[str, None] = {}
         self._stopping = False
+        self._stop_ends: float | None = None
         self.errors: list[OSError] = []
         self.sent: list[str] = []
 
@@ -99,30 +131,60 @@ class SystemdNotifier:
 
     def __call__(self, event: Event) -> None:
         """Translate one boot event into sd_notify messages."""
-        if not self.enabled:
-            return
-        if isinstance(event, BootStarted):
-            self._send(f"STATUS=booting {event.boot} [{event.fingerprint}]")
-        elif isinstance(event, PhaseStarted):
-            self._in_progress[event.phase] = None
-            self._send(self._with_extension(self._progress(), self._budgets.get(event.phase)))
-        elif isinstance(event, PhaseRetrying):
-            # The pause before the next attempt must not run out systemd's start timeout.
-            status = f"STATUS=retrying {event.phase} (attempt {event.attempt} failed)"
-            self._send(self._with_extension(status, event.delay))
-        elif isinstance(event, PhaseCompleted | PhaseFailed | PhaseCancelled):
-            self._in_progress.pop(event.phase, None)
-            if self._in_progress:  # STATUS names only the phases still running
-                self._send(self._progress())
-        elif isinstance(event, BootReady):
-            self._send(f"READY=1\nSTATUS={event.state.value}: {event.boot} is serving")
-        elif isinstance(event, BootFailed):
-            diagnostic = event.diagnostic
-            self._send(f"STATUS=failed: {diagnostic.kind}: {diagnostic.summary}")
-        elif isinstance(event, TeardownStarted):
-            self.stopping(event.phase, extend=self._teardown_budgets.get(event.phase))
-        elif isinstance(event, BootStopping | BootStopped):
-            self.stopping()
+        if self.enabled:
+            self._notify(narrow(event))
+
+    def _notify(self, event: AnyEvent) -> None:
+        match event:
+            case BootStarted():
+                self._send(f"STATUS=booting {event.boot} [{event.fingerprint}]")
+            case PhaseStarted():
+                self._in_progress[event.phase] = None
+                self._send(self._with_extension(self._progress(), self._budgets.get(event.phase)))
+            case PhaseRetrying():
+                # The pause before the next attempt must not run out systemd's start timeout.
+                status = f"STATUS=retrying {event.phase} (attempt {event.attempt} failed)"
+                self._send(self._with_extension(status, event.delay))
+            case PhaseCompleted() | PhaseFailed() | PhaseCancelled():
+                self._in_progress.pop(event.phase, None)
+                if self._in_progress:  # STATUS names only the phases still running
+                    self._send(self._progress())
+            case BootReady():
+                self._send(f"READY=1\nSTATUS={event.state.value}: {event.boot} is serving")
+            case BootFailed():
+                diagnostic = event.diagnostic
+                self._send(f"STATUS=failed: {diagnostic.kind}: {diagnostic.summary}")
+            case BootStateChanged():
+                if event.state is BootState.DEGRADED:
+                    self._send(f"STATUS=degraded: {event.boot} is serving: {event.reason}")
+                else:
+                    self._send(f"STATUS=ready: {event.boot} recovered: {event.reason}")
+            case SignalReceived():
+                self._send(f"STATUS={event.signal} received: {event.effect}")
+            case BootStopping():
+                if self.stop_timeout is not None:
+                    self._stop_ends = event.at + self.stop_timeout
+                self.stopping(extend=self.stop_timeout)
+            case TeardownStarted():
+                self.stopping(event.phase, extend=self._teardown_extension(event))
+            case BootStopped():
+                self.stopping()
+            case (
+                PhaseSkipped()
+                | PhaseBlocked()
+                | TeardownCompleted()
+                | TeardownFailed()
+                | SinkFailed()
+            ):
+                pass  # nothing systemd acts on; the log says it
+            case _:
+                assert_never(event)
+
+    def _teardown_extension(self, event: TeardownStarted) -> float | None:
+        seconds = self._teardown_budgets.get(event.phase)
+        if seconds is None or self._stop_ends is None:
+            return seconds
+        return max(0.0, min(seconds, self._stop_ends - event.at))
 
     def stopping(self, phase: str | None = None, *, extend: float | None = None) -> None:
         """Send `STOPPING=1` once (with a STATUS naming `phase` if given).
@@ -132,13 +194,14 @@ class SystemdNotifier:
 
         Args:
             phase: the phase being torn down, if any.
-            extend: seconds to add to systemd's stop timeout (the phase's `teardown_timeout`).
+            extend: seconds to add to systemd's stop timeout (the boot's
+                `stop_timeout`, or the phase's `teardown_timeout`).
         """
         if not self.enabled:
             return
         status = f"STATUS=stopping: tearing down {phase}" if phase else "STATUS=stopping"
         if self._stopping:
-            if phase:
+            if phase or extend is not None:
                 self._send(self._with_extension(status, extend))
             return
         self._stopping = True

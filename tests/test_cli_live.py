@@ -8,9 +8,11 @@ import sys
 
 import pytest
 import structlog
+from event_samples import every_event
 from rich.console import Console
 
 from orchestrator import Boot, PhaseCompleted, PhaseFailed, PhaseStarted
+from orchestrator._events import SignalReceived, SinkFailed
 from orchestrator.cli._live import LiveView
 from orchestrator.cli._output import configure_logging
 
@@ -73,3 +75,48 @@ def test_log_lines_go_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatc
     line = json.loads(captured.getvalue())
     assert line["event"] == "above the live view"
     assert line["password"] == "***"
+
+
+def test_board_takes_every_event_of_the_union() -> None:
+    text = board(every_event())
+    assert "SIGTERM: already stopping; every teardown still runs" in text
+    assert "sink failed, detached: <broken>: RuntimeError: sink down" in text
+
+
+def test_board_shows_a_signal_with_its_effect() -> None:
+    text = board(
+        [
+            PhaseStarted(boot="live", at=0.0, phase="settings", attempt=1),
+            SignalReceived(
+                boot="live",
+                at=0.1,
+                signal="SIGINT",
+                effect="the boot is aborted; what started is torn down",
+            ),
+        ]
+    )
+    assert "SIGINT: the boot is aborted; what started is torn down" in text
+
+
+def test_board_shows_a_failed_sink_in_red() -> None:
+    console = Console(width=120, force_terminal=True)
+    boot = Boot("live")
+    boot.add(lambda: None, name="settings")
+    view = LiveView(boot.plan(), console)
+    view(SinkFailed(boot="live", at=0.0, sink="<broken>", error="RuntimeError: down"))
+    (line,) = [s for s in console.render(view._render()) if "sink failed" in s.text]
+    assert line.text == "sink failed, detached: <broken>: RuntimeError: down"
+    assert line.style is not None
+    assert line.style.color is not None
+    assert line.style.color.name == "red"
+
+
+def test_after_the_board_closes_a_signal_is_printed_as_it_comes() -> None:
+    console = Console(record=True, width=80, force_terminal=False)
+    boot = Boot("live")
+    boot.add(lambda: None, name="settings")
+    with LiveView(boot.plan(), console) as view:
+        pass
+    console.export_text()  # forget the board
+    view(SignalReceived(boot="live", at=9.0, signal="SIGTERM", effect="the service stops"))
+    assert console.export_text() == "SIGTERM: the service stops\n"

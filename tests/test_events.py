@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import typing
+from dataclasses import dataclass
+
 import pytest
 import structlog
+from event_samples import every_event
 
 from orchestrator import (
     Boot,
@@ -21,6 +25,17 @@ from orchestrator import (
     TeardownCompleted,
     TeardownStarted,
 )
+from orchestrator import _events as events_module
+from orchestrator._events import (
+    EVENT_TYPES,
+    AnyEvent,
+    BootStateChanged,
+    Event,
+    SignalReceived,
+    SinkFailed,
+    narrow,
+)
+from orchestrator._status import BootState
 from orchestrator.testing import capture_events, inject_fault
 
 pytestmark = pytest.mark.anyio
@@ -101,3 +116,98 @@ async def test_injected_fault_fails_the_named_phase() -> None:
 def test_inject_fault_needs_something_to_inject() -> None:
     with pytest.raises(ValueError, match="needs error="), inject_fault("x"):
         pass
+
+
+def test_the_union_holds_every_event_the_module_defines() -> None:
+    defined = {
+        value
+        for value in vars(events_module).values()
+        if isinstance(value, type) and issubclass(value, Event) and value is not Event
+    }
+    assert set(typing.get_args(AnyEvent)) == defined
+    assert set(EVENT_TYPES) == defined
+
+
+def test_event_names_are_unique() -> None:
+    names = [event_type.name for event_type in EVENT_TYPES]
+    assert len(set(names)) == len(names)
+
+
+def test_the_samples_hold_one_event_of_each_type() -> None:
+    assert {type(e) for e in every_event()} == set(EVENT_TYPES)
+
+
+def test_narrow_refuses_an_event_the_boot_never_emits() -> None:
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Foreign(Event):
+        pass
+
+    with pytest.raises(TypeError, match="Foreign is not one of the events a boot emits"):
+        narrow(Foreign(boot="b", at=0.0))
+
+
+def test_structlog_sink_logs_every_event_of_the_union() -> None:
+    samples = every_event()
+    with structlog.testing.capture_logs() as logs:
+        sink = StructlogSink()
+        for event in samples:
+            sink(event)
+    assert [entry["event"] for entry in logs] == [event.name for event in samples]
+
+
+def test_structlog_sink_logs_a_signal_as_a_warning_with_its_effect() -> None:
+    with structlog.testing.capture_logs() as logs:
+        StructlogSink()(
+            SignalReceived(boot="b", at=1.0, signal="SIGTERM", effect="the service stops in order")
+        )
+    assert logs == [
+        {
+            "event": "boot.signal",
+            "log_level": "warning",
+            "boot": "b",
+            "at_ms": 1000.0,
+            "signal": "SIGTERM",
+            "effect": "the service stops in order",
+        }
+    ]
+
+
+def test_structlog_sink_logs_a_failed_sink_as_an_error() -> None:
+    with structlog.testing.capture_logs() as logs:
+        StructlogSink()(SinkFailed(boot="b", at=0.0, sink="<broken>", error="RuntimeError: x"))
+    (entry,) = logs
+    assert (entry["log_level"], entry["sink"], entry["error"]) == (
+        "error",
+        "<broken>",
+        "RuntimeError: x",
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "level"), [(BootState.DEGRADED, "warning"), (BootState.READY, "info")]
+)
+def test_structlog_sink_warns_when_the_boot_degrades_not_when_it_recovers(
+    state: BootState, level: str
+) -> None:
+    previous = BootState.READY if state is BootState.DEGRADED else BootState.DEGRADED
+    event = BootStateChanged(boot="b", at=0.0, previous=previous, state=state, reason="cache")
+    with structlog.testing.capture_logs() as logs:
+        StructlogSink()(event)
+    assert [(entry["log_level"], entry["state"]) for entry in logs] == [(level, state.value)]
+
+
+async def test_the_sink_that_failed_is_told_nothing_more() -> None:
+    received: list[Event] = []
+
+    def broken_sink(event: Event) -> None:
+        received.append(event)
+        raise RuntimeError("sink down")
+
+    with structlog.testing.capture_logs() as logs:
+        await small().run_once(sinks=[broken_sink, StructlogSink()])
+    assert [type(e) for e in received] == [BootStarted]
+    failed = [entry for entry in logs if entry["event"] == "sink.failed"]
+    assert [(entry["log_level"], entry["error"]) for entry in failed] == [
+        ("error", "RuntimeError: sink down")
+    ]
+    assert "broken_sink" in failed[0]["sink"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -13,8 +14,11 @@ from pathlib import Path
 
 import anyio
 import pytest
+from event_samples import every_event
 
-from orchestrator import Boot, Retry
+from orchestrator import Boot, BootStopping, Retry, TeardownStarted
+from orchestrator._events import BootStateChanged, SignalReceived
+from orchestrator._status import BootState
 from orchestrator.systemd import SystemdNotifier, notify
 
 
@@ -231,3 +235,100 @@ def test_serve_asgi_says_ready_then_stopping_as_soon_as_sigterm_starts_the_drain
     assert stopping == "STOPPING=1\nSTATUS=stopping"
     rest = _received(sock)
     assert "STATUS=stopping: tearing down database\nEXTEND_TIMEOUT_USEC=3000000" in rest
+
+
+@pytest.mark.anyio
+async def test_stopping_extends_the_stop_timeout_by_the_stop_budget(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    boot = _boot()
+    notifier = SystemdNotifier(boot.plan(), address=path, stop_timeout=7)
+    async with boot.start(sinks=[notifier], stop_timeout=7):
+        _received(sock)
+    after = _received(sock)
+    assert after[0] == "STOPPING=1\nSTATUS=stopping\nEXTEND_TIMEOUT_USEC=8000000"
+
+
+def _teardown_plan() -> Boot:
+    boot = Boot("closing")
+
+    @boot.phase(teardown_timeout=60)
+    async def database() -> object:
+        yield "db"
+
+    return boot
+
+
+def test_a_teardown_extension_never_reaches_past_the_stop_budget(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    notifier = SystemdNotifier(_teardown_plan().plan(), address=path, stop_timeout=5)
+    notifier(BootStopping(boot="closing", at=10.0))
+    notifier(TeardownStarted(boot="closing", at=12.0, phase="database"))
+    assert _received(sock) == [
+        "STOPPING=1\nSTATUS=stopping\nEXTEND_TIMEOUT_USEC=6000000",
+        "STATUS=stopping: tearing down database\nEXTEND_TIMEOUT_USEC=4000000",
+    ]
+
+
+def test_a_drain_begun_before_the_stop_still_gets_the_stop_budget(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    notifier = SystemdNotifier(address=path, stop_timeout=5)
+    notifier.stopping()  # what serve_asgi does when the drain begins
+    notifier(BootStopping(boot="closing", at=10.0))
+    assert _received(sock) == [
+        "STOPPING=1\nSTATUS=stopping",
+        "STATUS=stopping\nEXTEND_TIMEOUT_USEC=6000000",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("previous", "state", "status"),
+    [
+        (BootState.READY, BootState.DEGRADED, "STATUS=degraded: svc is serving: cache gave out"),
+        (BootState.DEGRADED, BootState.READY, "STATUS=ready: svc recovered: cache gave out"),
+    ],
+)
+def test_degrading_and_recovering_in_service_are_status_lines(
+    listener: tuple[socket.socket, str], previous: BootState, state: BootState, status: str
+) -> None:
+    sock, path = listener
+    notifier = SystemdNotifier(address=path)
+    notifier(
+        BootStateChanged(
+            boot="svc", at=1.0, previous=previous, state=state, reason="cache gave out"
+        )
+    )
+    assert _received(sock) == [status]
+
+
+def test_a_signal_is_a_status_line_with_its_effect(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    notifier = SystemdNotifier(address=path)
+    notifier(SignalReceived(boot="svc", at=1.0, signal="SIGTERM", effect="the service stops"))
+    assert _received(sock) == ["STATUS=SIGTERM received: the service stops"]
+
+
+def test_the_notifier_handles_every_event(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    notifier = SystemdNotifier(address=path, stop_timeout=5)
+    messages = []
+    for event in every_event():
+        notifier(event)
+        messages += _received(sock)  # the socket's queue is short: read as systemd would
+    assert notifier.errors == []
+    assert messages == notifier.sent
+    assert "READY=1\nSTATUS=degraded: samples is serving" in messages
+    assert any(m.startswith("STOPPING=1\n") for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("stop_timeout", "error"), [(math.nan, ValueError), (0, ValueError), ("5", TypeError)]
+)
+def test_a_bad_stop_timeout_is_refused(stop_timeout: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="stop_timeout"):
+        SystemdNotifier(stop_timeout=stop_timeout)  # type: ignore[arg-type]

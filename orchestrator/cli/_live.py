@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import assert_never
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -10,16 +11,30 @@ from rich.table import Table
 from rich.text import Text
 
 from .._events import (
+    AnyEvent,
+    BootFailed,
+    BootReady,
+    BootStarted,
+    BootStateChanged,
+    BootStopped,
+    BootStopping,
     Event,
     PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
+    PhaseRetrying,
     PhaseSkipped,
     PhaseStarted,
+    SignalReceived,
+    SinkFailed,
+    TeardownCompleted,
+    TeardownFailed,
+    TeardownStarted,
+    narrow,
 )
 from .._plan import BootPlan
-from .._status import PhaseStatus
+from .._status import BootState, PhaseStatus
 
 STYLES = {
     PhaseStatus.PENDING: "dim",
@@ -32,29 +47,34 @@ STYLES = {
     PhaseStatus.BLOCKED: "magenta",
 }
 
-_STATUS_OF: dict[type[Event], PhaseStatus] = {
-    PhaseStarted: PhaseStatus.RUNNING,
-    PhaseCompleted: PhaseStatus.COMPLETED,
-    PhaseSkipped: PhaseStatus.SKIPPED,
-    PhaseBlocked: PhaseStatus.BLOCKED,
-    PhaseCancelled: PhaseStatus.CANCELLED,
-}
-
 _SHOWN_FINISHED = 8
+_SHOWN_NOTICES = 5
 
 
 class LiveView:
-    """An event sink that redraws a status board; a large boot shows counts and the latest."""
+    """An event sink that redraws a status board; a large boot shows counts and the latest.
+
+    Below the board it lists what the phases do not show: a signal and its
+    effect, a change between READY and DEGRADED, a sink that failed (in red).
+    Once the board is closed (the boot is in service), those lines are printed
+    as they come, so a signal in service is seen on the terminal too.
+    """
 
     def __init__(self, plan: BootPlan, console: Console) -> None:
         self._plan = plan
+        self._console = console
         self._status = dict.fromkeys(plan.order, PhaseStatus.PENDING)
         self._started: dict[str, float] = {}
         self._ended: dict[str, float] = {}
         self._finished: list[str] = []
+        self._notices: list[Text] = []
+        self._closed = False
         self._live = Live(console=console, refresh_per_second=10, transient=False)
         self._live.update(self._render(), refresh=False)
         self._live.get_renderable = self._render  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        return f"<LiveView {self._plan.boot!r}>"
 
     def __enter__(self) -> LiveView:
         self._live.__enter__()
@@ -62,21 +82,61 @@ class LiveView:
 
     def __exit__(self, *exc_info: object) -> None:
         self._live.__exit__(None, None, None)
+        self._closed = True
 
     def __call__(self, event: Event) -> None:
-        if event.phase is None:
-            return
-        status = _STATUS_OF.get(type(event))
-        if isinstance(event, PhaseFailed):
-            status = PhaseStatus.TIMED_OUT if event.timed_out else PhaseStatus.FAILED
-        if status is None:
-            return
+        self._show(narrow(event))
+
+    def _show(self, event: AnyEvent) -> None:
+        match event:
+            case PhaseStarted():
+                self._set(event.phase, PhaseStatus.RUNNING)
+            case PhaseCompleted():
+                self._set(event.phase, PhaseStatus.COMPLETED)
+            case PhaseFailed():
+                failed = PhaseStatus.TIMED_OUT if event.timed_out else PhaseStatus.FAILED
+                self._set(event.phase, failed)
+            case PhaseSkipped():
+                self._set(event.phase, PhaseStatus.SKIPPED)
+            case PhaseBlocked():
+                self._set(event.phase, PhaseStatus.BLOCKED)
+            case PhaseCancelled():
+                self._set(event.phase, PhaseStatus.CANCELLED)
+            case SignalReceived():
+                self._notice(f"{event.signal}: {event.effect}", "bold yellow")
+            case SinkFailed():
+                self._notice(f"sink failed, detached: {event.sink}: {event.error}", "bold red")
+            case BootStateChanged():
+                style = "bold yellow" if event.state is BootState.DEGRADED else "bold green"
+                self._notice(f"boot '{event.boot}' is {event.state.value}: {event.reason}", style)
+            case (
+                BootStarted()
+                | PhaseRetrying()
+                | TeardownStarted()
+                | TeardownCompleted()
+                | TeardownFailed()
+                | BootReady()
+                | BootFailed()
+                | BootStopping()
+                | BootStopped()
+            ):
+                pass  # the board and the report after it say these
+            case _:
+                assert_never(event)
+
+    def _set(self, phase: str, status: PhaseStatus) -> None:
         if status is PhaseStatus.RUNNING:
-            self._started.setdefault(event.phase, time.monotonic())
+            self._started.setdefault(phase, time.monotonic())
         else:
-            self._ended[event.phase] = time.monotonic()
-            self._finished.append(event.phase)
-        self._status[event.phase] = status
+            self._ended[phase] = time.monotonic()
+            self._finished.append(phase)
+        self._status[phase] = status
+
+    def _notice(self, line: str, style: str) -> None:
+        text = Text(line, style=style)
+        self._notices.append(text)
+        if self._closed:
+            self._console.print(text)
 
     def _render(self) -> RenderableType:
         counts: dict[PhaseStatus, int] = {}
@@ -101,4 +161,4 @@ class LiveView:
             end = self._ended.get(name, now)
             elapsed = f"{end - start:.2f}s" if start is not None else ""
             table.add_row(Text(status.value, style=STYLES[status]), name, elapsed)
-        return Group(summary, table)
+        return Group(summary, table, *self._notices[-_SHOWN_NOTICES:])
