@@ -14,6 +14,7 @@ import websocket_fakes as fakes
 from phases.websocket import (
     AgentWebSocketBridge,
     FactoryComplianceError,
+    FactoryValidationResult,
     IsolatedWebSocketManager,
     StandardizedWebSocketManagerFactory,
     UserExecutionContext,
@@ -403,6 +404,28 @@ async def test_an_instance_that_replaces_a_method_is_checked_on_its_own() -> Non
     impostor.send_to_user = lambda user_id, message: None  # type: ignore[method-assign,assignment]
     with pytest.raises(FactoryComplianceError, match="send_to_user: is a plain method"):
         agents.assign_manager(BOB, impostor)
+
+
+class ProxyManager:
+    """Forwards every method to the manager it wraps, through __getattr__."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class AcceptingFactory(fakes.ThirdPartyFactory):
+    def validate_manager_instance(self, manager: object) -> FactoryValidationResult:
+        return FactoryValidationResult(is_valid=True, manager_type="anything")
+
+
+async def test_a_class_whose_methods_come_from_getattr_is_checked_per_instance() -> None:
+    agents = AgentWebSocketBridge(AcceptingFactory())
+    agents.assign_manager(ALICE, ProxyManager(fakes.ThirdPartyManager(ALICE.user_id)))
+    with pytest.raises(FactoryComplianceError, match="send_to_user: is a plain method"):
+        agents.assign_manager(BOB, ProxyManager(Mock()))
 
 
 # --- admission: manager shapes written for the seed system, or decorated -------------------

@@ -283,15 +283,7 @@ class AgentWebSocketBridge:
 
     def _interface_violations(self, manager: object) -> list[Violation]:
         cls = type(manager)
-        try:
-            own = vars(manager)
-        except TypeError:  # No __dict__ (slots): the class holds every method.
-            own = {}
-        missing = object()
-        uniform = _PROTOCOL_METHODS.isdisjoint(own) and all(
-            inspect.getattr_static(cls, name, missing) is not missing for name in _PROTOCOL_METHODS
-        )
-        if not uniform:
+        if not _methods_live_on_the_class(manager):
             # Methods that live on the instance, or come from __getattr__, may
             # differ from one instance to the next.
             return check_manager_interface(manager)
@@ -335,3 +327,23 @@ class AgentWebSocketBridge:
         if self._closed:
             msg = "the AgentWebSocketBridge is closed"
             raise RuntimeError(msg)
+
+
+def _methods_live_on_the_class(manager: object) -> bool:
+    """Say whether every protocol method of `manager` is its class's, none its own."""
+    missing = object()
+    try:
+        own = object.__getattribute__(manager, "__dict__")
+    except AttributeError:  # No __dict__ (slots): nothing of its own.
+        own = {}
+    except Exception:  # A hostile __dict__: judge this instance on its own.
+        return False
+    if not isinstance(own, dict) or not _PROTOCOL_METHODS.isdisjoint(own):
+        return False
+    try:
+        return all(
+            inspect.getattr_static(type(manager), name, missing) is not missing
+            for name in _PROTOCOL_METHODS
+        )
+    except Exception:  # A metaclass that breaks static lookup: no verdict to share.
+        return False
