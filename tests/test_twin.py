@@ -36,9 +36,11 @@ from orchestrator import (
     Diagnostic,
     GateFailed,
     GateResult,
+    PhaseRecord,
     PhaseStatus,
     Retry,
     SimulatedBoot,
+    SimulatedPhase,
     TeardownCompleted,
     TeardownFailed,
     TeardownOutcome,
@@ -108,19 +110,24 @@ def test_virtual_asyncio_clock_jumps_to_the_next_timer() -> None:
 
 @dataclass(frozen=True)
 class Shape:
-    """One random phase; every time is in ticks (even for durations, odd for limits)."""
+    """One phase; every time is in ticks (even for durations, odd for limits).
 
-    needs: tuple[int, ...]
-    after: tuple[int, ...]
-    gate: bool
-    critical: bool
-    skip: bool
+    It completes after `duration` ticks, unless it fails `fail_at` ticks into each
+    attempt or its `timeout` comes first; with a `teardown`, it is a generator (or
+    a start/stop object) whose teardown takes that long.
+    """
+
     duration: int
-    fail_at: int | None
-    timeout: int | None
-    retry: Retry | None
-    teardown: int | None
-    teardown_timeout: int | None
+    needs: tuple[int, ...] = ()
+    after: tuple[int, ...] = ()
+    gate: bool = False
+    critical: bool = True
+    skip: bool = False
+    fail_at: int | None = None
+    timeout: int | None = None
+    retry: Retry | None = None
+    teardown: int | None = None
+    teardown_timeout: int | None = None
     component: bool = False
 
 
@@ -377,25 +384,8 @@ def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 9)
 
 
-def engine_phases(report: BootReport) -> list[tuple[Any, ...]]:
-    return [
-        (
-            r.name,
-            r.status,
-            r.attempts,
-            rounded(r.start),
-            rounded(r.end),
-            r.teardown,
-            rounded(r.teardown_start),
-            rounded(r.teardown_end),
-            [(a.number, rounded(a.start), rounded(a.end), a.outcome) for a in r.attempt_log],
-            [(p.after_attempt, rounded(p.start), rounded(p.end)) for p in r.retry_pauses],
-        )
-        for r in report.phases
-    ]
-
-
-def simulated_phases(predicted: SimulatedBoot) -> list[tuple[Any, ...]]:
+def timeline(phases: Sequence[PhaseRecord] | Sequence[SimulatedPhase]) -> list[tuple[Any, ...]]:
+    """Each phase's outcome, attempts, times and teardown, as comparable tuples."""
     return [
         (
             p.name,
@@ -409,7 +399,7 @@ def simulated_phases(predicted: SimulatedBoot) -> list[tuple[Any, ...]]:
             [(a.number, rounded(a.start), rounded(a.end), a.outcome) for a in p.attempt_log],
             [(q.after_attempt, rounded(q.start), rounded(q.end)) for q in p.retry_pauses],
         )
-        for p in predicted.phases
+        for p in phases
     ]
 
 
@@ -444,31 +434,13 @@ def note_coverage(predicted: SimulatedBoot) -> None:
             event(fact)
 
 
-def shape(duration: int, **options: Any) -> Shape:
-    """A phase that completes after `duration` ticks unless `options` say otherwise."""
-    fields: dict[str, Any] = {
-        "needs": (),
-        "after": (),
-        "gate": False,
-        "critical": True,
-        "skip": False,
-        "fail_at": None,
-        "timeout": None,
-        "retry": None,
-        "teardown": None,
-        "teardown_timeout": None,
-        "component": False,
-    }
-    return Shape(duration=duration, **(fields | options))
-
-
 SAME_PASS_FAILURES = Drawn(
     (
-        shape(2, teardown=4),
-        shape(2, needs=(0,), fail_at=2),
-        shape(2, needs=(0,), fail_at=2),
-        shape(8),
-        shape(2, needs=(1,)),
+        Shape(2, teardown=4),
+        Shape(2, needs=(0,), fail_at=2),
+        Shape(2, needs=(0,), fail_at=2),
+        Shape(8),
+        Shape(2, needs=(1,)),
     ),
     stop_timeout=None,
 )
@@ -476,10 +448,10 @@ SAME_PASS_FAILURES = Drawn(
 
 STOP_BUDGET_SPENT = Drawn(
     (
-        shape(2, teardown=4),
-        shape(4, teardown=6, component=True),
-        shape(6, teardown=10),
-        shape(8, needs=(0, 1), teardown=2),
+        Shape(2, teardown=4),
+        Shape(4, teardown=6, component=True),
+        Shape(6, teardown=10),
+        Shape(8, needs=(0, 1), teardown=2),
     ),
     stop_timeout=7,
 )
@@ -523,7 +495,7 @@ def test_a_spent_stop_budget_cuts_the_same_teardowns_short(
 def assert_twins(backend: str, drawn: Drawn, limit: int | None, predicted: SimulatedBoot) -> None:
     """Run `drawn` on the engine and hold it to the prediction, phase by phase."""
     real = run_engine(backend, drawn, limit)
-    assert engine_phases(real.report) == simulated_phases(predicted)
+    assert timeline(real.report.phases) == timeline(predicted.phases)
     assert (real.report.outcome, rounded(real.report.duration)) == (
         predicted.outcome,
         rounded(predicted.duration),
