@@ -87,6 +87,8 @@ MAX_THREAD_ID_LENGTH = 128
 TOKEN_TTL = 300.0
 MAX_TOKEN_LIFETIME = 24 * 3600.0
 """Seconds ahead an expiry may lie; a token claiming more is refused as forged."""
+STOP_TIMEOUT = 15.0
+"""Seconds the whole teardown may take (`stop_timeout`); the Kubernetes grace period covers it."""
 
 _connection_numbers = itertools.count(1)
 
@@ -342,8 +344,14 @@ def create_app(
     A refused boot's diagnostic also goes to `termination_log` (Kubernetes reads it).
     """
     boot = boot or build_boot(StandardizedWebSocketManagerFactory())
-    sinks = [StructlogSink(), SystemdNotifier(boot.plan())]
-    smd = lifespan(boot, deadline=30, sinks=sinks, termination_log=termination_log)
+    sinks = [StructlogSink(), SystemdNotifier(boot.plan(), stop_timeout=STOP_TIMEOUT)]
+    smd = lifespan(
+        boot,
+        deadline=30,
+        stop_timeout=STOP_TIMEOUT,
+        sinks=sinks,
+        termination_log=termination_log,
+    )
     routes = [*health_routes(), WebSocketRoute("/ws", agent_socket)]
     app = Starlette(routes=routes, lifespan=smd)
     app.state.open_connections = OpenConnections()

@@ -33,6 +33,7 @@ from chat_server import (  # noqa: E402  (examples/ is not a package)
     MAX_JSON_DEPTH,
     MAX_PROMPT_LENGTH,
     MAX_TOKEN_LIFETIME,
+    STOP_TIMEOUT,
     issue_token,
     verify_token,
 )
@@ -482,8 +483,10 @@ def test_kubernetes_manifest_probes_and_grace_match_the_server() -> None:
     grace = int(re.search(r"terminationGracePeriodSeconds: (\d+)", manifest).group(1))  # type: ignore[union-attr]
     drain = float(re.search(r"--drain-grace=([\d.]+)", manifest).group(1))  # type: ignore[union-attr]
     pre_stop = int(re.search(r'command: \["sleep", "(\d+)"\]', manifest).group(1))  # type: ignore[union-attr]
-    close_timeout, boot_deadline = 5, 30
-    assert pre_stop + drain + close_timeout < grace
+    stop_budget = float(re.search(r"stop budget \(stop_timeout\) +(\d+) s", manifest).group(1))  # type: ignore[union-attr]
+    close_timeout, boot_deadline, margin = 5, 30, 5
+    assert stop_budget == STOP_TIMEOUT
+    assert pre_stop + drain + close_timeout + STOP_TIMEOUT + margin <= grace
     assert "terminationMessagePath: /dev/termination-log" in manifest
     assert "SMD_TERMINATION_LOG, value: /dev/termination-log" in manifest
     startup = re.search(
