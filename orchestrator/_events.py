@@ -8,8 +8,11 @@ that does not handle it yet.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias, get_args
+
+from ._diagnostic import describe_exception, safe_repr
 
 if TYPE_CHECKING:
     from ._diagnostic import Diagnostic
@@ -237,3 +240,47 @@ class EventSink(Protocol):
     """
 
     def __call__(self, event: Event, /) -> None: ...
+
+
+class SinkGroup:
+    """The sinks of one boot, handed every event in the order events happen.
+
+    A sink that raises is detached at once: it receives nothing more, not even
+    the `SinkFailed` that reports it. The other sinks get that `SinkFailed`
+    after the event that caused it, so every sink sees the events in the order
+    they happened, however many sinks fail and on which event.
+
+    Args:
+        sinks: the sinks, in the order they are called.
+        boot: the boot's name, for `SinkFailed`.
+        now: seconds since the boot started, for `SinkFailed`.
+    """
+
+    def __init__(self, sinks: Iterable[EventSink], *, boot: str, now: Callable[[], float]) -> None:
+        self._sinks = list(sinks)
+        self._boot = boot
+        self._now = now
+
+    def __repr__(self) -> str:
+        return f"<SinkGroup {self._boot!r} sinks={len(self._sinks)}>"
+
+    def __bool__(self) -> bool:
+        return bool(self._sinks)
+
+    def __call__(self, event: Event) -> None:
+        """Hand `event` to every attached sink; report each sink that raised."""
+        pending = [event]
+        while pending:
+            current = pending.pop(0)
+            for sink in tuple(self._sinks):
+                try:
+                    sink(current)
+                except Exception as exc:  # a sink must not raise: detach it, say so
+                    self._sinks.remove(sink)
+                    failed = SinkFailed(
+                        boot=self._boot,
+                        at=self._now(),
+                        sink=safe_repr(sink)[:200],
+                        error=describe_exception(exc),
+                    )
+                    pending.append(failed)

@@ -33,6 +33,7 @@ from orchestrator._events import (
     Event,
     SignalReceived,
     SinkFailed,
+    SinkGroup,
     narrow,
 )
 from orchestrator._status import BootState
@@ -211,3 +212,60 @@ async def test_the_sink_that_failed_is_told_nothing_more() -> None:
         ("error", "RuntimeError: sink down")
     ]
     assert "broken_sink" in failed[0]["sink"]
+
+
+class Recording:
+    """A sink that records what it receives and raises on the event types given."""
+
+    def __init__(self, name: str, *, fails_on: tuple[type[Event], ...] = ()) -> None:
+        self.name = name
+        self.fails_on = fails_on
+        self.received: list[Event] = []
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+    def __call__(self, event: Event) -> None:
+        self.received.append(event)
+        if isinstance(event, self.fails_on):
+            raise RuntimeError(f"{self.name} down")
+
+
+def _stopping(at: float) -> BootStopping:
+    return BootStopping(boot="b", at=at)
+
+
+def test_a_sink_group_detaches_a_sink_that_raises_and_tells_the_others() -> None:
+    broken, kept = Recording("broken", fails_on=(BootStopping,)), Recording("kept")
+    group = SinkGroup([broken, kept], boot="b", now=lambda: 7.0)
+    group(_stopping(1.0))
+    group(_stopping(2.0))
+    assert broken.received == [_stopping(1.0)]
+    assert kept.received == [
+        _stopping(1.0),
+        SinkFailed(boot="b", at=7.0, sink="<broken>", error="RuntimeError: broken down"),
+        _stopping(2.0),
+    ]
+
+
+def test_a_sink_that_fails_on_a_sink_failed_is_told_nothing_more() -> None:
+    first = Recording("first", fails_on=(BootStopping,))
+    second = Recording("second", fails_on=(SinkFailed,))
+    last = Recording("last")
+    group = SinkGroup([first, second, last], boot="b", now=lambda: 0.0)
+    group(_stopping(1.0))
+    group(_stopping(2.0))
+    assert [type(e) for e in second.received] == [BootStopping, SinkFailed]
+    assert [(type(e).__name__, getattr(e, "sink", None)) for e in last.received] == [
+        ("BootStopping", None),
+        ("SinkFailed", "<first>"),
+        ("SinkFailed", "<second>"),
+        ("BootStopping", None),
+    ]
+
+
+def test_a_sink_group_with_every_sink_detached_is_empty() -> None:
+    group = SinkGroup([Recording("only", fails_on=(BootStopping,))], boot="b", now=lambda: 0.0)
+    assert group
+    group(_stopping(1.0))
+    assert not group
