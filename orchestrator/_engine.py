@@ -221,6 +221,8 @@ class Engine:
             run.attempts = attempt
             started = self.now() if attempt == 1 else self._begin_attempt(run, attempt)
             outcome = await self._attempt(run, arguments, attempt, fault)
+            if outcome.trace.abandoned is not None:
+                run.abandoned.append(outcome.trace.abandoned)
             if outcome.error is None:
                 run.log_attempt(started, self.now(), "completed")
                 return outcome.value, outcome.teardown
