@@ -65,23 +65,27 @@ async def test_an_async_phase_that_blocks_the_loop_past_its_timeout_is_timed_out
     assert any("did not yield to the event loop" in d for d in caught.value.diagnostic.details)
 
 
+def same_pass_boot(go: anyio.Event) -> Boot:
+    """Three phases that wait for one event and all fail as soon as it is set."""
+    boot = Boot("same-pass")
+
+    @boot.phase()
+    async def opener() -> None:
+        await anyio.lowlevel.checkpoint()
+        go.set()
+
+    async def fails() -> None:
+        await go.wait()
+        raise RuntimeError("down")
+
+    for name in ("first", "second", "third"):
+        boot.add(fails, name=name)
+    return boot
+
+
 async def test_failures_in_the_same_scheduler_pass_are_blamed_in_plan_order() -> None:
     for _ in range(20):  # trio shuffles the tasks that wake together
-        boot = Boot("same-pass")
-        go = anyio.Event()
-
-        @boot.phase()
-        async def opener() -> None:
-            await anyio.lowlevel.checkpoint()
-            go.set()
-
-        for name in ("first", "second", "third"):
-
-            async def fails() -> None:
-                await go.wait()
-                raise RuntimeError("down")
-
-            boot.add(fails, name=name)
+        boot = same_pass_boot(anyio.Event())
         with pytest.raises(BootAborted) as caught:
             await boot.run_once(sinks=[])
         assert caught.value.diagnostic.phase == "first"
