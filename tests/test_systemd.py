@@ -16,7 +16,7 @@ import anyio
 import pytest
 from event_samples import every_event
 
-from orchestrator import Boot, BootStopping, Retry, TeardownStarted
+from orchestrator import Boot, BootInterrupt, BootStopping, Retry, TeardownStarted
 from orchestrator._events import BootStateChanged, SignalReceived
 from orchestrator._status import BootState
 from orchestrator.systemd import SystemdNotifier, notify
@@ -332,3 +332,21 @@ def test_the_notifier_handles_every_event(listener: tuple[socket.socket, str]) -
 def test_a_bad_stop_timeout_is_refused(stop_timeout: object, error: type[Exception]) -> None:
     with pytest.raises(error, match="stop_timeout"):
         SystemdNotifier(stop_timeout=stop_timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_signal_in_service_says_so_then_stops_within_the_budget(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    boot = _boot()
+    interrupt = BootInterrupt()
+    notifier = SystemdNotifier(boot.plan(), address=path, stop_timeout=7)
+    async with boot.start(sinks=[notifier], stop_timeout=7, interrupt=interrupt):
+        _received(sock)
+        interrupt.trigger(signal.SIGTERM)
+        await anyio.sleep_forever()  # the signal's orderly stop cancels the service
+    assert _received(sock)[:2] == [
+        "STATUS=SIGTERM received: the service stops in order",
+        "STOPPING=1\nSTATUS=stopping\nEXTEND_TIMEOUT_USEC=8000000",
+    ]
