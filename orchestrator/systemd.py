@@ -97,6 +97,7 @@ class SystemdNotifier:
         ValueError: `stop_timeout` is not a finite number of seconds > 0.
 
     Attributes:
+        stop_timeout: the stop budget given, or None.
         errors: send failures, kept instead of raised (a sink must not raise).
         sent: every message sent, oldest first.
     """
