@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from ._diagnostic import Diagnostic, describe_exception, safe_repr
+from ._diagnostic import Diagnostic
 from ._engine import Engine
 from ._events import (
     BootFailed,
@@ -24,7 +24,7 @@ from ._events import (
     Event,
     EventSink,
     SignalReceived,
-    SinkFailed,
+    SinkGroup,
 )
 from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
@@ -78,7 +78,7 @@ class Lifecycle:
         self.state = BootState.STARTING
         self.outcome = BootState.STARTING
         self.stop_timeout = stop_timeout
-        self._sinks = [*sinks, *EXTRA_SINKS.get()]
+        self._sinks = SinkGroup([*sinks, *EXTRA_SINKS.get()], boot=plan.boot, now=self.now)
         self._t0 = math.nan
         self.started_at = ""
         self.duration = 0.0
@@ -118,20 +118,7 @@ class Lifecycle:
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every sink; a sink that raises is detached and reported."""
-        for sink in tuple(self._sinks):
-            try:
-                sink(event)
-            except Exception as exc:
-                if sink in self._sinks:
-                    self._sinks.remove(sink)
-                self.emit(
-                    SinkFailed(
-                        boot=self.plan.boot,
-                        at=self.now(),
-                        sink=safe_repr(sink)[:200],
-                        error=describe_exception(exc),
-                    )
-                )
+        self._sinks(event)
 
     def _move(self, to: BootState, event: Event) -> None:
         if to not in TRANSITIONS[self.state]:
