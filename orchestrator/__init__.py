@@ -21,9 +21,11 @@ from ._errors import BootError as BootError
 from ._errors import GateFailed as GateFailed
 from ._errors import GraphError as GraphError
 from ._errors import PhaseTimeout as PhaseTimeout
+from ._events import AnyEvent as AnyEvent
 from ._events import BootFailed as BootFailed
 from ._events import BootReady as BootReady
 from ._events import BootStarted as BootStarted
+from ._events import BootStateChanged as BootStateChanged
 from ._events import BootStopped as BootStopped
 from ._events import BootStopping as BootStopping
 from ._events import Event as Event
@@ -35,6 +37,8 @@ from ._events import PhaseFailed as PhaseFailed
 from ._events import PhaseRetrying as PhaseRetrying
 from ._events import PhaseSkipped as PhaseSkipped
 from ._events import PhaseStarted as PhaseStarted
+from ._events import SignalReceived as SignalReceived
+from ._events import SinkFailed as SinkFailed
 from ._events import TeardownCompleted as TeardownCompleted
 from ._events import TeardownFailed as TeardownFailed
 from ._events import TeardownStarted as TeardownStarted
@@ -67,6 +71,7 @@ from ._stop_analysis import stop_blame as stop_blame
 from ._stop_analysis import stop_critical_chain as stop_critical_chain
 
 __all__ = [
+    "AnyEvent",
     "AttemptRecord",
     "Blame",
     "BlameEntry",
@@ -80,6 +85,7 @@ __all__ = [
     "BootReport",
     "BootStarted",
     "BootState",
+    "BootStateChanged",
     "BootStopped",
     "BootStopping",
     "ChainLink",
@@ -107,8 +113,10 @@ __all__ = [
     "Retry",
     "RetryPause",
     "RunningBoot",
+    "SignalReceived",
     "SimulatedBoot",
     "SimulatedPhase",
+    "SinkFailed",
     "StopBlame",
     "StopChain",
     "StructlogSink",
