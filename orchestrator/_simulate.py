@@ -11,19 +11,22 @@ phase code runs and nothing sleeps, so 10,000 phases take milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ._checks import is_finite, is_number, shown
-from ._diagnostic import exit_code_for, failure_kind
+from ._diagnose import diagnose
+from ._diagnostic import Diagnostic
 from ._errors import GateFailed, PhaseTimeout
 from ._phase import PhaseSpec, PhaseStyle
 from ._plan import BootPlan
 from ._report import AttemptRecord, BootReport, RetryPause
 from ._schedule import StartQueue, StopQueue
 from ._simulated import SimulatedBoot, SimulatedPhase
+from ._snapshot import RunSnapshot
 from ._status import BootState, PhaseStatus, TeardownOutcome
 from ._validate import check_run_arguments
 
@@ -426,39 +429,71 @@ def _prediction(
         if teardown is not None
         else ()
     )
+    aborted = root is not None or start.timed_out
     stop_failed = any(outcome is TeardownOutcome.TEARDOWN_FAILED for _, outcome in order)
-    kind: str | None = None
-    blamed = None
-    if root is not None:
-        kind = failure_kind(
-            timed_out=start.status[root] is PhaseStatus.TIMED_OUT,
-            refused=plan.phases[root].kind == "gate",
-        )
-        blamed = plan.phases[root].name
-    elif start.timed_out:
-        # Like the engine's diagnosis: the boot timed out, naming what was still running.
-        kind = "timed_out"
-        blamed = next((p.name for p in phases if p.status is PhaseStatus.CANCELLED), None)
-    if kind is not None:
-        outcome = BootState.FAILED
-        exit_code = exit_code_for(kind)
-    else:
-        outcome = BootState.DEGRADED if start.degraded else BootState.READY
-        exit_code = 1 if stop_failed else 0
-    stopped = teardown is not None and kind is None
-    return SimulatedBoot(
+    prediction = SimulatedBoot(
         plan=plan,
         phases=tuple(phases),
         duration=start.now,
-        outcome=outcome,
-        root_cause=blamed,
-        failure_kind=kind,
-        exit_code=exit_code,
+        outcome=(
+            BootState.FAILED
+            if aborted
+            else BootState.DEGRADED
+            if start.degraded
+            else BootState.READY
+        ),
+        root_cause=None,
+        failure_kind=None,
+        exit_code=1 if stop_failed and not aborted else 0,
         max_concurrency=max_concurrency,
-        torn_down=tuple(name for name, _ in order) if kind is not None else (),
-        stopped_at=start.now if stopped else None,
+        torn_down=tuple(name for name, _ in order) if aborted else (),
+        stopped_at=start.now if teardown is not None and not aborted else None,
         stop_duration=teardown.now - start.now if teardown is not None else None,
         teardown_order=order,
         stop_timeout=stop_timeout,
         deadline=deadline,
     )
+    if not aborted:
+        return prediction
+    diagnostic = _diagnose(prediction, start, root)
+    return dataclasses.replace(
+        prediction,
+        root_cause=diagnostic.phase,
+        failure_kind=diagnostic.kind,
+        exit_code=diagnostic.exit_code,
+        diagnostic=diagnostic,
+    )
+
+
+class SimulatedFailure(Exception):
+    """The error a phase set to fail in a simulation stands for (its real one is unknown)."""
+
+
+def _diagnose(prediction: SimulatedBoot, start: _Start, root: int | None) -> Diagnostic:
+    """The engine's own diagnosis of the predicted run: the same blame, kind and exit code."""
+    plan = prediction.plan
+    exceptions: dict[str, BaseException] = {}
+    if root is not None:
+        spec = plan.phases[root]
+        if start.status[root] is PhaseStatus.TIMED_OUT:
+            exceptions[spec.name] = PhaseTimeout(spec.name, spec.timeout or 0.0)
+        elif spec.kind == "gate":
+            exceptions[spec.name] = GateFailed(
+                f"gate '{spec.name}' refused the boot (a simulated failure)",
+                ("the simulation was asked to fail it",),
+            )
+        else:
+            exceptions[spec.name] = SimulatedFailure("the simulation was asked to fail it")
+    snapshot = RunSnapshot(
+        plan=plan,
+        records=prediction.to_report().phases,
+        exceptions=exceptions,
+        stuck={},
+        failures=tuple(sorted(start.failures)),
+        interrupted_by=None,
+        boot_timed_out=root is None and start.timed_out,
+        deadline=prediction.deadline,
+        internal_error=None,
+        teardown_order=tuple((name, outcome.value) for name, outcome in prediction.teardown_order),
+    )
+    return diagnose(snapshot)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._analysis import CriticalChain, critical_chain
+from ._diagnostic import Diagnostic
 from ._plan import BootPlan
 from ._report import AttemptRecord, BootReport, PhaseRecord, RetryPause
 from ._status import BootState, PhaseStatus, TeardownOutcome
@@ -80,6 +81,9 @@ class SimulatedBoot:
             order it would finish, with its outcome.
         stop_timeout: the stop's budget simulated (None: no limit).
         deadline: the boot's deadline simulated (None: no limit).
+        diagnostic: what the engine's diagnosis would say of the predicted
+            run, for a boot that aborts (its cause is a stand-in: the real
+            error is unknown); None otherwise.
     """
 
     plan: BootPlan
@@ -96,6 +100,7 @@ class SimulatedBoot:
     teardown_order: tuple[tuple[str, TeardownOutcome], ...] = ()
     stop_timeout: float | None = None
     deadline: float | None = None
+    diagnostic: Diagnostic | None = None
 
     def __getitem__(self, name: str) -> SimulatedPhase:
         return self.phases[self.plan.position(name)]
@@ -152,19 +157,8 @@ class SimulatedBoot:
                 )
             )
         diagnostic = None
-        if self.root_cause is not None and self.failure_kind is not None:
-            diagnostic = {
-                "kind": self.failure_kind,
-                "phase": self.root_cause,
-                "exit_code": self.exit_code,
-                "blocked": list(self.blocked),
-                "cancelled": list(self.cancelled),
-                "teardown": [
-                    {"phase": name, "outcome": outcome.value}
-                    for name, outcome in self.teardown_order
-                ],
-                "simulated": True,
-            }
+        if self.diagnostic is not None:
+            diagnostic = {**self.diagnostic.to_dict(), "simulated": True}
         return BootReport(
             boot=self.plan.boot,
             fingerprint=self.plan.fingerprint,
@@ -199,6 +193,7 @@ class SimulatedBoot:
             "stop_duration": self.stop_duration,
             "stop_timeout": self.stop_timeout,
             "deadline": self.deadline,
+            "diagnostic": None if self.diagnostic is None else self.diagnostic.to_dict(),
             "teardown_order": [
                 {"phase": name, "outcome": outcome.value} for name, outcome in self.teardown_order
             ],

@@ -65,6 +65,16 @@ def test_critical_failure_blocks_unstarted_and_cancels_in_flight() -> None:
     assert (result.root_cause, result.exit_code) == ("queue", 69)
 
 
+def test_an_aborted_prediction_is_diagnosed_as_the_engine_would() -> None:
+    result = simulate(service_boot().plan(), fail={"queue"}, max_concurrency=1)
+    assert result.diagnostic is not None
+    assert (result.diagnostic.summary, result.diagnostic.teardown) == (
+        "phase 'queue' failed",
+        (("cache", "torn_down"), ("database", "torn_down"), ("settings", "torn_down")),
+    )
+    assert result.to_report().diagnostic == {**result.diagnostic.to_dict(), "simulated": True}
+
+
 def test_failed_gate_predicts_the_gate_exit_code() -> None:
     result = simulate(service_boot().plan(), fail={"schema"})
     assert (result.failure_kind, result.exit_code) == ("gate_failed", 78)

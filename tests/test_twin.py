@@ -509,18 +509,25 @@ def assert_twins(backend: str, drawn: Drawn, limit: int | None, predicted: Simul
         # the backend resumes them; every other teardown's end is compared above.
         assert sorted(real.teardowns) == sorted(simulated_teardowns)
     if real.diagnostic is None:
-        assert predicted.root_cause is None
+        assert (predicted.root_cause, predicted.diagnostic) == (None, None)
         assert rounded(real.report.stop_duration) == rounded(predicted.stop_duration)
-    else:
-        diagnostic = real.diagnostic
-        assert (diagnostic.phase, diagnostic.kind, diagnostic.exit_code) == (
-            predicted.root_cause,
-            predicted.failure_kind,
-            predicted.exit_code,
-        )
-        assert (diagnostic.blocked, diagnostic.cancelled) == (
-            predicted.blocked,
-            predicted.cancelled,
-        )
-        assert [name for name, _ in diagnostic.teardown] == [name for name, _ in real.teardowns]
-        assert {name for name, _ in diagnostic.teardown} == set(predicted.torn_down)
+        return
+    diagnostic, twin = real.diagnostic, predicted.diagnostic
+    assert twin is not None
+    assert (diagnostic.phase, diagnostic.kind, diagnostic.exit_code) == (
+        predicted.root_cause,
+        predicted.failure_kind,
+        predicted.exit_code,
+    )
+    assert (diagnostic.phase, diagnostic.kind, diagnostic.exit_code, diagnostic.action) == (
+        twin.phase,
+        twin.kind,
+        twin.exit_code,
+        twin.action,
+    )
+    assert (diagnostic.blocked, diagnostic.cancelled) == (twin.blocked, twin.cancelled)
+    if diagnostic.kind != "gate_failed":  # a refusal's summary is the gate's own words
+        assert diagnostic.summary == twin.summary
+    assert list(diagnostic.teardown) == real.teardowns
+    assert sorted(twin.teardown) == sorted(real.teardowns)
+    assert {name for name, _ in diagnostic.teardown} == set(predicted.torn_down)
