@@ -4,18 +4,20 @@ The simulation drives the engine's own scheduler core (`StartQueue` for the
 start, `StopQueue` for the teardown graph) with a heap of timer expiries
 instead of tasks, so it applies the engine's rules by construction: the ready
 queue in plan order, `max_concurrency`, fail fast, blocked and skipped
-dependents, retries and timeouts, and independent teardowns running at once.
-Durations come from a past report or from each phase's `expected_duration`; no
-phase code runs and nothing sleeps, so 10,000 phases take milliseconds.
+dependents, retries, timeouts and the boot's deadline, then the rollback or
+the orderly stop with independent teardowns at once, `teardown_timeout` and
+`stop_timeout`. An aborted prediction is diagnosed by the engine's own
+`diagnose`. Durations come from a past report or from each phase's
+`expected_duration`; no phase code runs and nothing sleeps, so 10,000 phases
+take milliseconds. `tests/test_twin.py` holds it to the engine, phase by phase.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._checks import is_finite, is_number, shown
 from ._diagnose import diagnose
@@ -456,7 +458,7 @@ def _prediction(
     if not aborted:
         return prediction
     diagnostic = _diagnose(prediction, start, root)
-    return dataclasses.replace(
+    return replace(
         prediction,
         root_cause=diagnostic.phase,
         failure_kind=diagnostic.kind,
