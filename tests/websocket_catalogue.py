@@ -907,6 +907,23 @@ class SingleManagerFactory(Factory):
         return self.shared.setdefault("single", SingleManager(context.user_id, self, mode))
 
 
+class WrappingSlotsFactory(Factory):
+    """A slot table that wraps after three: the fourth user gets the first user's manager.
+
+    The shared manager routes every message, question and removal by user id, and
+    the two users it serves are never asked to reach each other and hold no
+    connection id in common, so no message, answer or removal of theirs goes
+    astray: only the identity of their managers shows the sharing.
+    """
+
+    def make(self, context: UserExecutionContext, mode: WebSocketManagerMode) -> Any:
+        slots: list[SingleManager] = self.shared.setdefault("slots", [])
+        if self.created == 4:
+            return slots[0]
+        slots.append(SingleManager(context.user_id, self, mode))
+        return slots[-1]
+
+
 class IsolationDenyingFactory(Factory):
     """Says plainly that its managers are not isolated."""
 
@@ -1085,6 +1102,7 @@ NONCOMPLIANT: tuple[Entry, ...] = (
     _entry("interface", NoKwargsFactory, "create_manager: signature"),
     _entry("modes", ContextlessFactory, "missing user context"),
     _entry("scale", SingleManagerFactory, SAME),
+    _entry("scale", WrappingSlotsFactory, "create_manager: users A and D received the same"),
 )
 
 
