@@ -255,8 +255,10 @@ class Engine:
                     )
                 )
             pause = self.now()
-            await anyio.sleep(delay)
-            run.log_pause(attempt, pause, self.now())
+            try:
+                await anyio.sleep(delay)
+            finally:  # a pause cut short by an abort is recorded up to the cut
+                run.log_pause(attempt, pause, self.now())
 
     def _begin_attempt(self, run: PhaseRun, attempt: int) -> float:
         at = self.now()

@@ -82,8 +82,10 @@ class PhaseTimeout(BootError, TimeoutError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        where = f"phase '{self.phase}' " if self.phase else "boot "
-        message = f"{where}{self.what} exceeded its {self.seconds:g}s deadline"
+        if self.phase is None:
+            message = f"the {self.what} exceeded its {self.seconds:g}s deadline"
+        else:
+            message = f"phase '{self.phase}' {self.what} exceeded its {self.seconds:g}s deadline"
         if self.blocked_loop:
             message += (
                 " without yielding to the event loop, so it could not be cancelled"

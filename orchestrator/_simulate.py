@@ -59,7 +59,7 @@ class _Attempts:
 
         Like the engine: what is due at that moment still happens (an attempt due
         then begins); the attempt in progress ends "cancelled"; a retry pause in
-        progress is not recorded (the attempt after it never began).
+        progress is recorded up to the cut (the attempt after it never began).
         """
         log: list[AttemptRecord] = []
         for record in self.log:
@@ -69,7 +69,13 @@ class _Attempts:
                 log.append(AttemptRecord(record.number, record.start, at, "cancelled"))
                 break
             log.append(record)
-        pauses = tuple(pause for pause in self.pauses if pause.end is not None and pause.end <= at)
+        pauses = tuple(
+            pause
+            if pause.end is None or pause.end <= at
+            else RetryPause(pause.after_attempt, pause.start, at)
+            for pause in self.pauses
+            if pause.start <= at
+        )
         return _Attempts(PhaseStatus.CANCELLED, tuple(log), pauses)
 
 
