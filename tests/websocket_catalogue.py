@@ -291,6 +291,15 @@ class ConnectionIdRegistryManager(Manager):
         return [by_id[key] for key in self._connections if key in by_id]
 
 
+class TenantWaryManager(Manager):
+    """Refuses connections of tenant-prefixed users (`acme:7`), as a migration that forgot them."""
+
+    async def add_connection(self, connection: WebSocketConnection) -> None:
+        if ":" in connection.user_id:
+            raise PermissionError("unknown user id format")
+        await super().add_connection(connection)
+
+
 class GlobalRemovalManager(Manager):
     """remove_connection removes the id from every manager of the factory."""
 
@@ -966,6 +975,11 @@ NONCOMPLIANT: tuple[Entry, ...] = (
     _entry("ids", _with_manager(ThreadKeyedManager, "Thread-keyed index"), LEAK),
     _entry("ids", _with_manager(ConnectionIdRegistryManager, "ws-1 registry"), "isolation"),
     _entry("ids", _with_manager(GlobalRemovalManager, "Global removal"), "disconnected"),
+    _entry(
+        "ids",
+        _with_manager(TenantWaryManager, "Tenant-wary"),
+        "manager.add_connection: raised PermissionError: unknown user id format for user ",
+    ),
     _entry("ids", CaseFoldedCacheFactory, SAME),
     _entry("ids", TenantStrippedCacheFactory, SAME),
     _entry("ids", ThreadCacheFactory, SAME),
