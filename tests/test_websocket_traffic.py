@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pytest
+import websocket_catalogue as catalogue
 import websocket_fakes as fakes
 
 from phases.websocket import (
@@ -209,3 +210,20 @@ async def test_the_probe_users_look_like_ordinary_users() -> None:
     assert len(set(users)) == len(users)
     assert len(set(runs)) == len(runs)
     assert not any("probe" in seen or "smd" in seen for seen in factory.seen)
+
+
+async def test_a_line_counts_one_connection_in_the_singular() -> None:
+    class NeedsTwoManager(catalogue.Manager):
+        """Says a user with a single connection is not connected."""
+
+        def is_connection_active(self, user_id: str) -> bool:
+            return user_id == self.user_id and len(self._connections) > 1
+
+    class NeedsTwoFactory(catalogue.Factory):
+        manager_class = NeedsTwoManager
+
+    result = await WebSocketManagerFactoryValidator.validate_factory(
+        NeedsTwoFactory(), call_timeout=0.2, seed=5
+    )
+    line = next(e for e in result.validation_errors if "is_connection_active" in e)
+    assert line.endswith(", who has 1 connection"), line

@@ -142,7 +142,7 @@ class QueryProbe:
         elif live and active.value is not True:
             self._ledger.fail_later(
                 f"manager.is_connection_active: returned {short_repr(active.value)} for "
-                f"{user.name}, who has {live} connections",
+                f"{user.name}, who has {_connections(live)}",
                 "Report activity from the connections actually registered.",
                 Concern.INTERFACE,
                 kind="active:connected",
@@ -179,7 +179,7 @@ class QueryProbe:
             count, before = record.connected
             if before == reading:
                 self._findings.fail(
-                    f"{label}: gave the same answer for {user.name} with {count} connections "
+                    f"{label}: gave the same answer for {user.name} with {_connections(count)} "
                     "and with none",
                     "Describe the connections as they are; a constant report hides every "
                     "dead connection.",
@@ -216,6 +216,10 @@ class QueryProbe:
         stranger = f"{user.context.user_id}-{self._rng.getrandbits(24):06x}"
         outcome = call_here(method_of, user.manager, "is_connection_active", stranger)
         return outcome.returned and outcome.value is True
+
+
+def _connections(count: int) -> str:
+    return f"{count} connection{'' if count == 1 else 's'}"
 
 
 def _ids(ids: set[str] | list[str]) -> str:

@@ -126,6 +126,8 @@ class TrafficProbe:
                 await self._removal(user, foreign[0].connection_id, owner=None)
         for user in self._users:
             live = user.live
+            if not live:
+                continue  # Its manager refused its connections: a line of its own already.
             doomed = live if user.empties else live[self._rng.randrange(len(live)) :][:1]
             if len(live) < 2 and not user.empties:
                 continue
