@@ -13,9 +13,9 @@ from typing import Any
 import anyio
 
 from orchestrator import Boot
-from orchestrator._analysis import blame, critical_chain
-from orchestrator._plot import render_svg
-from orchestrator._simulate import simulate
+from orchestrator._analysis._chain import blame, critical_chain
+from orchestrator._analysis._chart import render_svg
+from orchestrator._analysis._simulator import simulate
 
 PHASES = 10_000
 

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestrator._report import BootReport, PhaseRecord
-from orchestrator._status import BootState, PhaseStatus
+from orchestrator._model._report import BootReport, PhaseRecord
+from orchestrator._model._status import BootState, PhaseStatus
 from orchestrator.cli import main as smd
 
 SIZES = (2_500, 5_000, 10_000)

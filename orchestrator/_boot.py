@@ -6,17 +6,17 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._errors import GraphError
-from ._interrupt import BootInterrupt
-from ._phase import PhaseKind, PhaseSpec, build_spec
-from ._plan import BootPlan
-from ._retry import Retry
-from ._validate import find_problems
+from ._model._errors import GraphError
+from ._model._phase import PhaseKind, PhaseSpec, build_spec
+from ._model._plan import BootPlan
+from ._model._retry import Retry
+from ._model._validate import find_problems
+from ._runtime._interrupt import BootInterrupt
 
 if TYPE_CHECKING:
-    from ._events import EventSink
-    from ._report import BootReport
-    from ._running import RunningBoot
+    from ._model._events import EventSink
+    from ._model._report import BootReport
+    from ._runtime._running import RunningBoot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -157,8 +157,8 @@ class Boot:
             TypeError: an argument has the wrong type.
             ValueError: an argument is out of range; the message names it.
         """
-        from ._running import open_boot
-        from ._validate import check_run_arguments
+        from ._model._validate import check_run_arguments
+        from ._runtime._running import open_boot
 
         check_run_arguments(
             max_concurrency=max_concurrency, deadline=deadline, stop_timeout=stop_timeout
@@ -211,7 +211,7 @@ class Boot:
         failed or the stop budget ran out, else the diagnostic's exit code.
         Takes the options of `start` and `backend=` ("asyncio" or "trio").
         """
-        from ._serve import serve
+        from ._runtime._serve import serve
 
         return serve(self, **options)
 

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._running import RunningBoot
-from ._status import BootState
+from ._model._status import BootState
+from ._runtime._running import RunningBoot
 
 __all__ = [
     "HealthApp",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, assert_never
 
-from ._events import (
+from ._model._events import (
     AnyEvent,
     BootFailed,
     BootReady,
@@ -44,7 +44,7 @@ from ._events import (
 )
 
 if TYPE_CHECKING:
-    from ._plan import BootPlan
+    from ._model._plan import BootPlan
 
 
 class MissingExtraError(ImportError):

@@ -23,7 +23,7 @@ import socket
 from collections.abc import Mapping
 from typing import assert_never
 
-from ._events import (
+from ._model._events import (
     AnyEvent,
     BootFailed,
     BootReady,
@@ -46,9 +46,9 @@ from ._events import (
     TeardownStarted,
     narrow,
 )
-from ._plan import BootPlan
-from ._status import BootState
-from ._validate import check_run_arguments
+from ._model._plan import BootPlan
+from ._model._status import BootState
+from ._model._validate import check_run_arguments
 
 __all__ = ["SystemdNotifier", "notify"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ._events import Event, EventSink
-from ._faults import ACTIVE_FAULTS, EXTRA_SINKS, Fault, FaultMoment
+from ._model._events import Event, EventSink
+from ._runtime._faults import ACTIVE_FAULTS, EXTRA_SINKS, Fault, FaultMoment
 
 
 @contextmanager

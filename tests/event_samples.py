@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator._diagnostic import Diagnostic
-from orchestrator._events import (
+from orchestrator._model._diagnostic import Diagnostic
+from orchestrator._model._events import (
     AnyEvent,
     BootFailed,
     BootReady,
@@ -24,7 +24,7 @@ from orchestrator._events import (
     TeardownFailed,
     TeardownStarted,
 )
-from orchestrator._status import BootState
+from orchestrator._model._status import BootState
 
 BOOT = "samples"
 

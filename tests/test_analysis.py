@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator import BootReport, BootState, PhaseRecord, PhaseStatus, TeardownOutcome
-from orchestrator._analysis import blame, critical_chain
-from orchestrator._stop_analysis import stop_blame, stop_critical_chain
+from orchestrator._analysis._chain import blame, critical_chain
+from orchestrator._analysis._stop import stop_blame, stop_critical_chain
 
 DATA = Path(__file__).parent / "data"
 

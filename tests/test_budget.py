@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator._budget import BOOT, Budget
-from orchestrator._report import BootReport, PhaseRecord
-from orchestrator._status import BootState, PhaseStatus
+from orchestrator._analysis._budget import BOOT, Budget
+from orchestrator._model._report import BootReport, PhaseRecord
+from orchestrator._model._status import BootState, PhaseStatus
 from orchestrator.cli import main
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sleeping_boot import service_boot
 
-from orchestrator._simulate import simulate
+from orchestrator._analysis._simulator import simulate
 from orchestrator.cli import main
 
 BOOT_FILE = """

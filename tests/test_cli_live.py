@@ -12,7 +12,7 @@ from event_samples import every_event
 from rich.console import Console
 
 from orchestrator import Boot, PhaseCompleted, PhaseFailed, PhaseStarted
-from orchestrator._events import SignalReceived, SinkFailed
+from orchestrator._model._events import SignalReceived, SinkFailed
 from orchestrator.cli._live import LiveView
 from orchestrator.cli._output import configure_logging
 

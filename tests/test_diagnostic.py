@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from orchestrator import Diagnostic
-from orchestrator._diagnostic import EXIT_CODES, exit_code_for
+from orchestrator._model._diagnostic import EXIT_CODES, exit_code_for
 
 
 def sample() -> Diagnostic:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator._diff import BOOT, diff_reports
-from orchestrator._report import BootReport, PhaseRecord
-from orchestrator._status import BootState, PhaseStatus, TeardownOutcome
+from orchestrator._analysis._diff import BOOT, diff_reports
+from orchestrator._model._report import BootReport, PhaseRecord
+from orchestrator._model._status import BootState, PhaseStatus, TeardownOutcome
 from orchestrator.cli import main
 
 

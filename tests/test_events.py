@@ -25,8 +25,8 @@ from orchestrator import (
     TeardownCompleted,
     TeardownStarted,
 )
-from orchestrator import _events as events_module
-from orchestrator._events import (
+from orchestrator._model import _events as events_module
+from orchestrator._model._events import (
     EVENT_TYPES,
     AnyEvent,
     BootStateChanged,
@@ -36,7 +36,7 @@ from orchestrator._events import (
     SinkGroup,
     narrow,
 )
-from orchestrator._status import BootState
+from orchestrator._model._status import BootState
 from orchestrator.testing import capture_events, inject_fault
 
 pytestmark = pytest.mark.anyio

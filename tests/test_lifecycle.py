@@ -22,8 +22,8 @@ from orchestrator import (
     Diagnostic,
     Event,
 )
-from orchestrator._events import BootStateChanged, SignalReceived, SinkFailed
-from orchestrator._lifecycle import TRANSITIONS, Lifecycle, LifecycleError
+from orchestrator._model._events import BootStateChanged, SignalReceived, SinkFailed
+from orchestrator._runtime._lifecycle import TRANSITIONS, Lifecycle, LifecycleError
 from orchestrator.testing import capture_events
 
 pytestmark = pytest.mark.anyio

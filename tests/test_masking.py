@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import orchestrator
 from orchestrator import Boot, BootAborted, PhaseContext, mask_secrets
-from orchestrator._masking import (
+from orchestrator._model._masking import (
     _AUTH_SCHEMES,
     _KEYWORDS,
     _STOP_WORDS,
@@ -144,7 +144,7 @@ def test_masking_is_published_as_one_function() -> None:
 
 
 def test_the_masking_module_imports_only_the_standard_library() -> None:
-    source = pathlib.Path(orchestrator.__file__).parent / "_masking.py"
+    source = pathlib.Path(orchestrator.__file__).parent / "_model" / "_masking.py"
     modules: set[str] = set()
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.Import):

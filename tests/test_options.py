@@ -22,9 +22,9 @@ from orchestrator import (
     Retry,
     TeardownOutcome,
 )
-from orchestrator._checks import LONGEST_WAIT
-from orchestrator._options import PHASE_OPTIONS
-from orchestrator._phase import PhaseStyle
+from orchestrator._model._checks import LONGEST_WAIT
+from orchestrator._model._options import PHASE_OPTIONS
+from orchestrator._model._phase import PhaseStyle
 from orchestrator.cli._inspect import describe_options
 
 OPTION_NAMES = [option.name for option in PHASE_OPTIONS]

@@ -13,8 +13,8 @@ from opentelemetry.trace import StatusCode
 from sleeping_boot import service_boot
 
 from orchestrator import BootAborted, BootReady, BootStarted
-from orchestrator._events import BootStateChanged, SignalReceived, SinkFailed
-from orchestrator._status import BootState
+from orchestrator._model._events import BootStateChanged, SignalReceived, SinkFailed
+from orchestrator._model._status import BootState
 from orchestrator.otel import MissingExtraError, OpenTelemetrySink
 from orchestrator.testing import inject_fault
 

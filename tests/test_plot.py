@@ -19,10 +19,10 @@ from orchestrator import (
     RetryPause,
     TeardownOutcome,
 )
-from orchestrator._diagram import to_dot, to_mermaid
-from orchestrator._plot import plot_data, render_svg
-from orchestrator._simulate import simulate
-from orchestrator._svg import format_seconds
+from orchestrator._analysis._chart import plot_data, render_svg
+from orchestrator._analysis._diagram import to_dot, to_mermaid
+from orchestrator._analysis._simulator import simulate
+from orchestrator._analysis._svg_canvas import format_seconds
 
 SVG = "{http://www.w3.org/2000/svg}"
 

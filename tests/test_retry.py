@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator import Boot, BootAborted, PhaseRetrying, PhaseStatus, Retry
-from orchestrator._checks import LONGEST_WAIT
+from orchestrator._model._checks import LONGEST_WAIT
 from orchestrator.testing import capture_events, inject_fault
 
 

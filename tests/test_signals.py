@@ -16,7 +16,7 @@ from orchestrator import (
     PhaseStatus,
     TeardownOutcome,
 )
-from orchestrator._serve import serve_async
+from orchestrator._runtime._serve import serve_async
 
 pytestmark = pytest.mark.anyio
 

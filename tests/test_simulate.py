@@ -23,8 +23,8 @@ from orchestrator import (
     Retry,
     TeardownOutcome,
 )
-from orchestrator._analysis import critical_chain
-from orchestrator._simulate import simulate
+from orchestrator._analysis._chain import critical_chain
+from orchestrator._analysis._simulator import simulate
 from orchestrator.testing import inject_fault
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sleeping_boot import service_boot
 
-from orchestrator._report import BootReport
-from orchestrator._simulate import simulate
-from orchestrator._stats import BootStats, nearest_rank, summarize
+from orchestrator._analysis._simulator import simulate
+from orchestrator._analysis._stats import BootStats, nearest_rank, summarize
+from orchestrator._model._report import BootReport
 from orchestrator.cli import main
 
 BOOT_FILE = """

@@ -17,8 +17,8 @@ import pytest
 from event_samples import every_event
 
 from orchestrator import Boot, BootInterrupt, BootStopping, Retry, TeardownStarted
-from orchestrator._events import BootStateChanged, SignalReceived
-from orchestrator._status import BootState
+from orchestrator._model._events import BootStateChanged, SignalReceived
+from orchestrator._model._status import BootState
 from orchestrator.systemd import SystemdNotifier, notify
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from orchestrator import Diagnostic
-from orchestrator._termination import (
+from orchestrator._runtime._termination import (
     MAX_TERMINATION_MESSAGE,
     format_termination_message,
     write_termination_message,

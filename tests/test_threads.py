@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from orchestrator import Boot, BootAborted, GateResult, PhaseStatus, TeardownOutcome
-from orchestrator._lifecycle import Lifecycle
+from orchestrator._runtime._lifecycle import Lifecycle
 
 pytestmark = pytest.mark.anyio
 

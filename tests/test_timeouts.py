@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from orchestrator import Boot, BootAborted, PhaseStatus, PhaseTimeout, Retry, TeardownOutcome
-from orchestrator._invoke import abandoned_threads
+from orchestrator._runtime._invoke import abandoned_threads
 from orchestrator.testing import inject_fault
 
 pytestmark = pytest.mark.anyio

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator._report import AttemptRecord, BootReport, PhaseRecord, RetryPause
-from orchestrator._status import BootState, PhaseStatus, TeardownOutcome
-from orchestrator._trace import trace_events
+from orchestrator._analysis._trace import trace_events
+from orchestrator._model._report import AttemptRecord, BootReport, PhaseRecord, RetryPause
+from orchestrator._model._status import BootState, PhaseStatus, TeardownOutcome
 from orchestrator.cli import main
 
 GOLDEN = Path(__file__).parent / "data" / "trace-golden.json"

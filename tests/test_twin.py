@@ -46,7 +46,7 @@ from orchestrator import (
     TeardownOutcome,
     simulate,
 )
-from orchestrator._events import Event
+from orchestrator._model._events import Event
 from orchestrator.testing import capture_events, inject_fault
 
 TICK = 1 / 16

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator import Boot, GraphError, Retry
-from orchestrator._validate import check_run_arguments
+from orchestrator._model._validate import check_run_arguments
 
 
 def problems(boot: Boot) -> list[str]:

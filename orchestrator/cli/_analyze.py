@@ -12,11 +12,11 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.tree import Tree
 
-from .._analysis import Blame, CriticalChain, blame, critical_chain
-from .._plot import plot_data, render_svg
-from .._stop_analysis import StopBlame, StopChain, stop_blame, stop_critical_chain
-from .._svg import format_seconds
-from .._trace import trace_events
+from .._analysis._chain import Blame, CriticalChain, blame, critical_chain
+from .._analysis._chart import plot_data, render_svg
+from .._analysis._stop import StopBlame, StopChain, stop_blame, stop_critical_chain
+from .._analysis._svg_canvas import format_seconds
+from .._analysis._trace import trace_events
 from . import _budgets, _graph, _simulate
 from ._output import stderr, stdout
 from ._reports import load_report, write_output

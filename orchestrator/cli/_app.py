@@ -9,9 +9,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from .._diagnostic import Diagnostic, describe_exception
-from .._errors import GraphError
-from .._invoke import abandoned_threads
+from .._model._diagnostic import Diagnostic, describe_exception
+from .._model._errors import GraphError
+from .._runtime._invoke import abandoned_threads
 from . import _analyze, _history, _inspect, _run
 from ._load import TargetError, usage_error
 from ._output import print_diagnostic

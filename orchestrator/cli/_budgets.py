@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .._budget import Budget, BudgetCheck
-from .._report import BootReport
-from .._svg import format_seconds
+from .._analysis._budget import Budget, BudgetCheck
+from .._analysis._svg_canvas import format_seconds
+from .._model._report import BootReport
 from ._load import split_target, usage_error
 
 BUDGET_FILE = "smd-budget.json"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .._diagram import to_dot, to_mermaid
+from .._analysis._diagram import to_dot, to_mermaid
 from ._load import load_boot
 from ._reports import check_same_boot, load_report
 

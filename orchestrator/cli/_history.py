@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._budget import BOOT
-from .._diff import Regression, ReportDiff, diff_reports
-from .._report import BootReport
-from .._stats import BootStats, summarize
-from .._svg import format_seconds
+from .._analysis._budget import BOOT
+from .._analysis._diff import Regression, ReportDiff, diff_reports
+from .._analysis._stats import BootStats, summarize
+from .._analysis._svg_canvas import format_seconds
+from .._model._report import BootReport
 from ._budgets import describe_budget, load_budget, signed
 from ._load import usage_error
 from ._output import stderr

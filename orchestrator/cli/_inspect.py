@@ -10,10 +10,10 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from .._errors import GraphError
-from .._options import PHASE_OPTIONS
-from .._phase import PhaseSpec
-from .._plan import BootPlan
+from .._model._errors import GraphError
+from .._model._options import PHASE_OPTIONS
+from .._model._phase import PhaseSpec
+from .._model._plan import BootPlan
 from ._load import load_boot
 from ._output import print_diagnostic, stdout
 

@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .._events import (
+from .._model._events import (
     AnyEvent,
     BootFailed,
     BootReady,
@@ -33,8 +33,8 @@ from .._events import (
     TeardownStarted,
     narrow,
 )
-from .._plan import BootPlan
-from .._status import BootState, PhaseStatus
+from .._model._plan import BootPlan
+from .._model._status import BootState, PhaseStatus
 
 STYLES = {
     PhaseStatus.PENDING: "dim",

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .._boot import Boot
-from .._diagnostic import Diagnostic, describe_exception
+from .._model._diagnostic import Diagnostic, describe_exception
 
 
 class TargetError(Exception):

@@ -10,8 +10,8 @@ from typing import Literal, TextIO, cast
 import structlog
 from rich.console import Console
 
-from .._diagnostic import Diagnostic
-from .._masking import mask_processor
+from .._model._diagnostic import Diagnostic
+from .._model._masking import mask_processor
 
 LogFormat = Literal["console", "json", "auto"]
 

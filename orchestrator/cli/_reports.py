@@ -8,8 +8,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from .._plan import BootPlan
-from .._report import BootReport, PhaseRecord
+from .._model._plan import BootPlan
+from .._model._report import BootReport, PhaseRecord
 from ._load import usage_error
 from ._output import stderr
 

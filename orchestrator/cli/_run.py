@@ -12,14 +12,14 @@ import anyio
 from rich.markup import escape
 from rich.table import Table
 
-from .._analysis import critical_chain
+from .._analysis._chain import critical_chain
 from .._boot import Boot
-from .._errors import BootAborted
-from .._events import EventSink
-from .._report import BootReport
-from .._serve import STOP_FAILED
-from .._sinks import StructlogSink
-from .._termination import write_termination_message
+from .._model._errors import BootAborted
+from .._model._events import EventSink
+from .._model._report import BootReport
+from .._runtime._serve import STOP_FAILED
+from .._runtime._sinks import StructlogSink
+from .._runtime._termination import write_termination_message
 from ..otel import sink_if_configured
 from ._live import STYLES, LiveView
 from ._load import load_boot, usage_error

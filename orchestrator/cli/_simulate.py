@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._plan import BootPlan
-from .._plot import render_svg
-from .._report import BootReport
-from .._simulate import simulate
-from .._simulated import SimulatedBoot
-from .._stats import PERCENTILES, BootStats
-from .._stats import SCHEMA as STATS_SCHEMA
-from .._svg import format_seconds
+from .._analysis._chart import render_svg
+from .._analysis._prediction import SimulatedBoot
+from .._analysis._simulator import simulate
+from .._analysis._stats import PERCENTILES, BootStats
+from .._analysis._stats import SCHEMA as STATS_SCHEMA
+from .._analysis._svg_canvas import format_seconds
+from .._model._plan import BootPlan
+from .._model._report import BootReport
 from ._budgets import BUDGET_FILE, budget_near_target, describe_budget, read_json
 from ._load import TargetError, load_boot, usage_error
 from ._output import positive_int, stderr, stdout

@@ -19,18 +19,18 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from ._checks import is_finite, is_number, shown
-from ._diagnose import diagnose
-from ._diagnostic import Diagnostic
-from ._errors import GateFailed, PhaseTimeout
-from ._phase import PhaseSpec, PhaseStyle
-from ._plan import BootPlan
-from ._report import AttemptRecord, BootReport, RetryPause
-from ._schedule import StartQueue, StopQueue
-from ._simulated import SimulatedBoot, SimulatedPhase
-from ._snapshot import RunSnapshot
-from ._status import BootState, PhaseStatus, TeardownOutcome
-from ._validate import check_run_arguments
+from .._model._checks import is_finite, is_number, shown
+from .._model._diagnostic import Diagnostic
+from .._model._errors import GateFailed, PhaseTimeout
+from .._model._phase import PhaseSpec, PhaseStyle
+from .._model._plan import BootPlan
+from .._model._report import AttemptRecord, BootReport, RetryPause
+from .._model._root_cause import diagnose
+from .._model._schedule import StartQueue, StopQueue
+from .._model._snapshot import RunSnapshot
+from .._model._status import BootState, PhaseStatus, TeardownOutcome
+from .._model._validate import check_run_arguments
+from ._prediction import SimulatedBoot, SimulatedPhase
 
 _TEARS_DOWN = (PhaseStyle.GENERATOR, PhaseStyle.ASYNC_GENERATOR)
 

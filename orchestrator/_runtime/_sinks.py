@@ -8,8 +8,8 @@ from typing import Any, assert_never
 
 import structlog
 
-from ._diagnostic import Diagnostic
-from ._events import (
+from .._model._diagnostic import Diagnostic
+from .._model._events import (
     AnyEvent,
     BootFailed,
     BootReady,
@@ -32,7 +32,7 @@ from ._events import (
     TeardownStarted,
     narrow,
 )
-from ._status import BootState
+from .._model._status import BootState
 
 
 def log_level(event: AnyEvent) -> str:

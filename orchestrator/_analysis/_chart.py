@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._analysis import critical_chain
-from ._gantt import draw_gantt
-from ._report import BootReport
-from ._stop_analysis import StopChain, stop_critical_chain
+from .._model._report import BootReport
+from ._chain import critical_chain
+from ._chart_drawing import draw_gantt
+from ._stop import StopChain, stop_critical_chain
 
 SCHEMA = "smd.plot/1"
 

@@ -11,9 +11,9 @@ import itertools
 import json
 from functools import partial
 
-from ._analysis import critical_chain
-from ._plan import BootPlan
-from ._report import BootReport
+from .._model._plan import BootPlan
+from .._model._report import BootReport
+from ._chain import critical_chain
 
 # Fill colours by status, shared with the Gantt chart's palette.
 OUTCOME_FILLS: dict[str, str] = {

@@ -14,8 +14,8 @@ from typing import Any
 
 import networkx as nx
 
-from ._report import BootReport
-from ._status import TeardownOutcome
+from .._model._report import BootReport
+from .._model._status import TeardownOutcome
 
 # One monotonic clock times a boot and its stop; this only absorbs float rounding.
 _EPSILON = 1e-9

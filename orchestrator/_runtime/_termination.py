@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._diagnostic import Diagnostic
+from .._model._diagnostic import Diagnostic
 
 MAX_TERMINATION_MESSAGE = 4096
 """Bytes of a termination message Kubernetes reads; the rest is cut off."""

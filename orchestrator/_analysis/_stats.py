@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._analysis import chain_links
-from ._report import BootReport
-from ._status import PhaseStatus
+from .._model._report import BootReport
+from .._model._status import PhaseStatus
+from ._chain import chain_links
 
 SCHEMA = "smd.stats/1"
 PERCENTILES = ("p50", "p95", "max")

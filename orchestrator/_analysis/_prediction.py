@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._analysis import CriticalChain, critical_chain
-from ._diagnostic import Diagnostic
-from ._plan import BootPlan
-from ._report import AttemptRecord, BootReport, PhaseRecord, RetryPause
-from ._status import BootState, PhaseStatus, TeardownOutcome
+from .._model._diagnostic import Diagnostic
+from .._model._plan import BootPlan
+from .._model._report import AttemptRecord, BootReport, PhaseRecord, RetryPause
+from .._model._status import BootState, PhaseStatus, TeardownOutcome
+from ._chain import CriticalChain, critical_chain
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,13 @@ from typing import Any
 
 import anyio
 
-from ._errors import BootAborted
-from ._events import EventSink
+from .._model._errors import BootAborted
+from .._model._events import EventSink
+from .._model._plan import BootPlan
+from .._model._report import BootReport
+from .._model._status import BootState, PhaseStatus
 from ._interrupt import BootInterrupt
 from ._lifecycle import Lifecycle
-from ._plan import BootPlan
-from ._report import BootReport
-from ._status import BootState, PhaseStatus
 
 
 class RunningBoot:

@@ -11,8 +11,8 @@ from typing import Any
 
 import networkx as nx
 
-from ._report import BootReport, PhaseRecord
-from ._status import BootState, PhaseStatus
+from .._model._report import BootReport, PhaseRecord
+from .._model._status import BootState, PhaseStatus
 
 # Clock readings of one boot come from one monotonic clock; this only absorbs
 # float rounding when a dependent started in the same instant its dependency ended.

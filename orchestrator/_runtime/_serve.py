@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ._errors import BootAborted
+from .._model._errors import BootAborted
 
 if TYPE_CHECKING:
-    from ._boot import Boot
+    from .._boot import Boot
 
 STOP_FAILED = 1
 """The exit code of an orderly stop in which a teardown failed or the stop budget ran out."""

@@ -29,17 +29,17 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._diagnostic import Diagnostic
+from .._model._diagnostic import Diagnostic
+from .._model._errors import BootAborted, BootError
+from .._runtime._interrupt import BootInterrupt
+from .._runtime._running import RunningBoot
+from .._runtime._termination import write_termination_message
+from ..health import ProbeName, run_probe
+from ..systemd import SystemdNotifier
 from ._drain import WebSocketClosedByDrain, WebSocketDrain
-from ._errors import BootAborted, BootError
-from ._interrupt import BootInterrupt
-from ._running import RunningBoot
-from ._termination import write_termination_message
-from .health import ProbeName, run_probe
-from .systemd import SystemdNotifier
 
 if TYPE_CHECKING:
-    from ._boot import Boot
+    from .._boot import Boot
 
 __all__ = [
     "BootLifespan",

@@ -17,7 +17,7 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
-from ._phase import PhaseSpec, PhaseStyle
+from .._model._phase import PhaseSpec, PhaseStyle
 
 Teardown = Callable[[], Awaitable[None]]
 

@@ -12,9 +12,8 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from ._diagnostic import Diagnostic
-from ._engine import Engine
-from ._events import (
+from .._model._diagnostic import Diagnostic
+from .._model._events import (
     BootFailed,
     BootReady,
     BootStarted,
@@ -26,12 +25,13 @@ from ._events import (
     SignalReceived,
     SinkGroup,
 )
+from .._model._plan import BootPlan
+from .._model._report import BootReport
+from .._model._snapshot import RunSnapshot
+from .._model._status import BootState
 from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
-from ._plan import BootPlan
-from ._report import BootReport
-from ._snapshot import RunSnapshot
-from ._status import BootState
+from ._scheduler import Engine
 from ._teardown import Teardowns
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -245,7 +245,7 @@ class Lifecycle:
             )
             return
         await self.teardowns.run()
-        from ._diagnose import diagnose
+        from .._model._root_cause import diagnose
 
         self.diagnostic = diagnose(self.snapshot())
         self._move(
@@ -267,7 +267,7 @@ class Lifecycle:
     @property
     def stop_failed(self) -> bool:
         """Whether a teardown failed or the stop budget ran out (exit 1 after a stop)."""
-        from ._status import TeardownOutcome
+        from .._model._status import TeardownOutcome
 
         return self.teardowns.budget_spent or any(
             run.teardown_outcome is TeardownOutcome.TEARDOWN_FAILED for run in self.engine.runs

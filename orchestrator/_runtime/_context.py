@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import structlog
 
-from ._masking import MaskingLogger
+from .._model._masking import MaskingLogger
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._diagnostic import describe_exception
-from ._phase import PhaseSpec
-from ._report import AttemptRecord, PhaseRecord, RetryPause
-from ._status import PhaseStatus, TeardownOutcome
+from .._model._diagnostic import describe_exception
+from .._model._phase import PhaseSpec
+from .._model._report import AttemptRecord, PhaseRecord, RetryPause
+from .._model._status import PhaseStatus, TeardownOutcome
 
 if TYPE_CHECKING:
     from ._invoke import Teardown

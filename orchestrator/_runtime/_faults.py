@@ -8,7 +8,7 @@ from typing import Literal
 
 import anyio
 
-from ._events import EventSink
+from .._model._events import EventSink
 
 FaultMoment = Literal["start", "teardown"]
 

@@ -8,15 +8,15 @@ from collections.abc import Callable, Sequence
 import anyio
 from anyio.abc import TaskGroup
 
-from ._diagnostic import describe_exception
-from ._errors import PhaseTimeout
-from ._events import Event, TeardownCompleted, TeardownFailed, TeardownStarted
+from .._model._diagnostic import describe_exception
+from .._model._errors import PhaseTimeout
+from .._model._events import Event, TeardownCompleted, TeardownFailed, TeardownStarted
+from .._model._plan import BootPlan
+from .._model._schedule import StopQueue
+from .._model._status import TeardownOutcome
 from ._faults import Fault, FaultMoment, apply_fault
 from ._invoke import discard
 from ._phase_run import PhaseRun, error_info
-from ._plan import BootPlan
-from ._schedule import StopQueue
-from ._status import TeardownOutcome
 
 THREAD_GRACE = 5.0
 """Seconds a teardown waits for a dependent's abandoned thread when nothing else bounds it."""

@@ -14,7 +14,7 @@ import uvicorn
 from ._drain import WebSocketDrain
 
 if TYPE_CHECKING:
-    from .asgi import BootLifespan
+    from . import BootLifespan
 
 
 class DrainingServer(uvicorn.Server):

@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from ._svg import Canvas, format_seconds, nice_ticks
+from ._svg_canvas import Canvas, format_seconds, nice_ticks
 
 PLOT_WIDTH = 900.0
 NOTE_WIDTH = 330.0

@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._analysis import CriticalChain, critical_chain
-from ._report import BootReport, PhaseRecord
-from ._status import BootState
+from .._model._report import BootReport, PhaseRecord
+from .._model._status import BootState
+from ._chain import CriticalChain, critical_chain
 
 SCHEMA = "smd.diff/1"
 BOOT = "(boot)"

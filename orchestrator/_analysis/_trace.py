@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._analysis import critical_chain
-from ._report import BootReport, PhaseRecord
+from .._model._report import BootReport, PhaseRecord
+from ._chain import critical_chain
 
 PID = 1
 BOOT_LANE = 0

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._report import BootReport
+from .._model._report import BootReport
 
 SCHEMA = "smd.budget-check/1"
 BOOT = "(boot)"

@@ -10,10 +10,9 @@ import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
 
-from ._context import PhaseContext
-from ._diagnostic import describe_exception
-from ._errors import PhaseTimeout
-from ._events import (
+from .._model._diagnostic import describe_exception
+from .._model._errors import PhaseTimeout
+from .._model._events import (
     Event,
     PhaseBlocked,
     PhaseCancelled,
@@ -23,13 +22,14 @@ from ._events import (
     PhaseSkipped,
     PhaseStarted,
 )
+from .._model._gate import gate_refusal
+from .._model._plan import BootPlan
+from .._model._schedule import StartQueue
+from .._model._status import PhaseStatus
+from ._context import PhaseContext
 from ._faults import Fault, FaultMoment, apply_fault
-from ._gate import gate_refusal
 from ._invoke import CURRENT_ATTEMPT, AttemptTrace, Teardown, start_phase
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
-from ._plan import BootPlan
-from ._schedule import StartQueue
-from ._status import PhaseStatus
 
 
 class _Failed(Exception):

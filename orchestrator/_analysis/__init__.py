@@ -1,0 +1,1 @@
+"""Reading boots: critical chains, blame, predictions, charts, diffs and traces."""

@@ -1,0 +1,1 @@
+"""The engine: the scheduler, the lifecycle and the stop, on anyio."""
