@@ -16,7 +16,7 @@ def test_every_kind_has_its_own_exit_code_and_title() -> None:
     titles = [info.title for info in KINDS.values()]
     assert len(set(codes)) == len(codes)
     assert len(set(titles)) == len(titles)
-    assert EXIT_CODES == {kind: info.exit_code for kind, info in KINDS.items()}
+    assert {kind: info.exit_code for kind, info in KINDS.items()} == EXIT_CODES
 
 
 def test_an_interruption_exits_with_128_plus_its_signal() -> None:
