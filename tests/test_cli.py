@@ -102,8 +102,7 @@ def test_refusing_gate_exits_78() -> None:
 
 def test_stuck_sync_phase_does_not_keep_the_process_alive() -> None:
     result = smd("run", "--once", f"{BOOTS}/failing.py:stuck", timeout=30)  # hangs otherwise
-    assert result.returncode == 75
-    assert "abandoned worker thread(s) still running" in result.stderr
+    assert result.returncode == 75  # the stuck thread is a daemon: the process just exits
 
 
 def test_sigterm_in_service_tears_down_and_exits_0() -> None:

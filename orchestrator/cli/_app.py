@@ -11,7 +11,6 @@ from importlib import metadata
 
 from .._model._diagnostic import Diagnostic, describe_exception
 from .._model._errors import GraphError
-from .._runtime._invoke import abandoned_threads
 from . import _analyze, _history, _inspect, _run
 from ._load import TargetError, usage_error
 from ._output import print_diagnostic
@@ -47,27 +46,8 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `smd` console script; returns the exit code."""
     arguments = build_parser().parse_args(argv)
-    code = _dispatch(arguments.handler, arguments)
-    if argv is None:
-        leave_abandoned_threads(code)
-    return code
-
-
-def leave_abandoned_threads(code: int) -> None:
-    """Exit now if a phase's worker thread was abandoned at its deadline and still runs.
-
-    Python waits for every non-daemon thread at exit; a sync phase stuck in a
-    thread would then hang the process that the boot already gave up on.
-    """
-    stuck = abandoned_threads()
-    if not stuck:
-        return
-    sys.stderr.write(
-        f"smd: {len(stuck)} abandoned worker thread(s) still running; exiting without them\n"
-    )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    # A sync phase abandoned at its deadline runs in a daemon thread: nothing to wait for.
+    return _dispatch(arguments.handler, arguments)
 
 
 def _dispatch(handler: Handler, arguments: argparse.Namespace) -> int:
