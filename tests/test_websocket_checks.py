@@ -112,6 +112,10 @@ CHECKS: dict[str, tuple[tuple[tuple[Any, str, object], ...], Callable[[], object
         ((_queries.QueryProbe, "_check_health", _nothing),),
         catalogue.BY_NAME["queries-ConstantHealthManagerFactory"].make,
     ),
+    "another user named in a user's own answers": (
+        ((_queries.QueryProbe, "_check_others_unnamed", lambda self, *args: None),),
+        catalogue.BY_NAME["queries-OnlineUsersHealthManagerFactory"].make,
+    ),
     "another user's connections revealed": (
         ((_queries.QueryProbe, "stranger", _nothing),),
         catalogue.BY_NAME["queries-LeakyConnectionsManagerFactory"].make,

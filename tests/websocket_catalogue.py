@@ -749,6 +749,39 @@ class LeakyConnectionsManager(Manager):
         return set(self.factory.shared.get("index", {}).get(user_id, set()))
 
 
+class OnlineUsersHealthManager(Manager):
+    """Health lists every user online on the server, as a status page would."""
+
+    async def add_connection(self, connection: WebSocketConnection) -> None:
+        await super().add_connection(connection)
+        self.factory.shared.setdefault("online", set()).add(connection.user_id)
+
+    def get_connection_health(self, user_id: str) -> dict[str, Any]:
+        if user_id != self.user_id:
+            raise PermissionError("another user's connections")
+        online = sorted(self.factory.shared.get("online", ()))
+        return {"connections": sorted(self._connections), "online": online}
+
+
+class ServerWideConnectionsManager(Manager):
+    """Health of its own user, plus a debug dump of the server's `user/connection` keys."""
+
+    async def add_connection(self, connection: WebSocketConnection) -> None:
+        await super().add_connection(connection)
+        registry = self.factory.shared.setdefault("all", {})
+        registry[f"{connection.user_id}/{connection.connection_id}"] = connection
+
+    async def remove_connection(self, connection_id: str) -> None:
+        await super().remove_connection(connection_id)
+        self.factory.shared.get("all", {}).pop(f"{self.user_id}/{connection_id}", None)
+
+    def get_connection_health(self, user_id: str) -> dict[str, Any]:
+        if user_id != self.user_id:
+            raise PermissionError("another user's connections")
+        dump = sorted(self.factory.shared.get("all", {}))
+        return {"connections": sorted(self._connections), "debug": {"server": dump}}
+
+
 class AlwaysActiveManager(Manager):
     """is_connection_active says yes whatever the state."""
 
@@ -1077,6 +1110,16 @@ NONCOMPLIANT: tuple[Entry, ...] = (
         "manager.get_connection_health: gave the same answer",
     ),
     _entry("queries", _with_manager(LeakyConnectionsManager, "Leaky query"), "reported user"),
+    _entry(
+        "queries",
+        _with_manager(OnlineUsersHealthManager, "Online users"),
+        "manager revealed user ",
+    ),
+    _entry(
+        "queries",
+        _with_manager(ServerWideConnectionsManager, "Server-wide connections"),
+        "manager revealed user ",
+    ),
     _entry(
         "queries",
         _with_manager(AlwaysActiveManager, "Always active"),

@@ -11,6 +11,7 @@ import inspect
 import random
 from dataclasses import dataclass
 
+from ._answers import ids_of, mentions_any, snapshot, words_in
 from ._findings import Findings, short_repr
 from ._ledger import Ledger
 from ._probe import (
@@ -19,10 +20,7 @@ from ._probe import (
     Stage,
     call_here,
     call_sync,
-    ids_of,
-    mentions_any,
     method_of,
-    snapshot,
 )
 from ._result import Concern
 from ._scenario import ProbeUser
@@ -50,11 +48,18 @@ class QueryProbe:
         ledger: Where findings that depend on the users' state wait for the ledger.
         stage: Tells the probe sockets which call is in progress.
         rng: The probe's random source.
+        users: Every probe user, whom no answer about another user may name.
     """
 
     def __init__(
-        self, findings: Findings, ledger: Ledger, stage: Stage, rng: random.Random
+        self,
+        findings: Findings,
+        ledger: Ledger,
+        stage: Stage,
+        rng: random.Random,
+        users: list[ProbeUser],
     ) -> None:
+        self._users = users
         self._findings = findings
         self._ledger = ledger
         self._stage = stage
@@ -111,6 +116,7 @@ class QueryProbe:
         ids = sorted(c.connection_id for c in user.live)
         found = await self._query(user, "get_user_connections", user)
         if found.returned:
+            self._check_others_unnamed(user, "get_user_connections", found.value)
             reported, problem = ids_of(found.value)
             if problem is not None:
                 self._findings.fail(
@@ -163,6 +169,7 @@ class QueryProbe:
         if not health.returned:
             self._findings.fail_call(label, health, Concern.INTERFACE, f"for {user.name}")
             return
+        self._check_others_unnamed(user, "get_connection_health", health.value)
         reading, problem = snapshot(health.value)
         if problem is not None:
             self._findings.fail(
@@ -186,6 +193,27 @@ class QueryProbe:
                     Concern.INTERFACE,
                     kind="health:constant",
                 )
+
+    def _check_others_unnamed(self, user: ProbeUser, method: str, answer: object) -> None:
+        """An answer about `user` may name no other user, nor a connection only another holds."""
+        words = words_in(answer)
+        if not words:
+            return
+        for other in self._users:
+            if other is user:
+                continue
+            theirs = {c.connection_id for c in other.connections} - set(user.connection_ids)
+            if other.context.user_id in words or not words.isdisjoint(theirs):
+                self._ledger.fail_later(
+                    f"isolation: {user.name}'s manager revealed {other.name} via "
+                    f"{method}({user.short})",
+                    f"{_QUERY_ACTION} Report the manager's own user only. Keep connections on "
+                    "the manager instance, one manager per user context; no class-level or "
+                    "module-level registry shared between managers.",
+                    Concern.ISOLATION,
+                    kind="reveal:own",
+                )
+                return
 
     async def stranger(self, user: ProbeUser, stranger: ProbeUser) -> None:
         """Ask `user`'s manager about `stranger`: it may refuse, never reveal their connections."""

@@ -50,7 +50,7 @@ class TrafficProbe:
         self._settle = settle
         self._stage = Stage()
         self._ledger = Ledger()
-        self._queries = QueryProbe(findings, self._ledger, self._stage, rng)
+        self._queries = QueryProbe(findings, self._ledger, self._stage, rng, users)
         self._by_index = {user.index: user for user in users}
         self._tags = 0
 
