@@ -1,12 +1,17 @@
 """Scheduler overhead: smd against a bare anyio + graphlib ready-queue loop.
 
 Both run the same random DAG of no-op async phases on the same backend in the
-same process, alternating, and the table reports medians and their ratio.
+same process, alternating, and the table reports medians and their ratio. Two
+limits run beside them: the backend's native task group with one task per
+phase (what a task per phase costs at the least) and a direct await of every
+phase in plan order (no task at all: the physical limit of calling them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import platform
 import random
 import statistics
 import time
@@ -16,6 +21,7 @@ from typing import Any
 
 import anyio
 import structlog
+import trio
 
 from orchestrator import Boot, StructlogSink
 
@@ -69,6 +75,73 @@ async def bare_loop(graph: dict[str, tuple[str, ...]]) -> None:
         launch()
 
 
+async def native_loop(graph: dict[str, tuple[str, ...]]) -> None:
+    """The bare loop on the backend's own task group: one native task per phase."""
+    sorter = TopologicalSorter(graph)
+    sorter.prepare()
+    values: dict[str, object] = {}
+
+    async def noop(**_: object) -> None:
+        return None
+
+    if anyio_backend() == "trio":
+        async with trio.open_nursery() as nursery:
+
+            async def run_trio(node: str) -> None:
+                values[node] = await noop(**{d: values[d] for d in graph[node]})
+                sorter.done(node)
+                launch_trio()
+
+            def launch_trio() -> None:
+                for node in sorter.get_ready():
+                    nursery.start_soon(run_trio, node)
+
+            launch_trio()
+        return
+    async with asyncio.TaskGroup() as group:
+
+        async def run_asyncio(node: str) -> None:
+            values[node] = await noop(**{d: values[d] for d in graph[node]})
+            sorter.done(node)
+            launch_asyncio()
+
+        def launch_asyncio() -> None:
+            for node in sorter.get_ready():
+                group.create_task(run_asyncio(node))
+
+        launch_asyncio()
+
+
+async def direct_await(graph: dict[str, tuple[str, ...]]) -> None:
+    """No task at all: each phase awaited in turn, in a topological order."""
+    values: dict[str, object] = {}
+
+    async def noop(**_: object) -> None:
+        return None
+
+    for node in TopologicalSorter(graph).static_order():
+        values[node] = await noop(**{d: values[d] for d in graph[node]})
+
+
+def anyio_backend() -> str:
+    """The backend the current event loop runs on."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return "trio"
+    return "asyncio"
+
+
+def versions() -> str:
+    """The versions every figure depends on (anyio's own cost changes between releases)."""
+    from importlib.metadata import version
+
+    return (
+        f"python {platform.python_version()}, anyio {version('anyio')}, "
+        f"trio {version('trio')}, networkx {version('networkx')}"
+    )
+
+
 def configure_json_logging() -> None:
     """structlog rendering JSON to a null stream: the cost of logging without the I/O."""
     structlog.configure(
@@ -89,11 +162,19 @@ async def timed(function: Callable[[], Awaitable[object]]) -> float:
 
 
 async def compare(boot: Boot, graph: dict[str, tuple[str, ...]]) -> dict[str, float]:
-    """Median seconds per boot for the bare loop, smd without sinks and smd with JSON logs."""
-    samples: dict[str, list[float]] = {"bare": [], "smd": [], "smd+json": []}
+    """Median seconds per boot: the bare loop, the two limits, smd without sinks and with JSON."""
+    samples: dict[str, list[float]] = {
+        "bare": [],
+        "native": [],
+        "direct": [],
+        "smd": [],
+        "smd+json": [],
+    }
     sink = StructlogSink()
     for _ in range(ROUNDS):
         samples["bare"].append(await timed(lambda: bare_loop(graph)))
+        samples["native"].append(await timed(lambda: native_loop(graph)))
+        samples["direct"].append(await timed(lambda: direct_await(graph)))
         samples["smd"].append(await timed(lambda: boot.run_once(sinks=[])))
         samples["smd+json"].append(await timed(lambda: boot.run_once(sinks=[sink])))
     return {key: statistics.median(values) for key, values in samples.items()}
@@ -119,6 +200,7 @@ def critical_path_ratio(size: int = 1000) -> list[dict[str, object]]:
     """Boot time over the critical path for phases that really wait (1.0 is ideal)."""
     boot, critical = sleeping_boot(random_dag(size))
     print(f"\nboot time over critical path: {size} phases sleeping 1-5 ms, median of {ROUNDS}")
+    print(versions())
     print(f"{'backend':8} {'critical path s':>16} {'boot s':>8} {'ratio':>6}")
     rows = []
     for backend in ("asyncio", "trio"):
@@ -144,8 +226,10 @@ def main() -> list[dict[str, object]]:
     rows = []
     print(f"\nscheduler overhead: {PHASES} no-op phases, {edges} edges, median of {ROUNDS}")
     print(f"(declaring and planning the boot took {declare:.2f} s once)")
+    print(versions())
     header = f"{'backend':8} {'bare µs/phase':>14} {'smd µs/phase':>13} {'ratio':>6}"
     header += f" {'smd+json µs/phase':>18} {'ratio':>6}"
+    header += f" {'native ratio':>13} {'direct ratio':>13}"
     print(header)
     for backend in ("asyncio", "trio"):
         medians = anyio.run(compare, boot, graph, backend=backend)
@@ -157,11 +241,16 @@ def main() -> list[dict[str, object]]:
             "smd_ratio": medians["smd"] / medians["bare"],
             "json_us": per_phase["smd+json"],
             "json_ratio": medians["smd+json"] / medians["bare"],
+            "native_us": per_phase["native"],
+            "native_ratio": medians["native"] / medians["bare"],
+            "direct_us": per_phase["direct"],
+            "direct_ratio": medians["direct"] / medians["bare"],
         }
         rows.append(row)
         print(
             f"{backend:8} {row['bare_us']:14.1f} {row['smd_us']:13.1f} {row['smd_ratio']:6.2f}"
             f" {row['json_us']:18.1f} {row['json_ratio']:6.2f}"
+            f" {row['native_ratio']:13.2f} {row['direct_ratio']:13.2f}"
         )
     return rows + critical_path_ratio()
 
