@@ -299,7 +299,8 @@ async def receive_request(websocket: WebSocket) -> dict[str, Any] | Refusal:
 def parse_request(text: str) -> dict[str, Any] | Refusal:
     """A request as a JSON object whose `prompt`, for a run, is a string within the limit."""
     too_deep = Refusal(MESSAGE_TOO_BIG, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    if len(text) > MAX_FRAME_BYTES:  # a server other than uvicorn may let it through
+    # A server other than uvicorn may let it through; the limit is in bytes, as on the wire.
+    if len(text) > MAX_FRAME_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         return Refusal(MESSAGE_TOO_BIG, f"frames are limited to {MAX_FRAME_BYTES // 1024} KiB")
     try:
         request = json.loads(text)

@@ -35,6 +35,7 @@ from chat_server import (  # noqa: E402  (examples/ is not a package)
     MAX_TOKEN_LIFETIME,
     STOP_TIMEOUT,
     issue_token,
+    parse_request,
     verify_token,
 )
 from chat_service import DEV_SECRET_KEY  # noqa: E402
@@ -383,6 +384,14 @@ async def test_a_prompt_over_the_limit_closes_with_1009_before_any_event(
         code, _ = await _closed_by_server(ws)
     assert code == 1009
     assert "Traceback" not in "".join(chat_server.stderr_lines)
+
+
+def test_the_frame_limit_counts_bytes_not_characters() -> None:
+    # 20,000 four-byte characters: within the limit in characters, 80 KiB on the wire.
+    text = json.dumps({"type": "ping", "note": "\U0001f600" * 20_000}, ensure_ascii=False)
+    assert len(text) < MAX_FRAME_BYTES < len(text.encode())
+    refusal = parse_request(text)
+    assert getattr(refusal, "code", None) == 1009
 
 
 @pytest.mark.anyio
