@@ -25,6 +25,7 @@ from ._analysis._stop import TeardownSlack as TeardownSlack
 from ._analysis._stop import stop_blame as stop_blame
 from ._analysis._stop import stop_critical_chain as stop_critical_chain
 from ._boot import Boot as Boot
+from ._model._analyzers import FailureAnalysis as FailureAnalysis
 from ._model._diagnostic import Diagnostic as Diagnostic
 from ._model._errors import BootAborted as BootAborted
 from ._model._errors import BootError as BootError
@@ -94,6 +95,7 @@ __all__ = [
     "Edge",
     "Event",
     "EventSink",
+    "FailureAnalysis",
     "GateFailed",
     "GateResult",
     "GraphError",

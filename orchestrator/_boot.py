@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from ._model._analyzers import AnalyzerFunction, FailureAnalyzer, check_analyzer
 from ._model._errors import GraphError
 from ._model._phase import PhaseKind, PhaseSpec, build_spec
 from ._model._plan import BootPlan
@@ -33,6 +34,7 @@ class Boot:
         self._declared: list[PhaseSpec] = []
         self._plan: BootPlan | None = None
         self._running = False
+        self._analyzers: list[FailureAnalyzer] = []
 
     def __repr__(self) -> str:
         return f"<Boot {self.name!r} phases={len(self._declared)}>"
@@ -104,7 +106,29 @@ class Boot:
             if not isinstance(spec, PhaseSpec):
                 raise TypeError(f"include() takes a Boot or PhaseSpec objects, got {spec!r}")
         self._declared.extend(specs)
+        if isinstance(other, Boot):
+            self._analyzers.extend(other._analyzers)
         self._plan = None
+
+    def failure_analyzer(
+        self, exception_type: type[BaseException], function: AnalyzerFunction
+    ) -> None:
+        """Explain a failure better: `function(exc)` gives the description and the action.
+
+        When a phase fails with an instance of `exception_type` (anywhere in its
+        chain), the diagnostic shows what `function` returns (a `FailureAnalysis`;
+        None when it has nothing to say) instead of the generic "fix the cause".
+        Analyzers are asked in registration order, before the ones smd ships.
+
+        Args:
+            exception_type: the exception class (subclasses included).
+            function: takes the exception, returns a `FailureAnalysis` or None.
+
+        Raises:
+            TypeError: `exception_type` is not an exception class, or `function`
+                is not callable.
+        """
+        self._analyzers.append(check_analyzer(exception_type, function))
 
     def validate(self) -> None:
         """Check the declaration without running anything.
@@ -175,6 +199,7 @@ class Boot:
                 sinks=sinks,
                 handle_signals=bool(handle_signals),
                 interrupt=interrupt,
+                analyzers=tuple(self._analyzers),
             ),
         )
 

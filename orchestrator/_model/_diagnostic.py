@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._frames import Frame
 from ._masking import mask_text
 
 SCHEMA = "smd.diagnostic/1"
@@ -105,6 +106,8 @@ class Diagnostic:
     cancelled: tuple[str, ...] = ()
     teardown: tuple[tuple[str, str], ...] = ()
     exit_code: int = field(default=-1)
+    location: str | None = None
+    traceback: tuple[Frame, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "summary", mask_text(self.summary))
@@ -112,6 +115,8 @@ class Diagnostic:
         object.__setattr__(self, "action", mask_text(self.action))
         if self.cause is not None:
             object.__setattr__(self, "cause", mask_text(self.cause))
+        if self.location is not None:
+            object.__setattr__(self, "location", mask_text(self.location))
         if self.exit_code == -1:
             object.__setattr__(self, "exit_code", exit_code_for(self.kind))
 
@@ -131,6 +136,8 @@ class Diagnostic:
             "cancelled": list(self.cancelled),
             "teardown": [{"phase": name, "outcome": outcome} for name, outcome in self.teardown],
             "exit_code": self.exit_code,
+            "location": self.location,
+            "traceback": [frame.to_dict() for frame in self.traceback],
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -155,6 +162,8 @@ class Diagnostic:
             cancelled=tuple(data["cancelled"]),
             teardown=tuple((item["phase"], item["outcome"]) for item in data["teardown"]),
             exit_code=data["exit_code"],
+            location=data.get("location"),
+            traceback=tuple(Frame.from_dict(item) for item in data.get("traceback") or ()),
         )
 
     def __str__(self) -> str:
@@ -172,6 +181,12 @@ class Diagnostic:
         lines += [f"  - {detail}" for detail in self.details]
         if self.cause:
             lines.append(f"Cause:       {self.cause}")
+        if self.location:
+            label = "Waiting at:" if self.kind == "timed_out" else "Location:"
+            lines.append(f"{label:<13}{self.location}")
+        if len(self.traceback) > 1:
+            lines.append("Traceback:   (your code, innermost last)")
+            lines += [f"  {frame}" for frame in self.traceback]
         if self.blocked:
             lines.append(f"Blocked:     {', '.join(self.blocked)}")
         if self.cancelled:

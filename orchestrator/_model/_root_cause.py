@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._analyzers import analyze
 from ._diagnostic import Diagnostic, describe_exception, exit_code_for, failure_kind
 from ._errors import GateFailed, PhaseTimeout
+from ._frames import Frame, location_of, raised_frames, user_frames
 from ._report import PhaseRecord
 from ._snapshot import RunSnapshot
 from ._status import PhaseStatus
-
-if TYPE_CHECKING:
-    from ._plan import BootPlan
 
 
 def diagnose(snapshot: RunSnapshot) -> Diagnostic:
@@ -41,17 +40,19 @@ def diagnose(snapshot: RunSnapshot) -> Diagnostic:
             **common,
         )
     if engine.failures:
-        root = plan.phases[engine.failures[0]]
-        return _diagnose_phase(
-            snapshot.records[engine.failures[0]], snapshot.exceptions[root.name], common, plan
-        )
+        return _diagnose_phase(snapshot, snapshot.records[engine.failures[0]], common)
     if engine.interrupted_by is not None:
         name = signal.Signals(engine.interrupted_by).name
         running = cancelled
         return Diagnostic(
             kind="interrupted",
             phase=None,
-            summary=f"the boot was interrupted by {name} before it was ready",
+            summary=f"the boot was interrupted by {name} before it was ready"
+            + (
+                f", while {_listed(running)} {'was' if len(running) == 1 else 'were'} running"
+                if running
+                else ", while no phase was running"
+            ),
             details=tuple(f"'{n}' was running and was cancelled" for n in running),
             action="Nothing to fix if the interruption was intended; otherwise find who sent "
             f"{name} (a supervisor's start timeout is a common cause).",
@@ -72,10 +73,17 @@ def diagnose(snapshot: RunSnapshot) -> Diagnostic:
     )
 
 
-def _diagnose_phase(
-    root: PhaseRecord, error: BaseException, common: dict[str, Any], plan: BootPlan
-) -> Diagnostic:
+def _listed(names: tuple[str, ...]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    if len(quoted) > 3:
+        quoted = [*quoted[:3], f"{len(quoted) - 3} more"]
+    return ", ".join(quoted[:-1]) + " and " + quoted[-1] if len(quoted) > 1 else quoted[0]
+
+
+def _diagnose_phase(snapshot: RunSnapshot, root: PhaseRecord, common: dict[str, Any]) -> Diagnostic:
+    plan = snapshot.plan
     spec = plan[root.name]
+    error = snapshot.exceptions[root.name]
     kind = failure_kind(
         timed_out=root.status is PhaseStatus.TIMED_OUT, refused=isinstance(error, GateFailed)
     )
@@ -93,10 +101,14 @@ def _diagnose_phase(
             details=error.violations,
             action=action,
             cause=describe_exception(error),
+            **_where(raised_frames(error)),
             **common,
         )
     if kind == "timed_out":
         details = [f"each attempt may take {spec.timeout:g}s (timeout={spec.timeout:g})"]
+        stuck = user_frames(snapshot.stuck.get(spec.name, ()))
+        if stuck:
+            details.append(f"it was waiting at {stuck[-1]} when it was cancelled")
         if isinstance(error, PhaseTimeout) and error.blocked_loop:
             details.append(
                 "it did not yield to the event loop before its deadline, so it could not be "
@@ -110,19 +122,33 @@ def _diagnose_phase(
             action=f"Find why '{spec.name}' is slow, or raise its timeout= (declared at "
             f"{spec.source}); add retry=Retry(...) if the slowness is transient.",
             cause=describe_exception(error),
+            **_where(stuck),
             **common,
         )
+    analysis, notes = analyze(error, snapshot.analyzers)
+    lines = _exception_lines(error) + notes
+    action = (
+        f"Fix the cause in '{spec.name}' (declared at {spec.source}); if the service "
+        "can run without it, declare it critical=False; if the failure is transient, add "
+        "retry=Retry(...)."
+    )
+    if analysis is not None:
+        lines = (analysis.description, *lines)
+        action = f"{analysis.action}\n(phase '{spec.name}' is declared at {spec.source})"
     return Diagnostic(
         kind="phase_failed",
         phase=spec.name,
         summary=f"phase '{spec.name}' failed{attempts}",
-        details=_exception_lines(error),
-        action=f"Fix the cause in '{spec.name}' (declared at {spec.source}); if the service "
-        "can run without it, declare it critical=False; if the failure is transient, add "
-        "retry=Retry(...).",
+        details=lines,
+        action=action,
         cause=describe_exception(error),
+        **_where(raised_frames(error)),
         **common,
     )
+
+
+def _where(frames: tuple[Frame, ...]) -> dict[str, Any]:
+    return {"location": location_of(frames), "traceback": frames}
 
 
 def _exception_lines(error: BaseException) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ._analyzers import FailureAnalyzer
 from ._plan import BootPlan
 from ._report import PhaseRecord
 from ._status import PhaseStatus
@@ -26,6 +27,7 @@ class RunSnapshot:
         deadline: the boot's deadline in seconds, if it had one.
         internal_error: an error of smd's own, if there was one.
         teardown_order: (phase, outcome) for each teardown, in the order they ended.
+        analyzers: the user's failure analyzers, asked before smd's own.
     """
 
     plan: BootPlan
@@ -38,6 +40,7 @@ class RunSnapshot:
     deadline: float | None
     internal_error: BaseException | None
     teardown_order: tuple[tuple[str, str], ...]
+    analyzers: tuple[FailureAnalyzer, ...] = ()
 
     def named(self, status: PhaseStatus) -> tuple[str, ...]:
         """The phases with `status`, in plan order."""

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from .._model._analyzers import FailureAnalyzer
 from .._model._diagnostic import Diagnostic
 from .._model._events import (
     BootFailed,
@@ -89,6 +90,7 @@ class Lifecycle:
         self.internal_error: BaseException | None = None
         self.diagnostic: Diagnostic | None = None
         self.in_service_failure: Diagnostic | None = None
+        self.analyzers: tuple[FailureAnalyzer, ...] = ()  # the user's, asked in diagnosis
         self._stop_requested = False
         self._service_scope: anyio.CancelScope | None = None
         faults = {(f.phase, f.during): f for f in ACTIVE_FAULTS.get()}
@@ -291,6 +293,7 @@ class Lifecycle:
             deadline=engine.deadline,
             internal_error=self.internal_error,
             teardown_order=tuple(self.teardowns.order),
+            analyzers=self.analyzers,
         )
 
     def report(self, *, diagnostic: dict[str, Any] | None = None) -> BootReport:

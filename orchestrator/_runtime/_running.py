@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import MappingProxyType
 from typing import Any
 
 import anyio
 
+from .._model._analyzers import FailureAnalyzer
+from .._model._diagnostic import Diagnostic
 from .._model._errors import BootAborted
 from .._model._events import EventSink
 from .._model._plan import BootPlan
@@ -89,6 +91,7 @@ async def open_boot(
     sinks: Iterable[EventSink] | None,
     handle_signals: bool,
     interrupt: BootInterrupt | None = None,
+    analyzers: Sequence[FailureAnalyzer] = (),
 ) -> AsyncIterator[RunningBoot]:
     """Boot `plan`; yield the running boot; stop it in order on exit. Raises `BootAborted`.
 
@@ -104,6 +107,7 @@ async def open_boot(
         stop_timeout=stop_timeout,
         sinks=[StructlogSink()] if sinks is None else sinks,
     )
+    lifecycle.analyzers = tuple(analyzers)
     running = RunningBoot(lifecycle)
     body_error: BaseException | None = None
     async with anyio.create_task_group() as watchers:
@@ -124,6 +128,16 @@ async def open_boot(
             watchers.cancel_scope.cancel()
     diagnostic = lifecycle.diagnostic or lifecycle.in_service_failure
     if diagnostic is not None:
-        raise BootAborted(diagnostic, lifecycle.report(diagnostic=diagnostic.to_dict()))
+        aborted = BootAborted(diagnostic, lifecycle.report(diagnostic=diagnostic.to_dict()))
+        raise aborted from _original_exception(lifecycle, diagnostic)
     if body_error is not None:
         raise body_error
+
+
+def _original_exception(lifecycle: Lifecycle, diagnostic: Diagnostic) -> BaseException | None:
+    """The exception the diagnostic explains, for `BootAborted.__cause__` (None for a signal)."""
+    if lifecycle.internal_error is not None:
+        return lifecycle.internal_error
+    if diagnostic.phase is None:
+        return None
+    return lifecycle.snapshot().exceptions.get(diagnostic.phase)

@@ -20,7 +20,7 @@ def format_termination_message(
     """The diagnostic as compact JSON of at most `limit` bytes, still valid JSON.
 
     When the whole diagnostic does not fit, the least important parts give way
-    first: teardown, blocked and cancelled lists, then details (with a count of
+    first: the traceback, teardown, blocked and cancelled lists, then details (with a count of
     those left out), then the cause, action and summary are shortened. A
     `truncated: true` field says that something was left out.
 
@@ -36,7 +36,7 @@ def format_termination_message(
     if _size(text) <= limit:
         return text
     data["truncated"] = True
-    for key in ("teardown", "cancelled", "blocked"):
+    for key in ("traceback", "teardown", "cancelled", "blocked"):
         while data[key] and _size(_dump(data)) > limit:
             data[key].pop()
     omitted = 0
