@@ -15,6 +15,7 @@ import websocket_catalogue as catalogue
 from phases.websocket import (
     WebSocketManagerFactoryValidator,
     _audit,
+    _findings,
     _ledger,
     _queries,
     _scenario,
@@ -62,6 +63,10 @@ CHECKS: dict[str, tuple[tuple[tuple[Any, str, object], ...], Callable[[], object
     "create_manager blocking": (
         ((_audit.FactoryAudit, "_blocked", lambda self, *args, **kwargs: False),),
         catalogue.SleepingFactory,
+    ),
+    "queries on the event loop": (
+        ((_findings.Findings, "too_slow", lambda self, method, elapsed: False),),
+        catalogue.BY_NAME["blocking-LazyHealthManagerFactory"].make,
     ),
     "create_manager on the event loop": (
         ((_audit.FactoryAudit, "_create_manager", _create_in_a_thread),),

@@ -622,6 +622,28 @@ class LoopSleepingFactory(Factory):
         return super().make(context, mode)
 
 
+class LazyHealthManager(Manager):
+    """Its first health checks on the event loop wait 80 ms for a lazily opened metrics client."""
+
+    def get_connection_health(self, user_id: str) -> dict[str, Any]:
+        if _in_event_loop():
+            with self.factory.lock:
+                waits = self.factory.shared["waits"] = self.factory.shared.get("waits", 0) + 1
+            if waits <= 2:
+                time.sleep(0.08)
+        return super().get_connection_health(user_id)
+
+
+class CoroutineHealthManager(Manager):
+    """get_connection_health is a plain function that returns a coroutine."""
+
+    async def _health(self, user_id: str) -> dict[str, Any]:
+        return super().get_connection_health(user_id)
+
+    def get_connection_health(self, user_id: str) -> Any:
+        return self._health(user_id)
+
+
 # --- hostile code ---------------------------------------------------------------------------
 
 
@@ -1042,6 +1064,16 @@ NONCOMPLIANT: tuple[Entry, ...] = (
     # blocking
     _entry("blocking", SleepingFactory, "create_manager: blocked"),
     _entry("blocking", LoopSleepingFactory, "create_manager: blocked the event loop"),
+    _entry(
+        "blocking",
+        _with_manager(LazyHealthManager, "Lazy health"),
+        "manager.get_connection_health: blocked the event loop for ",
+    ),
+    _entry(
+        "queries",
+        _with_manager(CoroutineHealthManager, "Coroutine health"),
+        "manager.get_connection_health: returned an awaitable",
+    ),
     # hostile code
     _entry(
         "hostile",
