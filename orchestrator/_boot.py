@@ -8,6 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._model._analyzers import AnalyzerFunction, FailureAnalyzer, check_analyzer
 from ._model._errors import GraphError
+from ._model._overrides import (
+    Override,
+    caller_source,
+    fixed_value,
+    left_out,
+    replacement,
+    substitute,
+    unknown_phase_error,
+)
 from ._model._phase import PhaseKind, PhaseSpec, build_spec
 from ._model._plan import BootPlan
 from ._model._retry import Retry
@@ -34,6 +43,7 @@ class Boot:
         self._declared: list[PhaseSpec] = []
         self._plan: BootPlan | None = None
         self._running = False
+        self._stand_ins: dict[str, tuple[Override, PhaseSpec]] = {}
         self._analyzers: list[FailureAnalyzer] = []
 
     def __repr__(self) -> str:
@@ -130,6 +140,61 @@ class Boot:
         """
         self._analyzers.append(check_analyzer(exception_type, function))
 
+    def override(self, **values: object) -> Boot:
+        """A copy of this boot in which each named phase is replaced by a fixed value.
+
+        For tests and local runs: the phase does not run and has no teardown,
+        its dependents receive the value, and what only it waited for is not
+        started. The plan, its fingerprint and the report say what was
+        overridden. This boot is left as it is.
+
+        Raises:
+            GraphError: a name is not a phase of this boot.
+        """
+        source = caller_source(1)
+        copy = self._copy()
+        for name, value in values.items():
+            copy._stand_ins[name] = fixed_value(
+                self._declared_phase(name, "override()"), value, source=source
+            )
+        return copy
+
+    def replace(self, name: str, function: object) -> Boot:
+        """A copy of this boot in which phase `name` runs `function`, with the same options.
+
+        `function`'s parameters name its dependencies, as for any phase.
+        This boot is left as it is.
+
+        Raises:
+            GraphError: `name` is not a phase of this boot.
+        """
+        copy = self._copy()
+        copy._stand_ins[name] = replacement(self._declared_phase(name, "replace()"), function)
+        return copy
+
+    @property
+    def overrides(self) -> tuple[Override, ...]:
+        """What `override` and `replace` changed, in the order they were made."""
+        return tuple(override for override, _ in self._stand_ins.values())
+
+    def _declared_phase(self, name: object, call: str) -> PhaseSpec:
+        for spec in self._declared:
+            if spec.name == name:
+                return spec
+        raise unknown_phase_error(self.name, name, [s.name for s in self._declared], call)
+
+    def _copy(self) -> Boot:
+        copy = object.__new__(Boot)
+        for key, value in vars(self).items():  # lists and dicts are copied, not shared
+            setattr(copy, key, type(value)(value) if isinstance(value, list | dict) else value)
+        copy._plan = None
+        copy._running = False
+        return copy
+
+    def _effective(self) -> list[PhaseSpec]:
+        """The declaration with the overridden phases' stand-ins in place."""
+        return substitute(self._declared, {n: spec for n, (_, spec) in self._stand_ins.items()})
+
     def validate(self) -> None:
         """Check the declaration without running anything.
 
@@ -137,7 +202,7 @@ class Boot:
             GraphError: listing every problem (cycles, unknown or duplicate
                 names, bad options), not only the first.
         """
-        problems = find_problems(self.name, self._declared)
+        problems = find_problems(self.name, self._effective())
         if problems:
             raise GraphError(problems)
 
@@ -149,7 +214,14 @@ class Boot:
         """
         if self._plan is None:
             self.validate()
-            self._plan = BootPlan.from_specs(self.name, tuple(self._declared))
+            effective = self._effective()
+            dropped = left_out(self._declared, effective) if self._stand_ins else ()
+            self._plan = BootPlan.from_specs(
+                self.name,
+                tuple(spec for spec in effective if spec.name not in dropped),
+                overrides=self.overrides,
+                left_out=dropped,
+            )
         return self._plan
 
     def start(

@@ -133,9 +133,25 @@ def test_check_lists_every_problem_and_exits_65(capsys: pytest.CaptureFixture[st
 
 def test_check_as_json_gives_every_diagnostic(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["check", f"{BOOTS}/failing.py:invalid", "--format", "json"])
-    documents = json.loads(capsys.readouterr().out)
+    document = json.loads(capsys.readouterr().out)
     assert code == 65
-    assert [d["schema"] for d in documents] == ["smd.diagnostic/1"] * 2
+    assert (document["ok"], document["exit_code"]) == (False, 65)
+    assert [d["schema"] for d in document["problems"]] == ["smd.diagnostic/1"] * 2
+
+
+def test_check_as_json_has_one_shape_on_success_and_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["check", f"{BOOTS}/ok.py", "--format", "json"])
+    valid = json.loads(capsys.readouterr().out)
+    main(["check", f"{BOOTS}/failing.py:invalid", "--format", "json"])
+    invalid = json.loads(capsys.readouterr().out)
+    main(["check", f"{BOOTS}/nope.py", "--format", "json"])
+    unloadable = json.loads(capsys.readouterr().out)
+    assert valid.keys() == invalid.keys() == unloadable.keys()
+    assert valid["schema"] == invalid["schema"] == unloadable["schema"] == "smd.check/1"
+    assert (valid["ok"], valid["exit_code"], valid["problems"]) == (True, 0, [])
+    assert (unloadable["ok"], unloadable["exit_code"]) == (False, 64)
 
 
 def test_check_of_a_valid_boot_says_ok(capsys: pytest.CaptureFixture[str]) -> None:

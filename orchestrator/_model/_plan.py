@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from ._overrides import Override
 from ._phase import PhaseSpec
 
 EdgeKind = Literal["requires", "after"]
@@ -45,13 +46,24 @@ def plan_order(graph: nx.DiGraph) -> list[str]:
     return list(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
 
 
-def fingerprint_of(boot: str, phases: tuple[PhaseSpec, ...], edges: tuple[Edge, ...]) -> str:
-    """First 12 hex digits of a sha256 over the canonical form of the plan."""
-    canonical = {
+def fingerprint_of(
+    boot: str,
+    phases: tuple[PhaseSpec, ...],
+    edges: tuple[Edge, ...],
+    overrides: tuple[Override, ...] = (),
+) -> str:
+    """First 12 hex digits of a sha256 over the canonical form of the plan.
+
+    Overrides enter the canonical form only when there are some, so a plan
+    without them keeps the fingerprint it always had.
+    """
+    canonical: dict[str, Any] = {
         "boot": boot,
         "phases": [spec.canonical() for spec in phases],
         "edges": [[edge.dependency, edge.dependent, edge.kind] for edge in edges],
     }
+    if overrides:
+        canonical["overrides"] = [override.to_dict() for override in overrides]
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -68,10 +80,21 @@ class BootPlan:
     edges: tuple[Edge, ...]
     fingerprint: str
     _positions: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
+    overrides: tuple[Override, ...] = ()
+    """Phases overridden for a test or a local run (`Boot.override`, `Boot.replace`)."""
+    left_out: tuple[str, ...] = ()
+    """Declared phases not in the plan: only overridden phases waited for them."""
 
     @classmethod
-    def from_specs(cls, boot: str, declared: tuple[PhaseSpec, ...]) -> BootPlan:
-        """Plan a validated declaration."""
+    def from_specs(
+        cls,
+        boot: str,
+        declared: tuple[PhaseSpec, ...],
+        *,
+        overrides: tuple[Override, ...] = (),
+        left_out: tuple[str, ...] = (),
+    ) -> BootPlan:
+        """Plan a validated declaration (with the overrides that shaped it, if any)."""
         graph = build_graph(declared)
         specs = {spec.name: spec for spec in declared}
         ordered = tuple(specs[name] for name in plan_order(graph))
@@ -82,7 +105,8 @@ class BootPlan:
                 key=lambda e: (position[e.dependent], position[e.dependency]),
             )
         )
-        return cls(boot, ordered, edges, fingerprint_of(boot, ordered, edges), position)
+        fingerprint = fingerprint_of(boot, ordered, edges, overrides)
+        return cls(boot, ordered, edges, fingerprint, position, overrides, left_out)
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -114,4 +138,6 @@ class BootPlan:
             "edges": [
                 {"from": e.dependency, "to": e.dependent, "kind": e.kind} for e in self.edges
             ],
+            "overrides": [override.to_dict() for override in self.overrides],
+            "left_out": list(self.left_out),
         }

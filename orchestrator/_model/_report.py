@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._overrides import Override
 from ._status import BootState, PhaseStatus, TeardownOutcome
 
 SCHEMA = "smd.report/1"
@@ -89,6 +90,61 @@ class RetryPause:
 
 
 @dataclass(frozen=True, slots=True)
+class RestartRecord:
+    """One restart of a service in service: when it stopped, why, and the pause before it ran.
+
+    Attributes:
+        number: the restart's number since the service's budget was last whole (1, 2...).
+        at: seconds since the boot started, when it stopped.
+        delay: seconds it waited before running again.
+        error: why it stopped (`Type: message`, masked), or that it returned.
+    """
+
+    number: int
+    at: float
+    delay: float
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The restart as plain data."""
+        return {"at": self.at, "delay": self.delay, "error": self.error, "number": self.number}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RestartRecord:
+        """Read back what `to_dict` wrote."""
+        return cls(number=data["number"], at=data["at"], delay=data["delay"], error=data["error"])
+
+
+@dataclass(frozen=True, slots=True)
+class DegradedInterval:
+    """A span of time in which the boot was DEGRADED.
+
+    Attributes:
+        start: seconds since the boot started, when it became DEGRADED.
+        end: when it left DEGRADED (READY again, or the stop began); None while it lasts.
+        reason: what degraded it.
+    """
+
+    start: float
+    end: float | None
+    reason: str
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds it lasted, or None while it lasts."""
+        return None if self.end is None else self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        """The interval as plain data."""
+        return {"end": self.end, "reason": self.reason, "start": self.start}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DegradedInterval:
+        """Read back what `to_dict` wrote."""
+        return cls(start=data["start"], end=data["end"], reason=data["reason"])
+
+
+@dataclass(frozen=True, slots=True)
 class PhaseRecord:
     """One phase's outcome.
 
@@ -97,7 +153,8 @@ class PhaseRecord:
     waited for (its dependencies and its `after=` phases), so a report alone is
     enough to compute the critical chain. `attempt_log` lists every attempt and
     `retry_pauses` every delay between two of them (both empty in reports
-    written before they existed).
+    written before they existed). A service lists its `restarts`; a phase that
+    failed and was recovered in service says when (`recovered_at`).
     """
 
     name: str
@@ -115,6 +172,8 @@ class PhaseRecord:
     teardown_error: dict[str, str] | None = None
     attempt_log: tuple[AttemptRecord, ...] = ()
     retry_pauses: tuple[RetryPause, ...] = ()
+    restarts: tuple[RestartRecord, ...] = ()
+    recovered_at: float | None = None
 
     @property
     def duration(self) -> float | None:
@@ -150,6 +209,8 @@ class PhaseRecord:
             "teardown_error": self.teardown_error,
             "attempt_log": [attempt.to_dict() for attempt in self.attempt_log],
             "retry_pauses": [pause.to_dict() for pause in self.retry_pauses],
+            "restarts": [restart.to_dict() for restart in self.restarts],
+            "recovered_at": self.recovered_at,
         }
 
     @classmethod
@@ -175,6 +236,8 @@ class PhaseRecord:
             retry_pauses=tuple(
                 RetryPause.from_dict(item) for item in data.get("retry_pauses") or ()
             ),
+            restarts=tuple(RestartRecord.from_dict(item) for item in data.get("restarts") or ()),
+            recovered_at=data.get("recovered_at"),
         )
 
 
@@ -195,6 +258,12 @@ class BootReport:
     """When the stop began, seconds since the boot started (None: not stopped, or not recorded)."""
     stop_duration: float | None = None
     """Seconds the stop took, from its beginning to its last teardown's end (None: unknown)."""
+    degraded: tuple[DegradedInterval, ...] = ()
+    """Every span in which the boot was DEGRADED, in order (empty: never, or not recorded)."""
+    overrides: tuple[Override, ...] = ()
+    """Phases overridden for a test or a local run: this was not the real boot."""
+    left_out: tuple[str, ...] = ()
+    """Declared phases not started because only overridden phases waited for them."""
 
     def __getitem__(self, name: str) -> PhaseRecord:
         for record in self.phases:
@@ -220,6 +289,9 @@ class BootReport:
             "outcome": (self.outcome or self.state).value,
             "stopped_at": self.stopped_at,
             "stop_duration": self.stop_duration,
+            "degraded": [interval.to_dict() for interval in self.degraded],
+            "overrides": [override.to_dict() for override in self.overrides],
+            "left_out": list(self.left_out),
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -248,6 +320,11 @@ class BootReport:
                 outcome=BootState(data.get("outcome", data["state"])),
                 stopped_at=data.get("stopped_at"),
                 stop_duration=data.get("stop_duration"),
+                degraded=tuple(
+                    DegradedInterval.from_dict(item) for item in data.get("degraded") or ()
+                ),
+                overrides=tuple(Override.from_dict(item) for item in data.get("overrides") or ()),
+                left_out=tuple(data.get("left_out") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed {SCHEMA} document: {exc!r}") from exc

@@ -310,4 +310,6 @@ class Lifecycle:
             outcome=None if starting else self.outcome,
             stopped_at=self.stopped_at,
             stop_duration=self.stop_duration,
+            overrides=self.plan.overrides,
+            left_out=self.plan.left_out,
         )

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
+from .._model._diagnostic import Diagnostic
 from .._model._errors import GraphError
 from .._model._options import PHASE_OPTIONS
 from .._model._phase import PhaseSpec
 from .._model._plan import BootPlan
-from ._load import load_boot
+from ._load import TargetError, load_boot
 from ._output import print_diagnostic, stdout
 
 
@@ -33,29 +35,60 @@ def register(commands: Any) -> None:
     plan.set_defaults(handler=run_plan)
 
 
+CHECK_SCHEMA = "smd.check/1"
+
+
+def check_document(
+    boot: str, plan: BootPlan | None, problems: Sequence[Diagnostic]
+) -> dict[str, Any]:
+    """What `smd check --format json` prints: one shape whether the boot is valid or not."""
+    return {
+        "schema": CHECK_SCHEMA,
+        "boot": boot,
+        "ok": not problems,
+        "exit_code": problems[0].exit_code if problems else 0,
+        "fingerprint": None if plan is None else plan.fingerprint,
+        "phases": None if plan is None else len(plan),
+        "gates": None if plan is None else sum(1 for s in plan.phases if s.kind == "gate"),
+        "edges": None if plan is None else len(plan.edges),
+        "overrides": [] if plan is None else [o.to_dict() for o in plan.overrides],
+        "problems": [diagnostic.to_dict() for diagnostic in problems],
+    }
+
+
 def run_check(arguments: argparse.Namespace) -> int:
     """Validate; print every problem, or a one-line OK."""
-    boot = load_boot(arguments.target)
+    as_json = arguments.format == "json"
+    try:
+        boot = load_boot(arguments.target)
+    except TargetError as exc:
+        if not as_json:
+            raise
+        document = check_document(arguments.target, None, [exc.diagnostic])
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        return exc.diagnostic.exit_code
     try:
         plan = boot.plan()
     except GraphError as exc:
-        if arguments.format == "json":
-            documents = [d.to_dict() for d in exc.diagnostics]
-            sys.stdout.write(json.dumps(documents, indent=2, sort_keys=True) + "\n")
+        if as_json:
+            document = check_document(boot.name, None, exc.diagnostics)
+            sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
         else:
             for diagnostic in exc.diagnostics:
                 print_diagnostic(diagnostic)
             stdout().print(f"{len(exc.diagnostics)} problem(s) in boot '{boot.name}'")
         return exc.diagnostics[0].exit_code
-    gates = sum(1 for spec in plan.phases if spec.kind == "gate")
-    if arguments.format == "json":
-        document = {"boot": plan.boot, "fingerprint": plan.fingerprint, "phases": len(plan)}
-        sys.stdout.write(json.dumps({"ok": True, **document}, sort_keys=True) + "\n")
+    if as_json:
+        document = check_document(plan.boot, plan, ())
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     else:
+        gates = sum(1 for spec in plan.phases if spec.kind == "gate")
         stdout().print(
             f"OK: boot '{plan.boot}' is valid: {len(plan)} phases ({gates} gates), "
             f"{len(plan.edges)} edges, fingerprint {plan.fingerprint}"
         )
+        for line in override_lines(plan):
+            stdout().print(line, markup=False)
     return 0
 
 
@@ -66,13 +99,33 @@ def run_plan(arguments: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
         return 0
     stdout().print(plan_table(plan))
+    for line in override_lines(plan):
+        stdout().print(line, markup=False)
     return 0
+
+
+def override_lines(plan: BootPlan) -> list[str]:
+    """What an overridden plan says under its table: it is not the real boot."""
+    if not plan.overrides:
+        return []
+    lines = [
+        f"OVERRIDDEN: this is not the real boot '{plan.boot}' ({len(plan.overrides)} override(s))"
+    ]
+    lines += [f"  {override}" for override in plan.overrides]
+    if plan.left_out:
+        lines.append(
+            "  not started (only overridden phases waited for them): " + ", ".join(plan.left_out)
+        )
+    return lines
 
 
 def plan_table(plan: BootPlan) -> Table:
     """The plan as a rich table, one row per phase in order."""
+    overridden = {override.phase: override for override in plan.overrides}
+    marker = "  (overridden)" if overridden else ""
     table = Table(
-        title=f"plan of '{plan.boot}'  fingerprint {plan.fingerprint}", title_justify="left"
+        title=f"plan of '{plan.boot}'  fingerprint {plan.fingerprint}{marker}",
+        title_justify="left",
     )
     for column in ("#", "phase", "kind", "waits for", "options", "description"):
         table.add_column(column, overflow="fold")
@@ -85,7 +138,9 @@ def plan_table(plan: BootPlan) -> Table:
             spec.name,
             spec.kind,
             waits or "-",
-            describe_options(spec),
+            escape(f"overridden: {overridden[spec.name]}")
+            if spec.name in overridden
+            else describe_options(spec),
             escape(spec.description),
         )
     return table
