@@ -9,8 +9,9 @@ import inspect
 import sys
 import threading
 import traceback
+import types
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import anyio
@@ -55,6 +56,38 @@ CURRENT_ATTEMPT: contextvars.ContextVar[AttemptTrace | None] = contextvars.Conte
     "smd_current_attempt", default=None
 )
 """The attempt the current task is running, so a worker thread can report where it hung."""
+
+
+@types.coroutine
+def in_context(
+    context: contextvars.Context, coro: Coroutine[Any, Any, Any], on_wait: Callable[[], None]
+) -> Generator[Any, Any, Any]:
+    """Drive `coro` in the running task, every step inside `context`.
+
+    What a task of its own gives a phase (its context variables are its own)
+    without creating the task: the engine runs phases one after another in the
+    same task, and `on_wait` is called the first time `coro` waits, before the
+    event loop gets control, so that the engine can hand the others on.
+    """
+    send: Any = None
+    error: BaseException | None = None
+    waited = False
+    while True:
+        try:
+            step = context.run(coro.send, send) if error is None else context.run(coro.throw, error)
+        except StopIteration as done:
+            return done.value
+        if not waited:
+            waited = True
+            on_wait()
+        try:
+            send = yield step
+            error = None
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # thrown in by the event loop: handed on to the phase
+            send, error = None, exc
 
 
 class _ThreadCall:

@@ -1,9 +1,19 @@
-"""The start of a boot: the scheduler core driven by real tasks, one per phase in flight."""
+"""The start of a boot: the scheduler core driven by worker tasks, one per phase that waits.
+
+A worker runs the phases launched, in launch order, each in a context of its
+own, until none is left; the first time a phase waits, the worker spawns
+enough workers to begin every phase still launched. A phase that never waits
+therefore costs no task at all, and phases that wait cost about one task per
+phase waiting at the same time; every launched phase begins no later than its
+own task would have.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import math
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -23,12 +33,13 @@ from .._model._events import (
     PhaseStarted,
 )
 from .._model._gate import gate_refusal
+from .._model._phase import PhaseStyle
 from .._model._plan import BootPlan
 from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
 from ._context import PhaseContext
 from ._faults import Fault, FaultMoment, apply_fault
-from ._invoke import CURRENT_ATTEMPT, AttemptTrace, Teardown, start_phase
+from ._invoke import CURRENT_ATTEMPT, AttemptTrace, Teardown, in_context, start_phase
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
 
 
@@ -100,6 +111,8 @@ class Engine:
         self.degraded = False
         self._group: TaskGroup | None = None
         self._boot_scope = anyio.CancelScope()
+        self._launched: deque[PhaseRun] = deque()
+        self._spares = 0  # workers spawned that have not begun yet
 
     async def start(self) -> None:
         """Start every phase in dependency order; return once every phase has settled."""
@@ -109,8 +122,11 @@ class Engine:
             async with anyio.create_task_group() as group:
                 self._group = group
                 self._dispatch()
+                await self._work()
         if self._boot_scope.cancel_called and not self.aborting:
             self.boot_timed_out = True
+        while self._launched:  # launched, but the abort came before any worker began it
+            self._never_began(self._launched.popleft())
         for run in self.runs:
             if run.status is PhaseStatus.PENDING:
                 self._mark_unstarted(run, PhaseStatus.BLOCKED, "the boot was aborted")
@@ -138,7 +154,10 @@ class Engine:
     # -- scheduling ---------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        assert self._group is not None
+        """Launch every phase that may start now, in plan order (a worker then runs them).
+
+        Called only from a worker (or `start` before it works), which runs what it launched.
+        """
         while self.queue and self.in_flight < self.limit and not self.halted:
             run = self.runs[self.queue.pop()]
             spec = run.spec
@@ -151,7 +170,49 @@ class Engine:
                 self.emit(
                     PhaseStarted(boot=self.plan.boot, at=run.start, phase=spec.name, attempt=1)
                 )
-            self._group.start_soon(self._run, run, name=f"smd phase {spec.name}")
+            self._launched.append(run)
+
+    async def _work(self) -> None:
+        """Run launched phases until none is left; a spare takes over if one waits."""
+        launched = self._launched
+        while launched:
+            run = launched.popleft()
+            if self.aborting:  # the abort came before it began: it never runs
+                self._never_began(run)
+                continue
+            await in_context(contextvars.copy_context(), self._runner(run), self._hand_on)
+
+    def _hand_on(self) -> None:
+        """A phase waits: spawn workers for every launched phase no spare will take."""
+        assert self._group is not None
+        for _ in range(len(self._launched) - self._spares):
+            self._spares += 1
+            self._group.start_soon(self._take_over, name="smd worker")
+
+    async def _take_over(self) -> None:
+        self._spares -= 1
+        await self._work()
+
+    def _runner(self, run: PhaseRun) -> Coroutine[Any, Any, None]:
+        """The coroutine that runs `run`: the flat one for a plain async phase."""
+        spec = run.spec
+        if (
+            spec.style is PhaseStyle.ASYNC
+            and spec.kind in ("phase", "gate")
+            and spec.timeout is None
+            and spec.retry is None
+            and not spec.wants_context
+            and not (self.faults and (spec.name, "start") in self.faults)
+        ):
+            return self._run_plain(run)
+        return self._run(run)
+
+    def _never_began(self, run: PhaseRun) -> None:
+        self.in_flight -= 1
+        run.attempts = 1
+        run.end = self.now()
+        run.log_attempt(run.end, run.end, "cancelled")
+        self._cancelled(run)
 
     def _condition_holds(self, run: PhaseRun) -> bool:
         when = run.spec.when
@@ -165,20 +226,44 @@ class Engine:
             self._settle_unstarted(run, PhaseStatus.SKIPPED, "its when= condition is false")
         return holds
 
+    async def _run_plain(self, run: PhaseRun) -> None:
+        """`_run` for an async phase with no timeout, retry, context or fault: one attempt."""
+        spec = run.spec
+        values = self.values
+        arguments = {name: values[name] for name in spec.requires}
+        run.attempts = 1
+        trace = AttemptTrace()
+        CURRENT_ATTEMPT.set(trace)  # in the phase's own context: nothing to reset
+        started = run.start or 0.0  # launched and begun in the same step of the loop
+        error: BaseException | None = None
+        try:
+            value = await spec.target(**arguments)
+        except BaseException as exc:  # any class: rule 7
+            error = exc
+        end = self.now()
+        if trace.abandoned is not None:
+            run.abandoned.append(trace.abandoned)
+        if error is None:
+            if spec.kind == "gate":
+                error = gate_refusal(spec, value)
+        elif self._cancel_requested() and _by_cancellation(error):
+            run.log_attempt(started, end, "cancelled")
+            self.in_flight -= 1
+            run.end = end
+            self._cancelled(run)
+            return
+        if error is not None:
+            run.log_attempt(started, end, "failed")
+            await self._failed(run, _Failed(error, timed_out=False), end)
+            return
+        run.log_attempt(started, end, "completed")
+        self._completed(run, value, None, end)
+
     async def _run(self, run: PhaseRun) -> None:
         try:
             value, teardown = await self._attempt_all(run)
         except _Failed as failure:
-            self.in_flight -= 1
-            run.end = self.now()
-            self._fail(run, failure)
-            if run.spec.critical:
-                # Let every phase that fails in this same scheduler pass record its own
-                # failure before the abort cancels it, so blame is in plan order.
-                await anyio.lowlevel.cancel_shielded_checkpoint()
-                self.abort()
-            else:
-                self._dispatch()
+            await self._failed(run, failure, self.now())
             return
         except _Stopped:
             self.in_flight -= 1
@@ -190,8 +275,11 @@ class Engine:
             run.end = self.now()
             self._cancelled(run)
             raise
+        self._completed(run, value, teardown, self.now())
+
+    def _completed(self, run: PhaseRun, value: Any, teardown: Teardown | None, end: float) -> None:
         self.in_flight -= 1
-        run.end = self.now()
+        run.end = end
         run.status = PhaseStatus.COMPLETED
         run.teardown = teardown
         self.values[run.spec.name] = value
@@ -207,6 +295,18 @@ class Engine:
             )
         self._release(run)
         self._dispatch()
+
+    async def _failed(self, run: PhaseRun, failure: _Failed, end: float) -> None:
+        self.in_flight -= 1
+        run.end = end
+        self._fail(run, failure)
+        if run.spec.critical:
+            # Let every phase that fails in this same scheduler pass record its own
+            # failure before the abort cancels it, so blame is in plan order.
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+            self.abort()
+        else:
+            self._dispatch()
 
     async def _attempt_all(self, run: PhaseRun) -> tuple[Any, Teardown | None]:
         """Every attempt of a start; raises `_Failed` or the engine's own cancellation."""
