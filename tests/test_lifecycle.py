@@ -264,3 +264,63 @@ async def test_bad_arguments_to_start_are_refused_naming_the_argument(
 ) -> None:
     with pytest.raises(error, match=argument):
         await one_phase_boot().run_once(sinks=[], **{argument: value})  # type: ignore[arg-type]
+
+
+async def test_an_error_in_the_service_block_stops_in_order_and_propagates_unwrapped() -> None:
+    torn: list[str] = []
+    boot = Boot("body-error")
+
+    @boot.phase()
+    async def resource():  # type: ignore[no-untyped-def]
+        yield "r"
+        torn.append("resource")
+
+    async def serve() -> None:
+        async with boot.start(sinks=[], handle_signals=True):
+            raise LookupError("the service's own bug")
+
+    with pytest.raises(LookupError, match="own bug"):
+        await serve()
+    assert torn == ["resource"]
+
+
+async def test_cancelling_a_boot_in_progress_tears_down_what_started() -> None:
+    torn: list[str] = []
+    boot = Boot("cancelled-from-outside")
+
+    @boot.phase()
+    async def first():  # type: ignore[no-untyped-def]
+        yield 1
+        torn.append("first")
+
+    @boot.phase()
+    async def slow(first: int) -> None:
+        await anyio.sleep_forever()
+
+    with anyio.move_on_after(0.05) as scope:
+        await boot.run_once(sinks=[])
+    assert scope.cancelled_caught
+    assert torn == ["first"]
+
+
+async def test_a_signal_during_the_rollback_of_a_failed_boot_changes_nothing() -> None:
+    torn: list[str] = []
+    boot = Boot("signal-in-rollback")
+
+    @boot.phase()
+    async def first():  # type: ignore[no-untyped-def]
+        yield 1
+        os.kill(os.getpid(), signal.SIGTERM)
+        await anyio.sleep(0.05)
+        torn.append("first")
+
+    @boot.phase()
+    async def broken(first: int) -> None:
+        raise RuntimeError("down")
+
+    with capture_events() as events, pytest.raises(BootAborted) as caught:
+        await boot.run_once(sinks=[], handle_signals=True)
+    assert caught.value.diagnostic.kind == "phase_failed"
+    assert torn == ["first"]
+    effects = [e.effect for e in events if isinstance(e, SignalReceived)]
+    assert effects == ["already stopping; every teardown still runs"]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskStatus
 
 from .._model._analyzers import FailureAnalyzer
@@ -177,7 +178,7 @@ class Lifecycle:
     def on_signal(self, signum: int) -> None:
         """Abort a boot in progress, stop one in service; later signals change nothing."""
         self.signals.append(signum)
-        if self.state is BootState.STARTING and self.engine.interrupted_by is None:
+        if self.state is BootState.STARTING and not self.engine.aborted:
             self.engine.interrupt(signum)
             effect = "the boot is aborted; what started is torn down"
         elif self.state in IN_SERVICE and not self._stop_requested:
@@ -231,6 +232,8 @@ class Lifecycle:
             )
         try:
             await self.engine.start()
+            # Phases swallow the caller's cancellation to settle as CANCELLED; raise it here.
+            await anyio.lowlevel.checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
             await self.teardowns.run()  # cancelled from outside: roll back, then go on
             raise

@@ -52,6 +52,15 @@ class _Failed(Exception):
         self.timed_out = timed_out
 
 
+async def _cancelled_from_outside() -> bool:
+    """Whether a scope around the whole boot is cancelled (the caller gave up on it)."""
+    try:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    except anyio.get_cancelled_exc_class():
+        return True
+    return False
+
+
 def _by_cancellation(error: BaseException | None) -> bool:
     return error is not None and (
         isinstance(error, anyio.get_cancelled_exc_class()) or caused_by_cancellation(error)
@@ -398,6 +407,9 @@ class Engine:
         finally:
             CURRENT_ATTEMPT.reset(token)
         requested = self._cancel_requested()
+        if not requested and not scope.cancel_called and _by_cancellation(outcome.error):
+            # The caller cancelling the whole boot is not a failure of the phase.
+            requested = await _cancelled_from_outside()
         if requested and (scope.cancelled_caught or _by_cancellation(outcome.error)):
             outcome.cancelled = True
             return outcome
