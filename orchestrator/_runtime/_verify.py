@@ -1,0 +1,33 @@
+"""Running a boot's gates with only what they need, then tearing it all down."""
+
+from __future__ import annotations
+
+from .._model._plan import BootPlan
+from .._model._verification import Verification, judge, verification_plan
+from ._lifecycle import Lifecycle
+
+
+async def verify_gates(
+    plan: BootPlan, *, deadline: float | None = None, stop_timeout: float | None = None
+) -> Verification:
+    """Run every gate of `plan` with only the phases the gates wait for; judge each gate.
+
+    Everything that started is torn down before this returns. Events go
+    nowhere but to the sinks `orchestrator.testing.capture_events` attaches.
+
+    Args:
+        plan: the boot's (validated) plan.
+        deadline: seconds for the whole verification run.
+        stop_timeout: seconds for its teardown.
+    """
+    lifecycle = Lifecycle(
+        verification_plan(plan),
+        max_concurrency=None,
+        deadline=deadline,
+        stop_timeout=stop_timeout,
+        sinks=(),
+    )
+    await lifecycle.start()
+    if lifecycle.diagnostic is None:
+        await lifecycle.stop()
+    return judge(plan, lifecycle.snapshot(), lifecycle.report())
