@@ -16,7 +16,14 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from ._svg_canvas import Canvas, format_seconds, nice_ticks
+from ._svg_canvas import (
+    Canvas,
+    draw_time_axis,
+    fit_label,
+    format_seconds,
+    nice_ticks,
+    shade_rows,
+)
 
 PLOT_WIDTH = 900.0
 NOTE_WIDTH = 330.0
@@ -135,7 +142,8 @@ def draw_gantt(data: dict[str, Any], *, title: str | None = None) -> str:
     _draw_header(canvas, data, title)
     # Below the header: 80 px, or 104 px when the header has the stop's line too.
     _draw_legend(canvas, y=104.0 if data["stop"] is not None else 80.0)
-    _draw_bands(canvas, layout, data["rows"])
+    failed = [row["status"] in ("failed", "timed_out") for row in data["rows"]]
+    shade_rows(canvas, layout.top, layout.row_height, failed)
     _draw_axis(canvas, layout, y=layout.top - 8)
     if data["stop"] is not None:
         _draw_stop_zone(canvas, layout, data["stop"])
@@ -198,26 +206,18 @@ def _draw_legend(canvas: Canvas, *, y: float) -> None:
 
 def _draw_axis(canvas: Canvas, layout: _Layout, *, y: float) -> None:
     bottom = layout.y(layout.rows)
-    canvas.line(layout.plot_left, y, layout.plot_left + layout.plot_width, y, stroke="#888888")
     boot_part = layout.boot_end if layout.span > layout.boot_end else layout.span
-    for tick in nice_ticks(boot_part):
-        x = layout.x(tick)
-        canvas.line(x, y - 4, x, bottom, stroke="#e3e3e3")
-        canvas.text(x, y - 7, format_seconds(tick), size=10, anchor="middle", fill="#555555")
-        if layout.rows > 40:
-            canvas.text(x, bottom + 14, format_seconds(tick), size=10, anchor="middle")
+    draw_time_axis(
+        canvas,
+        layout.x,
+        boot_part,
+        top=y,
+        bottom=bottom,
+        repeat_below=layout.rows > 40,
+        line_to=layout.span,
+    )
     end_x = layout.x(layout.boot_end)
     canvas.text(end_x + 3, bottom + 28, "boot settled", size=10, fill="#333333")
-
-
-def _draw_bands(canvas: Canvas, layout: _Layout, rows: list[dict[str, Any]]) -> None:
-    """Every other row shaded, a failed one red, under everything else."""
-    for index, row in enumerate(rows):
-        failed = row["status"] in ("failed", "timed_out")
-        if failed or index % 2:
-            band = "#fde3e3" if failed else "#f6f6f6"
-            top, h = layout.y(index), layout.row_height
-            canvas.rect(0, top, canvas.width, h, fill=band, stroke="none", stroke_width=0)
 
 
 def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) -> None:
@@ -227,9 +227,7 @@ def _draw_row(canvas: Canvas, layout: _Layout, index: int, row: dict[str, Any]) 
     label = row["name"] if row["kind"] == "phase" else f"\u25c6 {row['name']}"
     if failed:
         label = f"\u2716 {label}"
-    limit = int((layout.label_width - 8) / (layout.font_size * 0.7))
-    if len(label) > limit:
-        label = label[: limit - 1] + "\u2026"
+    label = fit_label(label, layout.label_width - 8, layout.font_size)
     weight = "bold" if row["on_chain"] or failed else "normal"
     baseline = top + h / 2 + layout.font_size * 0.36
     colour = "#b71c1c" if failed else "#222222"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -83,10 +84,20 @@ class Canvas:
         self._parts.append(f'<text {attributes} fill="{fill}">{escape(content)}</text>')
 
     def line(
-        self, x1: float, y1: float, x2: float, y2: float, *, stroke: str, dashed: bool = False
+        self,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        *,
+        stroke: str,
+        dashed: bool = False,
+        css_class: str | None = None,
     ) -> None:
-        """A straight line."""
+        """A straight line; `css_class` becomes its `class`."""
         dash = ' stroke-dasharray="4,3"' if dashed else ""
+        if css_class:
+            dash += f" class={quoteattr(css_class)}"
         self._parts.append(
             f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
             f'stroke="{stroke}"{dash}/>'
@@ -113,6 +124,52 @@ class Canvas:
             )
             + "\n</svg>\n"
         )
+
+
+def fit_label(label: str, width: float, font_size: float) -> str:
+    """`label` cut with an ellipsis so that it fits in `width` pixels of `font_size` text."""
+    limit = int(width / (font_size * 0.7))
+    return label if len(label) <= limit else label[: limit - 1] + "\u2026"
+
+
+def shade_rows(canvas: Canvas, top: float, row_height: float, failed: list[bool]) -> None:
+    """Every other row shaded grey and each failed one red, under everything else."""
+    for index, is_failed in enumerate(failed):
+        if is_failed or index % 2:
+            band = "#fde3e3" if is_failed else "#f6f6f6"
+            y = top + index * row_height
+            canvas.rect(0, y, canvas.width, row_height, fill=band, stroke="none", stroke_width=0)
+
+
+def draw_time_axis(
+    canvas: Canvas,
+    x: Callable[[float], float],
+    span: float,
+    *,
+    top: float,
+    bottom: float,
+    repeat_below: bool,
+    line_to: float | None = None,
+) -> None:
+    """The time axis at `top`: round ticks from 0 to `span` with grid lines down to `bottom`.
+
+    Args:
+        canvas: where to draw.
+        x: where a moment (seconds) is drawn.
+        span: the last moment that gets ticks.
+        top: the axis line's height.
+        bottom: where the grid lines end.
+        repeat_below: also label the ticks under the rows (long charts).
+        line_to: the moment the axis line reaches (default `span`).
+    """
+    end = span if line_to is None else line_to
+    canvas.line(x(0.0), top, x(end), top, stroke="#888888")
+    for tick in nice_ticks(span):
+        at = x(tick)
+        canvas.line(at, top - 4, at, bottom, stroke="#e3e3e3")
+        canvas.text(at, top - 7, format_seconds(tick), size=10, anchor="middle", fill="#555555")
+        if repeat_below:
+            canvas.text(at, bottom + 14, format_seconds(tick), size=10, anchor="middle")
 
 
 def format_seconds(seconds: float) -> str:

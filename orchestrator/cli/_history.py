@@ -7,12 +7,9 @@ summary of 10,000 phases must print in well under a second.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +18,11 @@ from .._analysis._diff import Regression, ReportDiff, diff_reports
 from .._analysis._stats import BootStats, summarize
 from .._analysis._svg_canvas import format_seconds
 from .._model._report import BootReport
+from . import _plot
 from ._budgets import describe_budget, load_budget, signed
 from ._load import usage_error
 from ._output import stderr
-from ._reports import load_report, write_output
+from ._reports import cyclic_gc_paused, load_report, write_output
 
 DEFAULT_MIN_CHANGE = 0.05
 """Seconds: a slow-down smaller than this never fails `smd diff --fail-over`."""
@@ -34,7 +32,7 @@ WAIT_SHOWN = 1e-3
 
 
 def register(commands: Any) -> None:
-    """Add `diff` and `stats` to the sub-commands."""
+    """Add `diff`, `stats` and `plot` (many reports in one chart) to the sub-commands."""
     diff = commands.add_parser(
         "diff", help="compare two reports: plan, outcomes, durations, critical chain"
     )
@@ -69,23 +67,7 @@ def register(commands: Any) -> None:
         help="write the summary as JSON to FILE (for smd simulate --durations)",
     )
     stats.set_defaults(handler=run_stats)
-
-
-@contextlib.contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many reports are read.
-
-    Reports are acyclic data, freed by reference counting as soon as they are
-    dropped; without the pause, each collection walks every record still alive,
-    which doubles the time to read a hundred reports of 10,000 phases.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    _plot.register(commands)
 
 
 # --- command-line values -----------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import networkx as nx
@@ -12,6 +15,23 @@ from .._model._plan import BootPlan
 from .._model._report import BootReport, PhaseRecord
 from ._load import usage_error
 from ._output import stderr
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many reports are read.
+
+    Reports are acyclic data, freed by reference counting as soon as they are
+    dropped; without the pause, each collection walks every record still alive,
+    which doubles the time to read a hundred reports of 10,000 phases.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_report(path: str | Path) -> BootReport:
