@@ -210,7 +210,7 @@ def test_human_block_shows_the_location_and_the_users_frames() -> None:
     )
     text = str(diagnostic)
     assert "Location:    app/db.py:42 in connect" in text
-    assert "  app/boot.py:10 in database\n  app/db.py:42 in connect" in text
+    assert "Location:    app/db.py:42 in connect\n  called from app/boot.py:10 in database" in text
 
 
 def test_frame_text_is_masked() -> None:

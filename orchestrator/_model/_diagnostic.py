@@ -184,9 +184,8 @@ class Diagnostic:
         if self.location:
             label = "Waiting at:" if self.kind == "timed_out" else "Location:"
             lines.append(f"{label:<13}{self.location}")
-        if len(self.traceback) > 1:
-            lines.append("Traceback:   (your code, innermost last)")
-            lines += [f"  {frame}" for frame in self.traceback]
+        if self.location and len(self.traceback) > 1:
+            lines += [f"  called from {frame}" for frame in reversed(self.traceback[:-1])]
         if self.blocked:
             lines.append(f"Blocked:     {', '.join(self.blocked)}")
         if self.cancelled:

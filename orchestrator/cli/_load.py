@@ -9,14 +9,17 @@ import sys
 from pathlib import Path
 
 from .._boot import Boot
+from .._model._analyzers import analyze
 from .._model._diagnostic import Diagnostic, describe_exception
+from .._model._frames import location_of, raised_frames
 
 
 class TargetError(Exception):
     """The TARGET does not name a Boot; carries the diagnostic to show."""
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    def __init__(self, diagnostic: Diagnostic, error: BaseException | None = None) -> None:
         self.diagnostic = diagnostic
+        self.error = error
         super().__init__(diagnostic.summary)
 
 
@@ -100,19 +103,45 @@ def _import(target: str, where: str) -> object:
     except TargetError:
         raise
     except ModuleNotFoundError as exc:
-        raise usage_error(
-            target,
-            f"module '{where}' cannot be found",
-            (describe_exception(exc), f"sys.path[0] is {sys.path[0]!r}"),
-            "Install the package, run smd from the project directory, or give a file path.",
-        ) from exc
+        if exc.name and (where == exc.name or where.startswith(f"{exc.name}.")):
+            raise usage_error(
+                target,
+                f"module '{where}' cannot be found",
+                (describe_exception(exc), f"sys.path[0] is {sys.path[0]!r}"),
+                "Install the package, run smd from the project directory, or give a file path.",
+            ) from exc
+        raise import_error(target, where, exc) from exc
     except Exception as exc:
-        raise usage_error(
-            target,
-            f"importing '{where}' raised {type(exc).__name__}",
-            (describe_exception(exc),),
-            "Fix the error in the module; smd only imports it to find the Boot.",
-        ) from exc
+        raise import_error(target, where, exc) from exc
+
+
+def import_error(target: str, where: str, error: BaseException) -> TargetError:
+    """The diagnostic of a TARGET whose import raised: the exception, and where in its code."""
+    frames = raised_frames(error)
+    location = location_of(frames)
+    if isinstance(error, ModuleNotFoundError):
+        summary = f"'{where}' imports '{error.name}', which cannot be found"
+    else:
+        summary = f"importing '{where}' raised {type(error).__name__}"
+    analysis, _ = analyze(error)
+    details: tuple[str, ...] = (describe_exception(error),)
+    action = "Fix the error in the module; smd only imports it to find the Boot."
+    if analysis is not None:
+        details = (analysis.description, *details)
+        action = analysis.action
+    diagnostic = Diagnostic(
+        boot=target,
+        fingerprint="-",
+        kind="invalid_target",
+        phase=None,
+        summary=summary,
+        details=details,
+        action=action,
+        cause=describe_exception(error),
+        location=location,
+        traceback=frames,
+    )
+    return TargetError(diagnostic, error)
 
 
 def _import_file(path: Path) -> object:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
+import traceback
 from typing import Literal, TextIO, cast
 
 import structlog
 from rich.console import Console
 
 from .._model._diagnostic import Diagnostic
-from .._model._masking import mask_processor
+from .._model._masking import mask_processor, mask_text
 
 LogFormat = Literal["console", "json", "auto"]
 
@@ -37,6 +40,34 @@ def print_diagnostic(diagnostic: Diagnostic, *, as_json: bool = False) -> None:
         return
     style = "bold red" if diagnostic.kind != "interrupted" else "bold yellow"
     stderr().print(str(diagnostic), style=style, markup=False)
+
+
+def wants_traceback(arguments: argparse.Namespace) -> bool:
+    """Whether to print the full traceback after a diagnostic: `--traceback` or SMD_TRACEBACK=1."""
+    return bool(getattr(arguments, "traceback", False)) or os.environ.get("SMD_TRACEBACK") == "1"
+
+
+def print_traceback(error: BaseException) -> None:
+    """The full chained traceback of `error` on stderr, after the diagnostic, masked.
+
+    Like Python's own, causes first; no local variables; every line masked.
+    """
+    lines = traceback.format_exception(error)
+    sys.stderr.write("\n" + "".join(mask_text(line) for line in lines))
+    sys.stderr.flush()
+
+
+def flush_by_line() -> None:
+    """Make stdout and stderr write each line as it ends, even into a pipe.
+
+    A service's "ready" line read by a supervisor or a log shipper must not
+    wait in a buffer until the process exits.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(line_buffering=True)
 
 
 class CurrentStderr:

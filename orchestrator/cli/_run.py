@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,19 @@ from .._runtime._serve import STOP_FAILED
 from .._runtime._sinks import StructlogSink
 from .._runtime._termination import write_termination_message
 from ..otel import sink_if_configured
+from ._importing import ImportInterrupted, end_interrupted_import, interruptible_import
 from ._live import STYLES, LiveView
-from ._load import load_boot, usage_error
+from ._load import TargetError, load_boot, usage_error
 from ._output import (
     configure_logging,
+    flush_by_line,
     positive_float,
     positive_int,
     print_diagnostic,
+    print_traceback,
     stderr,
     stdout,
+    wants_traceback,
 )
 
 
@@ -62,6 +67,11 @@ def register(commands: Any) -> None:
         help="on an aborted boot, also write the diagnostic JSON here "
         "(Kubernetes reads /dev/termination-log)",
     )
+    run.add_argument(
+        "--traceback",
+        action="store_true",
+        help="after the diagnostic, print the full chained traceback (also SMD_TRACEBACK=1)",
+    )
     run.set_defaults(handler=run_command)
 
 
@@ -70,7 +80,25 @@ CANNOT_CREATE = 73  # EX_CANTCREAT: the boot went well but the report could not 
 
 def run_command(arguments: argparse.Namespace) -> int:
     """Boot the TARGET; return 0 after an orderly stop, else the diagnostic's exit code."""
-    boot = load_boot(arguments.target)
+    flush_by_line()
+    since = time.monotonic()
+    try:
+        with interruptible_import():
+            boot = load_boot(arguments.target)
+    except ImportInterrupted as interrupted:
+        return end_interrupted_import(
+            arguments.target,
+            interrupted,
+            since=since,
+            report_path=arguments.report,
+            termination_log=arguments.termination_log,
+        )
+    except TargetError as failed:
+        if failed.error is None or not wants_traceback(arguments):
+            raise
+        print_diagnostic(failed.diagnostic)
+        print_traceback(failed.error)
+        return failed.diagnostic.exit_code
     plan = boot.plan()
     if arguments.report is not None and not arguments.report.parent.is_dir():
         raise usage_error(
@@ -127,6 +155,8 @@ async def _boot_and_serve(
     except BootAborted as aborted:
         stack.close()
         print_diagnostic(aborted.diagnostic)
+        if aborted.__cause__ is not None and wants_traceback(arguments):
+            print_traceback(aborted.__cause__)
         if arguments.termination_log is not None:
             try:
                 write_termination_message(arguments.termination_log, aborted.diagnostic)
