@@ -9,7 +9,7 @@ that does not handle it yet.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias, get_args
 
 from ._diagnostic import describe_exception, safe_repr
@@ -79,6 +79,8 @@ class PhaseFailed(Event):
     error: str
     timed_out: bool
     critical: bool
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    """The exception itself, for sinks that log its traceback (never its locals)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -33,6 +33,7 @@ from .._model._events import (
     narrow,
 )
 from .._model._status import BootState
+from ._tracebacks import logged_exception
 
 
 def log_level(event: AnyEvent) -> str:
@@ -70,7 +71,13 @@ def _field_names(event_type: type[Event]) -> tuple[str, ...]:
 
 
 def event_fields(event: Event) -> dict[str, Any]:
-    """An event's fields as plain log values (`at` and durations as milliseconds)."""
+    """An event's fields as plain log values (`at` and durations as milliseconds).
+
+    A failed boot's diagnostic is there whole (`diagnostic=`, schema
+    `smd.diagnostic/1`), so a log pipeline alone says what failed, where and
+    what to do; a failed phase's exception is its masked traceback, without
+    local variables.
+    """
     values: dict[str, Any] = {}
     for name in _field_names(type(event)):
         value = getattr(event, name)
@@ -82,6 +89,9 @@ def event_fields(event: Event) -> dict[str, Any]:
             values[name] = value.value
         elif isinstance(value, Diagnostic):
             values.update(kind=value.kind, summary=value.summary, exit_code=value.exit_code)
+            values["diagnostic"] = value.to_dict()
+        elif isinstance(value, BaseException):
+            values[name] = logged_exception(value)
         else:
             values[name] = value
     return values
