@@ -54,8 +54,9 @@ _SHOWN_NOTICES = 5
 class LiveView:
     """An event sink that redraws a status board; a large boot shows counts and the latest.
 
-    Below the board it lists what the phases do not show: a signal and its
-    effect, a change between READY and DEGRADED, a sink that failed (in red).
+    Below the board it lists what the phases do not show: each retry (attempt
+    n of m, the error, the pause), the error of a failed non-critical phase,
+    a signal and its effect, a change between READY and DEGRADED, a sink that failed (in red).
     Once the board is closed (the boot is in service), those lines are printed
     as they come, so a signal in service is seen on the terminal too.
     """
@@ -96,6 +97,18 @@ class LiveView:
             case PhaseFailed():
                 failed = PhaseStatus.TIMED_OUT if event.timed_out else PhaseStatus.FAILED
                 self._set(event.phase, failed)
+                if not event.critical:  # a critical failure is told by the diagnostic
+                    self._notice(
+                        f"'{event.phase}' {failed.value} (non-critical, the boot goes on "
+                        f"degraded): {event.error}",
+                        "bold yellow",
+                    )
+            case PhaseRetrying():
+                self._notice(
+                    f"'{event.phase}' attempt {event.attempt} of {self._attempts(event.phase)} "
+                    f"failed: {event.error}; next attempt in {event.delay:g}s",
+                    "yellow",
+                )
             case PhaseSkipped():
                 self._set(event.phase, PhaseStatus.SKIPPED)
             case PhaseBlocked():
@@ -111,7 +124,6 @@ class LiveView:
                 self._notice(f"boot '{event.boot}' is {event.state.value}: {event.reason}", style)
             case (
                 BootStarted()
-                | PhaseRetrying()
                 | TeardownStarted()
                 | TeardownCompleted()
                 | TeardownFailed()
@@ -123,6 +135,10 @@ class LiveView:
                 pass  # the board and the report after it say these
             case _:
                 assert_never(event)
+
+    def _attempts(self, phase: str) -> int:
+        retry = self._plan[phase].retry
+        return retry.attempts if retry is not None else 1
 
     def _set(self, phase: str, status: PhaseStatus) -> None:
         if status is PhaseStatus.RUNNING:

@@ -18,6 +18,7 @@ from .._boot import Boot
 from .._model._errors import BootAborted
 from .._model._events import EventSink
 from .._model._report import BootReport
+from .._model._status import PhaseStatus
 from .._runtime._serve import STOP_FAILED
 from .._runtime._sinks import StructlogSink
 from .._runtime._termination import write_termination_message
@@ -132,6 +133,8 @@ def run_command(arguments: argparse.Namespace) -> int:
         chain = critical_chain(report)
         links = " -> ".join(f"{link.name} +{link.duration * 1000:.1f}ms" for link in chain.links)
         console.print(f"critical chain ({chain.finished * 1000:.1f} ms): {links}", markup=False)
+        for line in outcome_notes(report):
+            console.print(line, markup=False)
     return exit_code
 
 
@@ -199,6 +202,27 @@ def timings_table(report: BootReport) -> Table:
             record.teardown.value,
         )
     return table
+
+
+def outcome_notes(report: BootReport) -> list[str]:
+    """What the table does not say: each failed phase's error, each phase's retries."""
+    notes: list[str] = []
+    for record in report.phases:
+        if record.status in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT) and record.error:
+            error = record.error
+            text = f"{error['type']}: {error['message']}" if error.get("message") else error["type"]
+            notes.append(f"'{record.name}' {record.status.value}: {text}")
+        if len(record.attempt_log) > 1:
+            pauses = {pause.after_attempt: pause for pause in record.retry_pauses}
+            steps = []
+            for attempt in record.attempt_log:
+                step = f"attempt {attempt.number} of {len(record.attempt_log)} {attempt.outcome}"
+                pause = pauses.get(attempt.number)
+                if pause is not None and pause.end is not None:
+                    step += f", paused {(pause.end - pause.start) * 1000:.1f} ms"
+                steps.append(step)
+            notes.append(f"'{record.name}': " + "; ".join(steps))
+    return notes
 
 
 def _ms(seconds: float | None) -> str:

@@ -1,0 +1,66 @@
+"""The live view and the summary of `smd run` say each retry and a non-critical error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from orchestrator import Boot, PhaseFailed, PhaseRetrying, Retry
+from orchestrator.cli._live import LiveView
+
+BOOTS = Path(__file__).parent / "boots"
+
+
+def board(*events: object) -> str:
+    boot = Boot("live")
+    boot.add(lambda: None, name="database", retry=Retry(attempts=3, delay=0.2))
+    boot.add(lambda: None, name="metrics", critical=False)
+    console = Console(record=True, width=200, force_terminal=False)
+    view = LiveView(boot.plan(), console)
+    for event in events:
+        view(event)  # type: ignore[arg-type]
+    console.print(view._render())
+    return console.export_text()
+
+
+def test_each_retry_shows_attempt_n_of_m_the_error_and_the_pause() -> None:
+    text = board(
+        PhaseRetrying(
+            boot="live", at=0.1, phase="database", attempt=1, delay=0.2, error="OSError: refused"
+        )
+    )
+    assert "'database' attempt 1 of 3 failed: OSError: refused; next attempt in 0.2s" in text
+
+
+def test_a_failed_non_critical_phase_shows_its_error() -> None:
+    failed = PhaseFailed(
+        boot="live",
+        at=0.1,
+        phase="metrics",
+        attempts=1,
+        duration=0.1,
+        error="ConnectionError: statsd unreachable",
+        timed_out=False,
+        critical=False,
+    )
+    assert (
+        "'metrics' failed (non-critical, the boot goes on degraded): ConnectionError: statsd "
+        "unreachable" in board(failed)
+    )
+
+
+def test_the_summary_after_a_degraded_boot_shows_the_error_and_the_retries() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "run", "--once", f"{BOOTS}/degraded.py"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "'metrics' failed: ConnectionError: statsd unreachable" in result.stdout
+    assert "'database': attempt 1 of 2 failed, paused" in result.stdout
+    assert "attempt 2 of 2 completed" in result.stdout
