@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -44,6 +45,30 @@ def plan_order(graph: nx.DiGraph) -> list[str]:
     """The lexicographic topological order keyed by declaration order."""
     index: Mapping[str, int] = nx.get_node_attributes(graph, "index")
     return list(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
+
+
+def in_plan_order(declared: Sequence[PhaseSpec]) -> tuple[PhaseSpec, ...]:
+    """`plan_order` without building the graph: the ready phase declared first goes next.
+
+    Kahn's algorithm with a heap keyed by declaration order is exactly the
+    lexicographic topological sort networkx gives for the same graph.
+    """
+    index = {spec.name: i for i, spec in enumerate(declared)}
+    dependents: list[list[int]] = [[] for _ in declared]
+    waiting = [len(spec.waits_for) for spec in declared]
+    for i, spec in enumerate(declared):
+        for name in spec.waits_for:
+            dependents[index[name]].append(i)
+    ready = [i for i, count in enumerate(waiting) if count == 0]  # ascending: a heap
+    ordered: list[PhaseSpec] = []
+    while ready:
+        i = heapq.heappop(ready)
+        ordered.append(declared[i])
+        for dependent in dependents[i]:
+            waiting[dependent] -= 1
+            if not waiting[dependent]:
+                heapq.heappush(ready, dependent)
+    return tuple(ordered)
 
 
 def fingerprint_of(
@@ -95,15 +120,12 @@ class BootPlan:
         left_out: tuple[str, ...] = (),
     ) -> BootPlan:
         """Plan a validated declaration (with the overrides that shaped it, if any)."""
-        graph = build_graph(declared)
-        specs = {spec.name: spec for spec in declared}
-        ordered = tuple(specs[name] for name in plan_order(graph))
+        ordered = in_plan_order(declared)
         position = {spec.name: i for i, spec in enumerate(ordered)}
         edges = tuple(
-            sorted(
-                (Edge(u, v, data["kind"]) for u, v, data in graph.edges(data=True)),
-                key=lambda e: (position[e.dependent], position[e.dependency]),
-            )
+            Edge(name, spec.name, "requires" if name in spec.requires else "after")
+            for spec in ordered
+            for name in sorted(spec.waits_for, key=position.__getitem__)
         )
         fingerprint = fingerprint_of(boot, ordered, edges, overrides)
         return cls(boot, ordered, edges, fingerprint, position, overrides, left_out)
