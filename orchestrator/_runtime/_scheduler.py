@@ -451,6 +451,7 @@ class Engine:
                     error=describe_exception(failure.error),
                     timed_out=failure.timed_out,
                     critical=run.spec.critical,
+                    exception=failure.error,
                 )
             )
         if run.spec.critical:
