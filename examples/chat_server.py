@@ -6,11 +6,17 @@
 `SMD_TERMINATION_LOG=/dev/termination-log` also writes a refused boot's
 diagnostic there as JSON, for `kubectl describe pod` (see examples/k8s/).
 
-The app's lifespan is the chat service's boot (examples/chat_service.py): the
-server listens only once the boot is READY, and a refused boot prints its
-diagnostic once and exits with its code (78 for a bad `SMD_CHAT_SECRET_KEY`).
+The app's lifespan is the chat service's boot (examples/chat_service.py). The
+server listens before the boot starts: while it boots, the probes answer
+(`/startupz` 503 naming the phases running and pending) and every other request
+gets 503 with `Retry-After`; the app serves from READY on. A refused boot prints
+its diagnostic once and exits with its code (78 for a bad `SMD_CHAT_SECRET_KEY`).
 
-- `/livez`, `/readyz`, `/startupz`: the health probes (JSON, 200 or 503).
+- `/livez`, `/readyz`, `/startupz`: the health probes (200 or 503; JSON,
+  `?verbose` text, or `application/health+json`). `/livez` fails for
+  `LOOP_STALL_MEMORY` seconds after the event loop was blocked longer than
+  `LOOP_STALL_THRESHOLD`; under systemd with `WatchdogSec=`, the loop pings
+  the watchdog.
 - `/ws` with `Authorization: Bearer TOKEN` (the scheme in any case, RFC 7235): a
   WebSocket for the user the token names (a header, not the query string, so
   access logs never hold it); `?thread=ID` picks the thread (default
@@ -63,6 +69,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from orchestrator import Boot, StructlogSink
 from orchestrator.asgi import BootLifespan, health_routes, lifespan, running_boot, serve_asgi
+from orchestrator.health import LoopWatch
 from orchestrator.systemd import SystemdNotifier
 from phases.websocket import (
     AgentWebSocketBridge,
@@ -89,6 +96,10 @@ MAX_TOKEN_LIFETIME = 24 * 3600.0
 """Seconds ahead an expiry may lie; a token claiming more is refused as forged."""
 STOP_TIMEOUT = 15.0
 """Seconds the whole teardown may take (`stop_timeout`); the Kubernetes grace period covers it."""
+LOOP_STALL_THRESHOLD = 5.0
+"""Seconds the event loop may go without running before `/livez` says it was blocked."""
+LOOP_STALL_MEMORY = 15.0
+"""Seconds `/livez` keeps failing after a stall; below the liveness probe's (3 - 1) x 10 s."""
 
 _connection_numbers = itertools.count(1)
 
@@ -352,6 +363,7 @@ def create_app(
         stop_timeout=STOP_TIMEOUT,
         sinks=sinks,
         termination_log=termination_log,
+        loop_watch=LoopWatch(threshold=LOOP_STALL_THRESHOLD, memory=LOOP_STALL_MEMORY),
     )
     routes = [*health_routes(), WebSocketRoute("/ws", agent_socket)]
     app = Starlette(routes=routes, lifespan=smd)

@@ -1,9 +1,11 @@
 """Small Starlette apps for the ASGI tests, runnable as `python tests/asgi_apps.py KIND`.
 
 KIND is `failing` (a critical phase raises: exit 69), `slow` (the boot takes
-ten seconds, so a signal arrives while it runs) or `ok`; an optional second
-argument is the drain grace in seconds (0.2). Each serves on 127.0.0.1, port 0,
-through `serve_asgi`.
+ten seconds, so a signal arrives while it runs), `held` (the boot waits in
+`warm_up` for a line on stdin, so a test sees it booting for as long as it
+wants), `held-teardown` (the database's teardown waits for a line on stdin) or
+`ok`; an optional second argument is the drain grace in seconds (0.2). Each
+serves on 127.0.0.1, port 0, through `serve_asgi`.
 """
 
 from __future__ import annotations
@@ -65,6 +67,45 @@ def slow_boot() -> Boot:
     return boot
 
 
+async def _line_on_stdin() -> None:
+    await anyio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
+
+
+def held_boot() -> Boot:
+    boot = Boot("asgi-held")
+
+    @boot.phase()
+    async def config() -> dict[str, str]:
+        return {"greeting": "hello"}
+
+    @boot.phase()
+    async def warm_up(config: dict[str, str]) -> str:
+        await _line_on_stdin()
+        return "warm"
+
+    @boot.phase()
+    async def database(warm_up: str) -> str:
+        return "db-connection"
+
+    return boot
+
+
+def held_teardown_boot() -> Boot:
+    boot = Boot("asgi-held-teardown")
+
+    @boot.phase()
+    async def config() -> dict[str, str]:
+        return {"greeting": "hello"}
+
+    @boot.phase()
+    async def database(config: dict[str, str]) -> AsyncIterator[str]:
+        yield "db-connection"
+        print("tearing down database", file=sys.stderr, flush=True)
+        await _line_on_stdin()
+
+    return boot
+
+
 async def hello(request: Request) -> JSONResponse:
     """Reads the boot three ways: resources(), lifespan state, app state."""
     return JSONResponse(
@@ -85,7 +126,13 @@ def create_app(boot: Boot) -> tuple[Starlette, BootLifespan]:
 failing_app, failing_lifespan = create_app(failing_boot())
 
 if __name__ == "__main__":
-    boots = {"failing": failing_boot, "slow": slow_boot, "ok": ok_boot}
+    boots = {
+        "failing": failing_boot,
+        "slow": slow_boot,
+        "ok": ok_boot,
+        "held": held_boot,
+        "held-teardown": held_teardown_boot,
+    }
     app, smd = create_app(boots[sys.argv[1]]())
     grace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2
     raise SystemExit(serve_asgi(app, smd, port=0, drain_grace=grace, log_level="info"))

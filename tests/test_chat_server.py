@@ -29,6 +29,8 @@ from websockets.exceptions import ConnectionClosed
 EXAMPLES = Path(__file__).parent.parent / "examples"
 sys.path.insert(0, str(EXAMPLES))
 from chat_server import (  # noqa: E402  (examples/ is not a package)
+    LOOP_STALL_MEMORY,
+    LOOP_STALL_THRESHOLD,
     MAX_FRAME_BYTES,
     MAX_JSON_DEPTH,
     MAX_PROMPT_LENGTH,
@@ -106,6 +108,11 @@ def _start(tmp: Path, drain_grace: float) -> ChatServer:
     if not found.wait(timeout=15):
         process.kill()
         raise AssertionError("".join(server.stderr_lines))
+    # The server listens before the boot: the probes answer while it runs. Wait for READY.
+    while httpx.get(f"{server.http}/startupz", timeout=10).status_code != 200:
+        if process.poll() is not None:
+            raise AssertionError("".join(server.stderr_lines))
+        time.sleep(0.01)
     return server
 
 
@@ -503,3 +510,39 @@ def test_kubernetes_manifest_probes_and_grace_match_the_server() -> None:
     )
     assert startup is not None
     assert int(startup.group(1)) * int(startup.group(2)) > boot_deadline
+
+
+def test_one_loop_stall_that_ends_never_restarts_the_pod_but_a_blocked_loop_does() -> None:
+    manifest = (EXAMPLES / "k8s" / "deployment.yaml").read_text()
+    liveness = re.search(
+        r"livenessProbe:.*?periodSeconds: (\d+)\s+failureThreshold: (\d+)\s+timeoutSeconds: (\d+)",
+        manifest,
+        re.S,
+    )
+    assert liveness is not None
+    period, failures, timeout = (int(group) for group in liveness.groups())
+    # /livez fails for LOOP_STALL_MEMORY after a stall: fewer than `failures` probes in a row.
+    assert (failures - 1) * period > LOOP_STALL_MEMORY
+    # A loop blocked for good fails every probe (it times out): the pod is restarted.
+    assert timeout < period
+    assert failures * period > LOOP_STALL_THRESHOLD
+
+
+@pytest.mark.anyio
+async def test_the_chat_server_probes_answer_verbose_and_health_json(
+    tmp_path: Path,
+) -> None:
+    server = _start(tmp_path, drain_grace=0.5)
+    try:
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            verbose = (await client.get("/readyz?verbose")).text.splitlines()
+            accept = {"accept": "application/health+json"}
+            document = (await client.get("/readyz", headers=accept)).json()
+            live = await client.get("/livez")
+    finally:
+        _stop(server)
+    assert verbose[-1] == "readyz check passed"
+    assert "[+]agent_websocket_bridge ok" in verbose
+    assert document["status"] == "pass"
+    assert "agent_websocket_bridge" in document["checks"]
+    assert (live.status_code, live.json()["event_loop"]) == (200, None)

@@ -6,11 +6,12 @@ app = Starlette(routes=[*health_routes(), ...], lifespan=smd)
 raise SystemExit(serve_asgi(app, smd, host="0.0.0.0", port=8000, drain_grace=5))
 ```
 
-The boot runs before the app serves and is torn down after it stops. Handlers
-reach it as `request.app.state.smd`, as `request.state.smd` (lifespan state),
-or through `running_boot(request)` and `resources(request)`. A refused boot
-prints its diagnostic once to stderr and the server refuses to start;
-`serve_asgi` then returns the diagnostic's exit code.
+The app serves once the boot is READY (or DEGRADED) and the boot is torn down
+after the app stops; `serve_asgi` listens before the boot starts and answers
+the probes while it runs. Handlers reach the boot as `request.app.state.smd`,
+as `request.state.smd` (lifespan state), or through `running_boot(request)`
+and `resources(request)`. A refused boot prints its diagnostic once to stderr
+and the app never serves; `serve_asgi` then returns the diagnostic's exit code.
 
 Starlette is imported only here (the `asgi` extra); uvicorn only when
 `serve_asgi` is called.
@@ -18,10 +19,7 @@ Starlette is imported only here (the `asgi` extra); uvicorn only when
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +28,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._model._diagnostic import Diagnostic
-from .._model._errors import BootAborted, BootError
-from .._runtime._interrupt import BootInterrupt
+from .._model._plan import BootPlan
 from .._runtime._running import RunningBoot
-from .._runtime._termination import write_termination_message
-from ..health import ProbeName, run_probe
-from ..systemd import SystemdNotifier
+from ..health import HealthSource, LoopWatch, ProbeName, answer_probe, run_probe
+from ..health._probes import PROBES
 from ._drain import WebSocketClosedByDrain, WebSocketDrain
+from ._lifespan import LIFESPAN_KEY, STATE_KEY, BootLifespan, StartupRefused
 
 if TYPE_CHECKING:
     from .._boot import Boot
@@ -53,139 +50,26 @@ __all__ = [
     "serve_asgi",
 ]
 
-STATE_KEY = "smd"
-
-
-class StartupRefused(BootError):
-    """The boot behind an ASGI lifespan did not reach READY; the server must not start.
-
-    The full diagnostic has already been printed once; this error is the one
-    line an ASGI server logs, so a refused start reads as a diagnostic rather
-    than as a traceback.
-
-    Attributes:
-        diagnostic: why the boot was refused, or None if it was interrupted before it settled.
-        exit_code: the process exit code for this refusal.
-    """
-
-    def __init__(self, boot: str, diagnostic: Diagnostic | None, exit_code: int) -> None:
-        self.boot = boot
-        self.diagnostic = diagnostic
-        self.exit_code = exit_code
-        why = (
-            f"{diagnostic.kind}: {diagnostic.summary}"
-            if diagnostic is not None
-            else "interrupted by a signal"
-        )
-        super().__init__(f"boot '{boot}' refused to start ({why}); exit code {exit_code}")
-
-
-class BootLifespan:
-    """An ASGI lifespan that boots before the app serves and tears down after.
-
-    Use the instance as `Starlette(lifespan=...)` or `FastAPI(lifespan=...)`.
-
-    Args:
-        boot: the boot to run.
-        on_failure: shows a refused boot's diagnostic; by default it is written
-            once to stderr.
-        termination_log: if given, a refused boot's diagnostic is also written
-            there as JSON (Kubernetes `terminationMessagePath`).
-        **start_options: passed to `boot.start()` (`deadline`, `max_concurrency`, `sinks`).
-    """
-
-    def __init__(
-        self,
-        boot: Boot,
-        *,
-        on_failure: Callable[[Diagnostic], None] | None = None,
-        termination_log: str | Path | None = None,
-        **start_options: Any,
-    ) -> None:
-        self.boot = boot
-        self.running: RunningBoot | None = None
-        self.refused: StartupRefused | None = None
-        self._on_failure = on_failure or _print_diagnostic
-        self._termination_log = termination_log
-        if start_options.get("sinks") is not None:
-            start_options["sinks"] = tuple(start_options["sinks"])
-        self._start_options = start_options
-        self._interrupt: BootInterrupt | None = None
-
-    def __repr__(self) -> str:
-        state = self.running.state.value if self.running is not None else "not running"
-        return f"<BootLifespan {self.boot.name!r} {state}>"
-
-    def __call__(self, app: object) -> AbstractAsyncContextManager[dict[str, Any]]:
-        """The lifespan context for `app`; its state holds the running boot as `smd`."""
-        return self._lifespan(app)
-
-    def begin_draining(self) -> None:
-        """Turn not-ready now and tell systemd (`STOPPING=1`) that shutdown has begun.
-
-        Does nothing to the boot before it is running; calling it twice is harmless.
-        """
-        if self.running is not None:
-            self.running.begin_draining()
-        for sink in self._start_options.get("sinks") or ():
-            if isinstance(sink, SystemdNotifier):
-                sink.stopping()
-
-    def interrupt(self, signal_number: int) -> None:
-        """Abort a boot still in progress (a signal arrived): kind `interrupted`, torn down.
-
-        Does nothing once the boot has finished: draining is the way to stop then.
-        """
-        if self._interrupt is not None:
-            self._interrupt.trigger(signal_number)
-
-    @asynccontextmanager
-    async def _lifespan(self, app: object) -> AsyncIterator[dict[str, Any]]:
-        async with AsyncExitStack() as stack:
-            running = await self._boot(stack)
-            self.running = running
-            state = getattr(app, "state", None)
-            if state is not None:
-                setattr(state, STATE_KEY, running)
-            try:
-                yield {STATE_KEY: running}
-            finally:
-                self.begin_draining()
-
-    async def _boot(self, stack: AsyncExitStack) -> RunningBoot:
-        self._interrupt = BootInterrupt()
-        try:
-            start = self.boot.start(interrupt=self._interrupt, **self._start_options)
-            return await stack.enter_async_context(start)
-        except BootAborted as aborted:
-            self._report(aborted.diagnostic)
-            refused = StartupRefused(self.boot.name, aborted.diagnostic, aborted.exit_code)
-        finally:
-            self._interrupt = None
-        self.refused = refused
-        _shorten_uvicorn_traceback(refused)
-        raise refused from None
-
-    def _report(self, diagnostic: Diagnostic) -> None:
-        self._on_failure(diagnostic)
-        if self._termination_log is not None:
-            write_termination_message(self._termination_log, diagnostic)
-
 
 def lifespan(
     boot: Boot,
     *,
     on_failure: Callable[[Diagnostic], None] | None = None,
     termination_log: str | Path | None = None,
+    loop_watch: LoopWatch | bool = True,
     **start_options: Any,
 ) -> BootLifespan:
     """A Starlette/FastAPI lifespan that runs `boot`; see `BootLifespan`.
 
     Returns:
-        The lifespan; pass it to the app and, to drain on SIGTERM, to `serve_asgi`.
+        The lifespan; pass it to the app and to `serve_asgi`.
     """
     return BootLifespan(
-        boot, on_failure=on_failure, termination_log=termination_log, **start_options
+        boot,
+        on_failure=on_failure,
+        termination_log=termination_log,
+        loop_watch=loop_watch,
+        **start_options,
     )
 
 
@@ -209,35 +93,56 @@ def resources(connection: HTTPConnection) -> Mapping[str, Any]:
 
 
 def health_routes(
-    get_running: Callable[[], RunningBoot | None] | None = None,
+    get_running: Callable[[], HealthSource] | None = None,
     *,
-    allow_degraded: bool = False,
+    allow_degraded: bool = True,
     prefix: str = "",
+    plan: BootPlan | None = None,
+    loop_watch: LoopWatch | None = None,
 ) -> list[Route]:
-    """Starlette routes for `/livez`, `/readyz` and `/startupz` (JSON, 200 or 503).
+    """Starlette routes for `/livez`, `/readyz` and `/startupz` (200 or 503).
+
+    Each answers JSON, Kubernetes' text with `?verbose`, or
+    `application/health+json` when the client accepts it.
 
     Args:
-        get_running: returns the running boot; by default the one in the app's
-            lifespan state.
-        allow_degraded: whether `/readyz` passes for a DEGRADED boot.
+        get_running: returns what to describe; by default the boot of the app's
+            smd lifespan (its progress while it boots, its plan before).
+        allow_degraded: whether `/readyz` passes for a DEGRADED boot (default
+            True; False takes a DEGRADED replica out of its Service).
         prefix: a path prefix such as "/health".
+        plan: the plan described while nothing else is known.
+        loop_watch: the watch behind `/livez`; by default the lifespan's.
     """
 
-    def current(request: Request) -> RunningBoot | None:
+    def current(request: Request) -> tuple[HealthSource, LoopWatch | None]:
+        owner = getattr(request.app.state, LIFESPAN_KEY, None)
+        watch = loop_watch
+        if watch is None and isinstance(owner, BootLifespan):
+            watch = owner.loop_watch
         if get_running is not None:
-            return get_running()
+            return get_running() or plan, watch
         try:
-            return running_boot(request)
+            return running_boot(request), watch
         except LookupError:
-            return None
+            pass
+        if isinstance(owner, BootLifespan):
+            return owner.health_source() or plan, watch
+        return plan, watch
 
     def endpoint(probe: ProbeName) -> Callable[[Request], Response]:
         def answer(request: Request) -> Response:
-            result = run_probe(probe, current(request), allow_degraded=allow_degraded)
+            source, watch = current(request)
+            result = run_probe(probe, source, allow_degraded=allow_degraded, loop_watch=watch)
+            body, media_type = answer_probe(
+                result,
+                query=request.url.query,
+                accept=request.headers.get("accept", ""),
+            )
             return Response(
-                result.to_json(),
+                body,
                 status_code=result.status_code,
-                media_type="application/json",
+                media_type=media_type,
                 headers={"cache-control": "no-store"},
             )
 
@@ -246,7 +151,7 @@ def health_routes(
 
     return [
         Route(f"{prefix}/{probe}", endpoint(probe), methods=["GET", "HEAD"], name=probe)
-        for probe in ("livez", "readyz", "startupz")
+        for probe in PROBES
     ]
 
 
@@ -258,16 +163,27 @@ def serve_asgi(
     port: int = 8000,
     drain_grace: float = 5.0,
     close_timeout: float = 5.0,
+    health_prefix: str = "",
+    allow_degraded: bool = True,
+    retry_after: int = 5,
     **uvicorn_options: Any,
 ) -> int:
-    """Serve `app` with uvicorn; on SIGTERM/SIGINT drain, close WebSockets, tear down.
+    """Listen first, boot, serve `app` at READY; on SIGTERM/SIGINT drain, close, tear down.
+
+    The socket is bound before the boot starts. While the boot runs, the probes
+    (`/livez`, `/readyz`, `/startupz` under `health_prefix`) answer from its
+    progress, `/startupz` 503 naming the phases running and pending, and every
+    other request gets 503 with `Retry-After` (a WebSocket is closed with 1013,
+    try again later). At READY (or DEGRADED) the app takes every request, with
+    no moment when the port does not answer. A refused boot closes the server.
 
     The order on a signal: readiness turns 503 at once; the server keeps serving
     for `drain_grace` seconds so load balancers stop sending traffic; open
     WebSockets are closed with 1001 (going away); uvicorn stops; the boot is
-    torn down in reverse order. A second SIGINT ends the grace period at once;
-    a second SIGTERM is ignored. A `SystemdNotifier` among the lifespan's sinks
-    sends `STOPPING=1` as the drain starts.
+    torn down in reverse order. A second signal ends the grace period at once;
+    no signal ever skips the teardown. A `SystemdNotifier` among the lifespan's
+    sinks sends `STOPPING=1` as the drain starts. A signal during the boot
+    aborts it (kind `interrupted`, exit 130/143).
 
     Args:
         app: the ASGI app whose lifespan is `lifespan`.
@@ -276,10 +192,15 @@ def serve_asgi(
         port: port to bind (0: any free port, logged by uvicorn).
         drain_grace: seconds between turning not-ready and closing connections.
         close_timeout: seconds allowed for closing the WebSockets.
-        **uvicorn_options: more `uvicorn.Config` options.
+        health_prefix: where the app mounts `health_routes` (their `prefix`).
+        allow_degraded: whether `/readyz` passes for a DEGRADED boot while the
+            probes are answered for the booting app (as `health_routes`).
+        retry_after: seconds in the `Retry-After` of a request refused while booting.
+        **uvicorn_options: more `uvicorn.Config` options (`lifespan` is smd's own).
 
     Returns:
-        0 after an orderly stop; the diagnostic's exit code if the boot was refused.
+        0 after an orderly stop, 1 when a teardown failed or the stop budget
+        ran out; the diagnostic's exit code if the boot was refused.
     """
     from ._uvicorn import serve_with_drain
 
@@ -290,31 +211,8 @@ def serve_asgi(
         port=port,
         drain_grace=drain_grace,
         close_timeout=close_timeout,
+        health_prefix=health_prefix,
+        allow_degraded=allow_degraded,
+        retry_after=retry_after,
         **uvicorn_options,
     )
-
-
-def _print_diagnostic(diagnostic: Diagnostic) -> None:
-    sys.stderr.write(f"{diagnostic}\n")
-    sys.stderr.flush()
-
-
-class _OneLineLifespanFailure(logging.Filter):
-    """Turns the traceback an ASGI server logs for a refused start into one line."""
-
-    def __init__(self, refused: StartupRefused) -> None:
-        super().__init__()
-        self._refused = refused
-        self._line = f"{type(refused).__name__}: {refused}"
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and self._line in record.getMessage():
-            record.msg, record.args, record.exc_info = self._line, (), None
-        return True
-
-
-def _shorten_uvicorn_traceback(refused: StartupRefused) -> None:
-    logger = logging.getLogger("uvicorn.error")
-    for existing in [f for f in logger.filters if isinstance(f, _OneLineLifespanFailure)]:
-        logger.removeFilter(existing)
-    logger.addFilter(_OneLineLifespanFailure(refused))
