@@ -3,8 +3,9 @@
 KIND is `failing` (a critical phase raises: exit 69), `slow` (the boot takes
 ten seconds, so a signal arrives while it runs), `held` (the boot waits in
 `warm_up` for a line on stdin, so a test sees it booting for as long as it
-wants), `held-teardown` (the database's teardown waits for a line on stdin) or
-`ok`; an optional second argument is the drain grace in seconds (0.2). Each
+wants), `held-teardown` (the database's teardown waits for a line on stdin),
+`crashing-service` (a critical service crashes at each line on stdin and is
+restarted once) or `ok`; an optional second argument is the drain grace in seconds (0.2). Each
 serves on 127.0.0.1, port 0, through `serve_asgi`.
 """
 
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestrator import Boot, StructlogSink
+from orchestrator import Boot, PhaseContext, Retry, StructlogSink
 from orchestrator.asgi import BootLifespan, health_routes, lifespan, resources, serve_asgi
 from orchestrator.systemd import SystemdNotifier
 
@@ -106,6 +107,22 @@ def held_teardown_boot() -> Boot:
     return boot
 
 
+def crashing_service_boot() -> Boot:
+    boot = Boot("asgi-crashing-service")
+
+    @boot.phase()
+    async def database() -> AsyncIterator[str]:
+        yield "db-connection"
+
+    @boot.service(restart=Retry(attempts=1, delay=0))
+    async def pump(database: str, ctx: PhaseContext) -> None:
+        ctx.started("pumping")
+        await _line_on_stdin()  # each line on stdin: one crash
+        raise OSError("broker gone")
+
+    return boot
+
+
 async def hello(request: Request) -> JSONResponse:
     """Reads the boot three ways: resources(), lifespan state, app state."""
     return JSONResponse(
@@ -132,6 +149,7 @@ if __name__ == "__main__":
         "ok": ok_boot,
         "held": held_boot,
         "held-teardown": held_teardown_boot,
+        "crashing-service": crashing_service_boot,
     }
     app, smd = create_app(boots[sys.argv[1]]())
     grace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2

@@ -364,6 +364,21 @@ async def test_drain_closes_open_websockets_with_1001() -> None:
     assert drain.open_connections == 0
 
 
+@pytest.mark.slow
+def test_a_critical_service_spent_in_service_stops_the_server_with_exit_69(
+    tmp_path: Path,
+) -> None:
+    with served(tmp_path, "crashing-service") as server:
+        server.wait_until("/startupz", 200)
+        server.release()  # the first crash: restarted
+        server.release()  # the second: its restarts are spent
+        assert server.process.wait(timeout=30) == 69
+    stderr = "".join(server.lines)
+    assert stderr.count("phase_failed") == 1
+    assert "Traceback" not in stderr
+    assert re.search(r"teardown\.completed .*phase=database", server.stdout.read_text())
+
+
 # --- what the server answers before READY (BootFront), on both backends --------------------
 
 
