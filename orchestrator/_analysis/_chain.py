@@ -67,6 +67,8 @@ class Blame:
     boot: str
     duration: float
     entries: tuple[BlameEntry, ...]
+    import_duration: float | None = None
+    """Seconds from the process start to the target imported, before the boot (None: unknown)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The blame list as plain data."""
@@ -74,6 +76,7 @@ class Blame:
             "boot": self.boot,
             "duration": self.duration,
             "phases": [entry.to_dict() for entry in self.entries],
+            "import_duration": self.import_duration,
         }
 
 
@@ -164,6 +167,8 @@ class CriticalChain:
     finished: float
     links: tuple[ChainLink, ...]
     slack: tuple[PhaseSlack, ...]
+    import_duration: float | None = None
+    """Seconds from the process start to the target imported: where the chain begins."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -195,6 +200,7 @@ class CriticalChain:
             "finished": self.finished,
             "chain": [link.to_dict() for link in self.links],
             "slack": [entry.to_dict() for entry in self.slack],
+            "import_duration": self.import_duration,
         }
 
 
@@ -232,7 +238,7 @@ def blame(report: BootReport) -> Blame:
         if record.start is not None and record.end is not None
     ]
     entries.sort(key=lambda entry: -entry.duration)
-    return Blame(report.boot, report.duration, tuple(entries))
+    return Blame(report.boot, report.duration, tuple(entries), report.import_duration)
 
 
 def _chain_end(report: BootReport, ran: dict[str, PhaseRecord]) -> PhaseRecord | None:
@@ -320,7 +326,9 @@ def chain_links(report: BootReport) -> tuple[ChainLink, ...]:
 def critical_chain(report: BootReport) -> CriticalChain:
     """The chain of phases that determined the boot's duration, and the slack of the others.
 
-    The chain starts at the phase that ended last (for an aborted boot, at its
+    The chain is preceded by the target's import when the report knows it
+    (`import_duration`: the process was busy importing before the boot began).
+    It starts at the phase that ended last (for an aborted boot, at its
     root cause) and walks back, each time through the dependency that finished
     last before the current phase started. Every other phase that ran gets its
     slack: how much later it could have finished without delaying the end.
@@ -335,7 +343,9 @@ def critical_chain(report: BootReport) -> CriticalChain:
     outcome = report.outcome or report.state
     last = _chain_end(report, ran)
     if last is None:
-        return CriticalChain(report.boot, report.fingerprint, outcome, 0.0, (), ())
+        return CriticalChain(
+            report.boot, report.fingerprint, outcome, 0.0, (), (), report.import_duration
+        )
     links = _walk_back(last, ran)
     finished = max(r.end for r in ran.values() if r.end is not None)
     latest = latest_finishes(report, finished)
@@ -352,5 +362,11 @@ def critical_chain(report: BootReport) -> CriticalChain:
         if record.name not in on_chain and record.end is not None
     )
     return CriticalChain(
-        report.boot, report.fingerprint, outcome, last.end or 0.0, tuple(links), slack
+        report.boot,
+        report.fingerprint,
+        outcome,
+        last.end or 0.0,
+        tuple(links),
+        slack,
+        report.import_duration,
     )

@@ -264,6 +264,9 @@ class BootReport:
     """Phases overridden for a test or a local run: this was not the real boot."""
     left_out: tuple[str, ...] = ()
     """Declared phases not started because only overridden phases waited for them."""
+    import_duration: float | None = None
+    """Seconds from the process start to the target imported, before the boot started
+    (`systemd-analyze time`'s first line; None when smd did not import the target)."""
 
     def __getitem__(self, name: str) -> PhaseRecord:
         for record in self.phases:
@@ -292,6 +295,7 @@ class BootReport:
             "degraded": [interval.to_dict() for interval in self.degraded],
             "overrides": [override.to_dict() for override in self.overrides],
             "left_out": list(self.left_out),
+            "import_duration": self.import_duration,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -325,6 +329,7 @@ class BootReport:
                 ),
                 overrides=tuple(Override.from_dict(item) for item in data.get("overrides") or ()),
                 left_out=tuple(data.get("left_out") or ()),
+                import_duration=data.get("import_duration"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed {SCHEMA} document: {exc!r}") from exc

@@ -116,8 +116,11 @@ def _status(status: str) -> str:
 
 def blame_table(result: Blame) -> Table:
     """Phases slowest first, like `systemd-analyze blame`."""
+    took = format_seconds(result.duration)
+    if result.import_duration is not None:
+        took = f"import {format_seconds(result.import_duration)} + boot {took}"
     table = Table(
-        title=f"blame of '{result.boot}' ({format_seconds(result.duration)})",
+        title=f"blame of '{result.boot}' ({took})",
         title_justify="left",
         caption="a long phase delayed the boot only if it is on the critical chain",
         caption_justify="left",
@@ -127,6 +130,9 @@ def blame_table(result: Blame) -> Table:
     table.add_column("status")
     table.add_column("attempts", justify="right")
     table.add_column("waited", justify="right")
+    if result.import_duration is not None:
+        imported = format_seconds(result.import_duration)
+        table.add_row(imported, "(import of the target)", "-", "-", "-")
     for entry in result.entries:
         table.add_row(
             format_seconds(entry.duration),
@@ -153,6 +159,9 @@ def chain_tree(chain: CriticalChain) -> Tree:
         if link.waited > 1e-3:
             label += f" [dim](waited {format_seconds(link.waited)} for a free slot)[/]"
         node = node.add(label)
+    if chain.import_duration is not None:
+        imported = format_seconds(chain.import_duration)
+        node.add(f"(import of the target) +{imported} [dim]before the boot started[/]")
     return root
 
 
