@@ -234,3 +234,16 @@ async def test_a_gate_only_ordered_after_a_refused_gate_is_still_judged() -> Non
 
     verification = await verify_gates(boot.plan())
     assert verification["second"].verdict == "passed"
+
+
+def test_smd_verify_as_json_keeps_its_shape_when_the_target_cannot_load(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["verify", f"{Path(__file__).parent}/boots/failing.py:gate_refuses", "--format", "json"])
+    verified = json.loads(capsys.readouterr().out)
+    code = main(["verify", f"{Path(__file__).parent}/boots/failing.py:invalid", "--format", "json"])
+    invalid = json.loads(capsys.readouterr().out)
+    assert code == invalid["exit_code"] == 65
+    assert invalid.keys() == verified.keys()
+    assert invalid["schema"] == "smd.verify/1"
+    assert len(invalid["problems"]) == 2

@@ -121,6 +121,7 @@ class Verification:
             "not_started": list(self.not_started),
             "overrides": [override.to_dict() for override in self.report.overrides],
             "diagnostic": None if self.diagnostic is None else self.diagnostic.to_dict(),
+            "problems": [],
             "report": self.report.to_dict(),
         }
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 from rich.markup import escape
 
-from .._model._verification import GateVerdict, Verification
+from .._model._diagnostic import Diagnostic
+from .._model._errors import GraphError
+from .._model._verification import SCHEMA, GateVerdict, Verification
 from .._runtime._verify import verify_gates
-from ._load import load_boot
+from ._load import TargetError, load_boot
 from ._output import configure_logging, positive_float, stdout
 
 _LABELS = {
@@ -47,7 +51,16 @@ def register(commands: Any) -> None:
 
 def run_verify(arguments: argparse.Namespace) -> int:
     """Verify the gates; print a verdict per gate; return 0 or the diagnostic's code."""
-    plan = load_boot(arguments.target).plan()
+    try:
+        plan = load_boot(arguments.target).plan()
+    except (TargetError, GraphError) as exc:
+        if arguments.format != "json":
+            raise
+        problems = [exc.diagnostic] if isinstance(exc, TargetError) else list(exc.diagnostics)
+        sys.stdout.write(
+            json.dumps(unverified(arguments.target, problems), indent=2, sort_keys=True) + "\n"
+        )
+        return problems[0].exit_code
     configure_logging(arguments.log_format)
     verification = anyio.run(
         lambda: verify_gates(
@@ -60,6 +73,24 @@ def run_verify(arguments: argparse.Namespace) -> int:
     else:
         print_verification(verification)
     return verification.exit_code
+
+
+def unverified(target: str, problems: Sequence[Diagnostic]) -> dict[str, Any]:
+    """The `smd.verify/1` document of a boot that could not be loaded or planned."""
+    return {
+        "schema": SCHEMA,
+        "boot": problems[0].boot if problems else target,
+        "fingerprint": None,
+        "passed": False,
+        "exit_code": problems[0].exit_code,
+        "gates": [],
+        "ran": [],
+        "not_started": [],
+        "overrides": [],
+        "diagnostic": problems[0].to_dict(),
+        "problems": [problem.to_dict() for problem in problems],
+        "report": None,
+    }
 
 
 def print_verification(verification: Verification) -> None:
