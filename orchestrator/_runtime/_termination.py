@@ -56,6 +56,20 @@ def format_termination_message(
     return _dump(minimal)
 
 
+def try_write_termination_message(path: str | Path, diagnostic: Diagnostic) -> str | None:
+    """Write the termination message; the reason it could not be written, or None.
+
+    A termination log that cannot be written (`/dev/termination-log` outside a
+    container) is a warning for the caller to show: the diagnostic and its exit
+    code stay what they are.
+    """
+    try:
+        write_termination_message(path, diagnostic)
+    except OSError as exc:
+        return f"cannot write the termination log {path}: {exc.strerror or exc}"
+    return None
+
+
 def write_termination_message(
     path: str | Path, diagnostic: Diagnostic, *, limit: int = MAX_TERMINATION_MESSAGE
 ) -> Path:

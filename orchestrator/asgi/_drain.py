@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio
+import structlog
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -91,6 +92,12 @@ class WebSocketDrain:
         finally:
             self._sessions.discard(session)
 
+    def log_started(self, grace: float) -> None:
+        """Log that the drain began: not ready now, WebSockets closed after `grace` seconds."""
+        structlog.get_logger("smd").info(
+            "drain.started", grace_s=grace, websockets=self.open_connections
+        )
+
     async def close_all(
         self, *, code: int = GOING_AWAY, reason: str = "server shutting down", within: float = 5.0
     ) -> int:
@@ -100,6 +107,8 @@ class WebSocketDrain:
             How many WebSockets this call closed.
         """
         closed = 0
+        log = structlog.get_logger("smd")
+        log.info("drain.closing", websockets=self.open_connections, code=code, within_s=within)
 
         async def close_one(session: _Session) -> None:
             nonlocal closed
@@ -110,4 +119,5 @@ class WebSocketDrain:
             async with anyio.create_task_group() as group:
                 for session in list(self._sessions):
                     group.start_soon(close_one, session)
+        log.info("drain.closed", closed=closed)
         return closed

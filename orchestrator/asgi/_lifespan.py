@@ -17,7 +17,7 @@ from .._model._plan import BootPlan
 from .._runtime._interrupt import BootInterrupt
 from .._runtime._running import RunningBoot
 from .._runtime._sinks import StructlogSink
-from .._runtime._termination import write_termination_message
+from .._runtime._termination import try_write_termination_message
 from ..health import BootProgress, HealthSource, LoopWatch
 from ..systemd import SystemdNotifier
 
@@ -206,7 +206,10 @@ class BootLifespan:
     def _report(self, diagnostic: Diagnostic) -> None:
         self._on_failure(diagnostic)
         if self._termination_log is not None:
-            write_termination_message(self._termination_log, diagnostic)
+            problem = try_write_termination_message(self._termination_log, diagnostic)
+            if problem is not None:  # a warning: the refusal and its exit code stand
+                sys.stderr.write(f"smd: warning: {problem}\n")
+                sys.stderr.flush()
 
 
 def _print_diagnostic(diagnostic: Diagnostic) -> None:

@@ -148,6 +148,7 @@ class DrainingServer(uvicorn.Server):
     def _start_drain(self) -> None:
         if self.drain_task is None and self._loop is not None:
             self.boot_lifespan.begin_draining()  # systemd hears STOPPING=1 before the grace
+            self.drain.log_started(self.drain_grace)
             self.drain_task = self._loop.create_task(self._drain())
 
     async def _drain(self) -> None:
