@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._model._analyzers import AnalyzerFunction, FailureAnalyzer, check_analyzer
 from ._model._errors import GraphError
+from ._model._library import PrivatePhase, include_library, namespace_problems, privacy_problems
 from ._model._overrides import (
     Override,
     caller_source,
@@ -44,6 +45,8 @@ class Boot:
         self._plan: BootPlan | None = None
         self._running = False
         self._stand_ins: dict[str, tuple[Override, PhaseSpec]] = {}
+        self._exports: tuple[str, ...] | None = None
+        self._private: dict[str, PrivatePhase] = {}
         self._analyzers: list[FailureAnalyzer] = []
 
     def __repr__(self) -> str:
@@ -109,12 +112,56 @@ class Boot:
         self._plan = None
         return spec
 
-    def include(self, other: Boot | Iterable[PhaseSpec]) -> None:
-        """Add every phase of another boot (or a list of phases) after this boot's own."""
+    def export(self, *names: str) -> None:
+        """Let boots that include this one depend on `names`; its other phases become private.
+
+        A library that never calls `export` exports every phase. Once included,
+        a private phase may be depended on only by the phases included with it;
+        anything else that names it is refused by `validate()`, with the phases
+        the library does export.
+        """
+        self._exports = (*(self._exports or ()), *names)
+        self._plan = None
+
+    def include(self, other: Boot | Iterable[PhaseSpec], *, namespace: str | None = None) -> None:
+        """Add every phase of another boot (a library) or a list of phases after this boot's own.
+
+        Args:
+            other: a `Boot` used as a library, or `PhaseSpec` objects.
+            namespace: a prefix for the included phases' names: `namespace="db"`
+                makes the library's `pool` this boot's `db_pool`, so two libraries
+                that each have a `settings` phase fit in one boot. Inside the
+                library, phases keep naming each other by their own names.
+
+        Raises:
+            TypeError: `other` is neither a Boot nor PhaseSpec objects.
+            ValueError: `namespace` is not a Python identifier.
+            GraphError: the library exports a phase it does not declare.
+        """
+        for problem in namespace_problems(namespace):
+            raise ValueError(f"include(): {problem}")
         specs = other.phases if isinstance(other, Boot) else tuple(other)
         for spec in specs:
             if not isinstance(spec, PhaseSpec):
                 raise TypeError(f"include() takes a Boot or PhaseSpec objects, got {spec!r}")
+        if isinstance(other, Boot):
+            unknown = [n for n in other._exports or () if n not in {s.name for s in specs}]
+            if unknown:
+                raise unknown_phase_error(
+                    other.name, unknown[0], [s.name for s in specs], f"export() of '{other.name}'"
+                )
+            specs, private = include_library(
+                other.name,
+                specs,
+                namespace=namespace,
+                exports=other._exports,
+                private=other._private,
+            )
+            self._private.update(private)
+        elif namespace is not None:
+            specs, _ = include_library(
+                "phases", specs, namespace=namespace, exports=None, private={}
+            )
         self._declared.extend(specs)
         if isinstance(other, Boot):
             self._analyzers.extend(other._analyzers)
@@ -202,7 +249,9 @@ class Boot:
             GraphError: listing every problem (cycles, unknown or duplicate
                 names, bad options), not only the first.
         """
-        problems = find_problems(self.name, self._effective())
+        effective = self._effective()
+        problems = find_problems(self.name, effective)
+        problems += privacy_problems(self.name, effective, self._private)
         if problems:
             raise GraphError(problems)
 

@@ -12,6 +12,7 @@ PUBLIC_MODULES = [
     "orchestrator.cli",
     "orchestrator.health",
     "orchestrator.otel",
+    "orchestrator.plugins",
     "orchestrator.systemd",
     "orchestrator.testing",
     "phases.websocket",

@@ -11,14 +11,14 @@ from importlib import metadata
 
 from .._model._diagnostic import Diagnostic, describe_exception
 from .._model._errors import GraphError
-from . import _analyze, _history, _inspect, _run, _verify
+from . import _analyze, _history, _inspect, _plugins, _run, _verify
 from ._load import TargetError, usage_error
 from ._output import print_diagnostic
 
 Handler = Callable[[argparse.Namespace], int]
 
 # Each command module adds its sub-commands; `handler` in the namespace runs it.
-COMMAND_MODULES = (_run, _inspect, _analyze, _history, _verify)
+COMMAND_MODULES = (_run, _inspect, _analyze, _history, _verify, _plugins)
 
 
 def build_parser() -> argparse.ArgumentParser:
