@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -62,6 +63,8 @@ def _dispatch(handler: Handler, arguments: argparse.Namespace) -> int:
         return exc.diagnostics[0].exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     except OSError as exc:
         cause = describe_exception(exc)
         problem = usage_error(
@@ -88,6 +91,14 @@ def _dispatch(handler: Handler, arguments: argparse.Namespace) -> int:
         )
         print_diagnostic(diagnostic)
         return diagnostic.exit_code
+
+
+def _reader_went_away() -> int:
+    """`smd ... | head`: the reader closed the pipe; stop quietly, as `cat` does (128 + SIGPIPE)."""
+    with contextlib.suppress(OSError):  # nothing left to flush at exit, so nothing to complain of
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 def _subject(arguments: argparse.Namespace) -> str:

@@ -33,13 +33,27 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F) if chr(code) not in "\n\t"}
+_CONTROL.update({code: f"\\x{code:02x}" for code in range(0x80, 0xA0)})
+
+
+def neutralise(text: str) -> str:
+    """`text` with control characters shown as `\\xNN`: an error message cannot drive the terminal.
+
+    An exception's message may carry escape sequences (a hostile server's
+    reply, a file name); printed raw, they could move the cursor, retitle the
+    window or hide lines. Newlines and tabs stay.
+    """
+    return text.translate(_CONTROL)
+
+
 def print_diagnostic(diagnostic: Diagnostic, *, as_json: bool = False) -> None:
     """Show a diagnostic on stderr (JSON on stdout when asked)."""
     if as_json:
         sys.stdout.write(diagnostic.to_json() + "\n")
         return
     style = "bold red" if diagnostic.kind != "interrupted" else "bold yellow"
-    stderr().print(str(diagnostic), style=style, markup=False)
+    stderr().print(neutralise(str(diagnostic)), style=style, markup=False)
 
 
 def wants_traceback(arguments: argparse.Namespace) -> bool:
@@ -53,7 +67,7 @@ def print_traceback(error: BaseException) -> None:
     Like Python's own, causes first; no local variables; every line masked.
     """
     lines = traceback.format_exception(error)
-    sys.stderr.write("\n" + "".join(mask_text(line) for line in lines))
+    sys.stderr.write("\n" + neutralise("".join(mask_text(line) for line in lines)))
     sys.stderr.flush()
 
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from .._analysis._chain import critical_chain
 from .._boot import Boot
+from .._model._diagnostic import Diagnostic
 from .._model._errors import BootAborted
 from .._model._events import EventSink
 from .._model._report import BootReport
@@ -169,15 +170,17 @@ async def _boot_and_serve(
                 await anyio.sleep_forever()
     except BootAborted as aborted:
         stack.close()
-        print_diagnostic(aborted.diagnostic)
+        diagnostic = name_the_deadline_option(aborted.diagnostic, arguments.deadline)
+        print_diagnostic(diagnostic)
         if aborted.__cause__ is not None and wants_traceback(arguments):
             print_traceback(aborted.__cause__)
         if arguments.termination_log is not None:
             try:
-                write_termination_message(arguments.termination_log, aborted.diagnostic)
+                write_termination_message(arguments.termination_log, diagnostic)
             except OSError as exc:
                 stderr().print(f"smd: cannot write the termination log: {exc}", markup=False)
-        return aborted.report, aborted.exit_code
+        report = dataclasses.replace(aborted.report, diagnostic=diagnostic.to_dict())
+        return report, aborted.exit_code
     if running.stop_failed:
         stderr().print(
             "smd: the stop did not complete: a teardown failed or the stop timeout ran out "
@@ -186,6 +189,17 @@ async def _boot_and_serve(
         )
         return running.report, STOP_FAILED
     return running.report, 0
+
+
+def name_the_deadline_option(diagnostic: Diagnostic, deadline: float | None) -> Diagnostic:
+    """A boot deadline that `--deadline` set is named as such in the action, not as code."""
+    if deadline is None or not diagnostic.summary.startswith("the boot did not finish within"):
+        return diagnostic
+    action = (
+        f"Raise --deadline (it was {deadline:g}s: smd run --deadline SECONDS), or make the "
+        "phases still running faster; `smd analyze REPORT critical-chain` shows where time went."
+    )
+    return dataclasses.replace(diagnostic, action=action)
 
 
 STYLES_BY_STATE = {"ready": "bold green", "degraded": "bold yellow"}
