@@ -60,6 +60,8 @@ def log_level(event: AnyEvent) -> str:
             assert_never(event)
 
 
+_LEVELS = {"error": 40, "warning": 30, "info": 20}  # the numbers of the `logging` module
+
 _FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
 
 
@@ -121,4 +123,7 @@ class StructlogSink:
         if self._logger is None:
             self._logger = structlog.get_logger("smd")
         level = log_level(narrow(event))
+        enabled = getattr(self._logger, "is_enabled_for", None)
+        if enabled is not None and not enabled(_LEVELS[level]):
+            return  # filtered out: not worth turning into fields
         getattr(self._logger, level)(event.name, **event_fields(event))
