@@ -91,7 +91,11 @@ class Diagnostic:
     """What went wrong, where, and what to do about it.
 
     `str(diagnostic)` is the human block; `to_dict()` / `to_json()` is the
-    schema `smd.diagnostic/1`.
+    schema `smd.diagnostic/1`. When the cause is an exception, `location` is
+    the innermost frame of the user's own code that raised it (for a timeout,
+    where the phase was waiting when cancelled) and `traceback` the user's
+    frames, innermost last; None and empty otherwise, and in documents
+    written before they existed.
     """
 
     boot: str
