@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = (
     "benchmarks.bench_scheduler",
     "benchmarks.bench_boot",
+    "benchmarks.bench_floor",
     "benchmarks.bench_analysis",
     "benchmarks.bench_masking",
     "benchmarks.bench_history",
