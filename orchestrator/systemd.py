@@ -14,6 +14,11 @@ boot is READY or DEGRADED, a `STATUS=` when it degrades or recovers in service
 and when a signal arrives, `STOPPING=1` when shutdown begins (extending the
 stop timeout by the boot's `stop_timeout`, when it has one), and an extension
 for each teardown with a `teardown_timeout`. See sd_notify(3).
+
+With `WatchdogSec=` in the unit, `await notifier.keep_alive()` (run for you by
+`orchestrator.asgi.lifespan`) sends `WATCHDOG=1` at half of `WATCHDOG_USEC`
+from a task on the event loop, so a blocked loop stops the pings and systemd
+restarts the service.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import os
 import socket
 from collections.abc import Mapping
 from typing import assert_never
+
+import anyio
 
 from ._model._events import (
     AnyEvent,
@@ -68,13 +75,16 @@ def notify(message: str, *, address: str | None = None) -> bool:
         True if sent; False if there is no socket to send to.
 
     Raises:
-        OSError: the socket exists but the datagram could not be sent.
+        OSError: the socket exists but the datagram could not be sent, or its
+            reader is so far behind that it would have to wait (`BlockingIOError`).
     """
     address = address if address is not None else os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False
     target = "\0" + address[1:] if address.startswith("@") else address
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        # Never wait for a reader that is behind: it is called from the event loop.
+        sock.setblocking(False)
         sock.connect(target)
         sock.sendall(message.encode())
     return True
@@ -91,6 +101,9 @@ class SystemdNotifier:
             `STOPPING=1` comes with `EXTEND_TIMEOUT_USEC=` covering the whole stop,
             and no teardown's extension reaches past it; without it, only each
             teardown's `teardown_timeout` extends systemd's stop timeout.
+        watchdog_usec: systemd's watchdog timeout in microseconds; by default
+            `$WATCHDOG_USEC` when the sink is created (only if `$WATCHDOG_PID`
+            is unset or names this process, as sd_watchdog_enabled(3) says).
 
     Raises:
         TypeError: `stop_timeout` is not a number.
@@ -98,6 +111,8 @@ class SystemdNotifier:
 
     Attributes:
         stop_timeout: the stop budget given, or None.
+        watchdog_usec: the watchdog timeout, or None when systemd expects no pings.
+        pings: how many `WATCHDOG=1` were sent (they are not kept in `sent`).
         errors: send failures, kept instead of raised (a sink must not raise).
         sent: every message sent, oldest first.
     """
@@ -108,9 +123,11 @@ class SystemdNotifier:
         *,
         address: str | None = None,
         stop_timeout: float | None = None,
+        watchdog_usec: int | None = None,
     ) -> None:
         check_run_arguments(max_concurrency=None, deadline=None, stop_timeout=stop_timeout)
         self.address = address if address is not None else os.environ.get("NOTIFY_SOCKET")
+        self.watchdog_usec = watchdog_usec if watchdog_usec is not None else _watchdog_usec()
         self.stop_timeout = stop_timeout
         self._budgets: Mapping[str, float] = _budgets(plan) if plan is not None else {}
         self._teardown_budgets: Mapping[str, float] = (
@@ -121,6 +138,7 @@ class SystemdNotifier:
         self._stop_ends: float | None = None
         self.errors: list[OSError] = []
         self.sent: list[str] = []
+        self.pings = 0
 
     def __repr__(self) -> str:
         return f"<SystemdNotifier address={self.address!r} sent={len(self.sent)}>"
@@ -129,6 +147,36 @@ class SystemdNotifier:
     def enabled(self) -> bool:
         """Whether there is a notify socket to talk to."""
         return bool(self.address)
+
+    @property
+    def watchdog_interval(self) -> float | None:
+        """Seconds between two `WATCHDOG=1` (half the watchdog timeout), or None."""
+        if not self.enabled or not self.watchdog_usec:
+            return None
+        return self.watchdog_usec / 2_000_000
+
+    async def keep_alive(self) -> None:
+        """Send `WATCHDOG=1` every `watchdog_interval` from this event loop, until cancelled.
+
+        Returns at once when systemd expects no pings. Because the pings come
+        from a task on the loop, a loop blocked past the watchdog timeout stops
+        them, and systemd restarts the service (`Restart=on-watchdog` or `always`).
+        """
+        interval = self.watchdog_interval
+        if interval is None:
+            return
+        failing = False
+        while True:
+            try:
+                notify("WATCHDOG=1", address=self.address)
+            except OSError as exc:
+                if not failing:  # one error per outage, however long it lasts
+                    self.errors.append(exc)
+                failing = True
+            else:
+                failing = False
+                self.pings += 1
+            await anyio.sleep(interval)
 
     def __call__(self, event: Event) -> None:
         """Translate one boot event into sd_notify messages."""
@@ -225,6 +273,17 @@ class SystemdNotifier:
             self.errors.append(exc)
         else:
             self.sent.append(message)
+
+
+def _watchdog_usec() -> int | None:
+    pid = os.environ.get("WATCHDOG_PID")
+    if pid is not None and pid.strip() != str(os.getpid()):
+        return None  # the watchdog belongs to another process (the one systemd started)
+    try:
+        usec = int(os.environ.get("WATCHDOG_USEC", ""))
+    except ValueError:
+        return None
+    return usec if usec > 0 else None
 
 
 def _teardown_budgets(plan: BootPlan) -> dict[str, float]:

@@ -5,12 +5,15 @@ ten seconds, so a signal arrives while it runs), `held` (the boot waits in
 `warm_up` for a line on stdin, so a test sees it booting for as long as it
 wants), `held-teardown` (the database's teardown waits for a line on stdin),
 `crashing-service` (a critical service crashes at each line on stdin and is
-restarted once) or `ok`; an optional second argument is the drain grace in seconds (0.2). Each
-serves on 127.0.0.1, port 0, through `serve_asgi`.
+restarted once), `recovering` (a non-critical cache fails until the file
+`$SMD_TEST_CACHE_UP` exists, and recovers in the background) or `ok`; an
+optional second argument is the drain grace in seconds (0.2). Each serves on
+127.0.0.1, port 0, through `serve_asgi`.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator
 
@@ -123,6 +126,22 @@ def crashing_service_boot() -> Boot:
     return boot
 
 
+def recovering_boot() -> Boot:
+    boot = Boot("asgi-recovering")
+
+    @boot.phase()
+    async def database() -> str:
+        return "db-connection"
+
+    @boot.phase(critical=False, retry=None, recover=Retry(attempts=10_000, delay=0.02))
+    async def cache(database: str) -> str:
+        if not os.path.exists(os.environ["SMD_TEST_CACHE_UP"]):  # noqa: ASYNC240  (a test flag)
+            raise ConnectionError("cache is down")
+        return "cache"
+
+    return boot
+
+
 async def hello(request: Request) -> JSONResponse:
     """Reads the boot three ways: resources(), lifespan state, app state."""
     return JSONResponse(
@@ -150,6 +169,7 @@ if __name__ == "__main__":
         "held": held_boot,
         "held-teardown": held_teardown_boot,
         "crashing-service": crashing_service_boot,
+        "recovering": recovering_boot,
     }
     app, smd = create_app(boots[sys.argv[1]]())
     grace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -163,12 +164,15 @@ class Served:
 
 
 @contextmanager
-def served(tmp_path: Path, kind: str, *arguments: str) -> Iterator[Served]:
+def served(
+    tmp_path: Path, kind: str, *arguments: str, env: dict[str, str] | None = None
+) -> Iterator[Served]:
     stdout = tmp_path / "stdout.log"
     with stdout.open("w") as out:
         process = subprocess.Popen(
             [PYTHON, "asgi_apps.py", kind, *arguments],
             cwd=HERE,
+            env={**os.environ, **(env or {})},
             stdin=subprocess.PIPE,
             stdout=out,
             stderr=subprocess.PIPE,
@@ -377,6 +381,48 @@ def test_a_critical_service_spent_in_service_stops_the_server_with_exit_69(
     assert stderr.count("phase_failed") == 1
     assert "Traceback" not in stderr
     assert re.search(r"teardown\.completed .*phase=database", server.stdout.read_text())
+
+
+@pytest.mark.slow
+def test_a_recovery_from_degraded_to_ready_shows_in_readyz_and_in_status(
+    tmp_path: Path,
+) -> None:
+    flag = tmp_path / "cache-up"
+    directory = Path(tempfile.mkdtemp(prefix="smd-", dir="/tmp"))
+    address = str(directory / "notify")
+    messages: list[str] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(address)
+        reader = threading.Thread(target=_read_datagrams, args=(systemd, messages), daemon=True)
+        reader.start()
+        env = {"SMD_TEST_CACHE_UP": str(flag), "NOTIFY_SOCKET": address}
+        with served(tmp_path, "recovering", env=env) as server:
+            server.wait_until("/startupz", 200)
+            degraded = server.get("/readyz")
+            assert degraded.status_code == 200  # DEGRADED is ready by default
+            assert degraded.json()["state"] == "degraded"
+            assert degraded.json()["degraded"] == ["cache"]
+            verbose = server.get("/readyz?verbose").text.splitlines()
+            assert "[-]cache failed: ConnectionError: cache is down" in verbose
+            flag.touch()
+            while (ready := server.get("/readyz").json())["state"] != "ready":
+                time.sleep(0.01)
+            assert ready["degraded"] == []
+            assert server.get("/readyz?verbose").text.splitlines()[1] == "[+]cache ok"
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=30) == 0
+        systemd.shutdown(socket.SHUT_RDWR)
+        reader.join(timeout=10)
+    Path(address).unlink()
+    directory.rmdir()
+    states = [m for m in messages if m.startswith(("READY=1", "STATUS=ready", "STATUS=degraded"))]
+    assert states[0].startswith("READY=1\nSTATUS=degraded")
+    assert any(m.startswith("STATUS=ready: asgi-recovering recovered") for m in states)
+
+
+def _read_datagrams(sock: socket.socket, into: list[str]) -> None:
+    while message := sock.recv(4096):
+        into.append(message.decode())
 
 
 # --- what the server answers before READY (BootFront), on both backends --------------------

@@ -350,3 +350,107 @@ async def test_a_signal_in_service_says_so_then_stops_within_the_budget(
         "STATUS=SIGTERM received: the service stops in order",
         "STOPPING=1\nSTATUS=stopping\nEXTEND_TIMEOUT_USEC=8000000",
     ]
+
+
+# --- the watchdog ---------------------------------------------------------------------------
+
+
+def test_watchdog_interval_is_half_of_watchdog_usec(
+    monkeypatch: pytest.MonkeyPatch, listener: tuple[socket.socket, str]
+) -> None:
+    _, path = listener
+    monkeypatch.setenv("WATCHDOG_USEC", "3000000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    assert SystemdNotifier(address=path).watchdog_interval == 1.5
+
+
+@pytest.mark.parametrize(
+    ("usec", "pid"),
+    [
+        pytest.param(None, None, id="no-watchdog"),
+        pytest.param("0", None, id="zero"),
+        pytest.param("soon", None, id="garbage"),
+        pytest.param("3000000", "1", id="another-process"),
+    ],
+)
+def test_no_watchdog_when_systemd_expects_no_pings_from_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+    listener: tuple[socket.socket, str],
+    usec: str | None,
+    pid: str | None,
+) -> None:
+    _, path = listener
+    for name, value in (("WATCHDOG_USEC", usec), ("WATCHDOG_PID", pid)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert SystemdNotifier(address=path).watchdog_interval is None
+
+
+def test_watchdog_pid_naming_this_process_enables_the_pings(
+    monkeypatch: pytest.MonkeyPatch, listener: tuple[socket.socket, str]
+) -> None:
+    _, path = listener
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    assert SystemdNotifier(address=path).watchdog_interval == 0.5
+
+
+def test_without_a_notify_socket_there_is_no_watchdog() -> None:
+    assert SystemdNotifier(address="", watchdog_usec=1_000_000).watchdog_interval is None
+
+
+@pytest.mark.anyio
+async def test_keep_alive_sends_watchdog_pings_from_the_event_loop(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    notifier = SystemdNotifier(address=path, watchdog_usec=20_000)  # a ping every 10 ms
+    received: list[bytes] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(notifier.keep_alive)
+        while len(received) < 3:
+            await anyio.wait_readable(sock)
+            received.append(sock.recv(64))
+        group.cancel_scope.cancel()
+    assert received == [b"WATCHDOG=1"] * 3
+    assert notifier.pings >= 3
+    assert notifier.sent == []  # pings are counted, not kept
+
+
+@pytest.mark.anyio
+async def test_keep_alive_returns_at_once_without_a_watchdog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    notifier = SystemdNotifier(address="/tmp/smd-unused")
+    with anyio.fail_after(5):
+        await notifier.keep_alive()
+    assert notifier.pings == 0
+
+
+@pytest.mark.anyio
+async def test_a_lost_socket_is_one_error_per_outage_not_one_per_ping() -> None:
+    notifier = SystemdNotifier(address="/tmp/smd-no-such-socket", watchdog_usec=2_000)
+    async with anyio.create_task_group() as group:
+        group.start_soon(notifier.keep_alive)
+        while True:
+            await anyio.sleep(0.01)
+            if notifier.errors:
+                break
+        await anyio.sleep(0.05)  # many more pings fail meanwhile
+        group.cancel_scope.cancel()
+    assert len(notifier.errors) == 1
+
+
+def test_a_reader_that_is_behind_never_blocks_the_sender(
+    listener: tuple[socket.socket, str],
+) -> None:
+    _, path = listener  # nobody reads it: its queue fills up
+    notifier = SystemdNotifier(address=path)
+    with pytest.raises(BlockingIOError):  # noqa: PT012  (sends until the queue is full)
+        for _ in range(1_000_000):
+            notify("STATUS=flooding", address=path)
+    notifier.stopping()  # a sink records it and goes on
+    assert isinstance(notifier.errors[-1], BlockingIOError)
