@@ -53,22 +53,50 @@ def in_plan_order(declared: Sequence[PhaseSpec]) -> tuple[PhaseSpec, ...]:
     Kahn's algorithm with a heap keyed by declaration order is exactly the
     lexicographic topological sort networkx gives for the same graph.
     """
+    return tuple(declared[i] for i in _ready_order(declared))
+
+
+def is_acyclic(declared: Sequence[PhaseSpec]) -> bool:
+    """Whether no phase waits, directly or not, for itself (undeclared names are ignored)."""
+    return len(_ready_order(declared)) == len(declared)
+
+
+def _ready_order(declared: Sequence[PhaseSpec]) -> list[int]:
+    """Declaration indices in plan order; a phase on or behind a cycle is left out.
+
+    The dependents are kept in flat lists of integers, not a list per phase: a
+    large declaration then allocates nothing for the garbage collector to walk.
+    """
     index = {spec.name: i for i, spec in enumerate(declared)}
-    dependents: list[list[int]] = [[] for _ in declared]
-    waiting = [len(spec.waits_for) for spec in declared]
+    waiting = [0] * len(declared)
+    first = [0] * (len(declared) + 1)  # dependents of i: dependents[first[i]:first[i + 1]]
+    dependencies: list[int] = []
+    dependents: list[int] = []
     for i, spec in enumerate(declared):
         for name in spec.waits_for:
-            dependents[index[name]].append(i)
+            dependency = index.get(name)
+            if dependency is not None:
+                dependencies.append(dependency)
+                dependents.append(i)
+                first[dependency + 1] += 1
+                waiting[i] += 1
+    for i in range(len(declared)):
+        first[i + 1] += first[i]
+    slots = first[:-1]
+    by_dependency = [0] * len(dependents)
+    for dependency, dependent in zip(dependencies, dependents, strict=True):
+        by_dependency[slots[dependency]] = dependent
+        slots[dependency] += 1
     ready = [i for i, count in enumerate(waiting) if count == 0]  # ascending: a heap
-    ordered: list[PhaseSpec] = []
+    ordered: list[int] = []
     while ready:
         i = heapq.heappop(ready)
-        ordered.append(declared[i])
-        for dependent in dependents[i]:
+        ordered.append(i)
+        for dependent in by_dependency[first[i] : first[i + 1]]:
             waiting[dependent] -= 1
             if not waiting[dependent]:
                 heapq.heappush(ready, dependent)
-    return tuple(ordered)
+    return ordered
 
 
 def fingerprint_of(

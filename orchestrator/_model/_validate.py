@@ -12,7 +12,7 @@ from ._checks import LONGEST_WAIT, is_finite, is_number, shown
 from ._diagnostic import Diagnostic
 from ._options import OPTIONS_BY_NAME
 from ._phase import PhaseSpec
-from ._plan import build_graph
+from ._plan import build_graph, is_acyclic
 
 _NAME = OPTIONS_BY_NAME["name"]
 
@@ -95,6 +95,8 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
 
 def _cycles(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
     unique = tuple({spec.name: spec for spec in reversed(declared)}.values())[::-1]
+    if is_acyclic(unique):  # the common case, without building the graph
+        return []
     graph = build_graph(unique)
     graph.remove_nodes_from([n for n in list(graph) if "index" not in graph.nodes[n]])
     index = {spec.name: i for i, spec in enumerate(unique)}
