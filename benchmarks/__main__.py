@@ -10,6 +10,7 @@ BENCHMARKS = (
     "benchmarks.bench_scheduler",
     "benchmarks.bench_boot",
     "benchmarks.bench_floor",
+    "benchmarks.bench_scaling",
     "benchmarks.bench_analysis",
     "benchmarks.bench_masking",
     "benchmarks.bench_history",
