@@ -159,6 +159,42 @@ async def test_verbose_readyz_has_one_kubernetes_line_per_phase_and_the_verdict(
 
 
 @pytest.mark.anyio
+async def test_an_error_with_line_breaks_stays_on_its_phase_line_in_verbose() -> None:
+    boot = Boot("forged")
+
+    @boot.phase(critical=False)
+    async def cache() -> str:
+        raise RuntimeError("down\n[+]cache ok\nreadyz check passed\x1b[2J")
+
+    async with boot.start(sinks=[]) as running:
+        running.begin_draining()
+        text = (await _get(HealthApp(lambda: running), "/readyz?verbose")).text
+    assert text.splitlines() == [
+        "[-]cache failed: RuntimeError: down\\n[+]cache ok\\nreadyz check passed\\x1b[2J",
+        "[-]shutdown failed: draining",
+        "readyz check failed",
+    ]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/health+json;q=abc",
+        "application/health+json;q=0.0",
+        "text/html, application/health+jsonx",
+        "",
+        "application/health+json;" + "q=1;" * 10_000,
+    ],
+)
+def test_an_odd_accept_header_never_fails_the_probe(accept: str) -> None:
+    from orchestrator.health import answer_probe
+
+    body, media_type = answer_probe(check_startup(None), accept=accept)
+    assert media_type in ("application/json", HEALTH_JSON)
+    assert json.loads(body)
+
+
+@pytest.mark.anyio
 async def test_verbose_readyz_while_draining_names_the_shutdown(running: RunningBoot) -> None:
     running.begin_draining()
     response = await _get(HealthApp(lambda: running), "/readyz?verbose=1")

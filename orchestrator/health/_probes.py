@@ -102,7 +102,7 @@ class ProbeResult:
         lines = [
             f"[+]{check.name} ok"
             if check.status == "pass"
-            else f"[-]{check.name} failed: {check.output or check.observed}"
+            else f"[-]{check.name} failed: {_one_line(check.output or check.observed)}"
             for check in self.checks
         ]
         if self.health.draining and self.probe == "readyz":
@@ -210,6 +210,13 @@ def run_probe(
     if probe == "readyz":
         return check_readiness(source, allow_degraded=allow_degraded)
     return check_startup(source)
+
+
+def _one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped: one line, never obeyed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _not_yet(health: BootHealth) -> str:
