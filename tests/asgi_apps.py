@@ -8,13 +8,15 @@ wants), `held-teardown` (the database's teardown waits for a line on stdin),
 restarted once), `recovering` (a non-critical cache fails until the file
 `$SMD_TEST_CACHE_UP` exists, and recovers in the background) or `ok`; an
 optional second argument is the drain grace in seconds (0.2). Each serves on
-127.0.0.1, port 0, through `serve_asgi`.
+127.0.0.1, port 0, through `serve_asgi`; `$SMD_TEST_STALL_THRESHOLD` sets the
+loop watch's threshold, and `/block?seconds=S` blocks the event loop.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -25,6 +27,7 @@ from starlette.routing import Route
 
 from orchestrator import Boot, PhaseContext, Retry, StructlogSink
 from orchestrator.asgi import BootLifespan, health_routes, lifespan, resources, serve_asgi
+from orchestrator.health import LoopWatch
 from orchestrator.systemd import SystemdNotifier
 
 TEARDOWNS: list[str] = []
@@ -153,10 +156,19 @@ async def hello(request: Request) -> JSONResponse:
     )
 
 
-def create_app(boot: Boot) -> tuple[Starlette, BootLifespan]:
-    """The app with health routes and /hello; systemd hears of it when NOTIFY_SOCKET is set."""
-    smd = lifespan(boot, sinks=[StructlogSink(), SystemdNotifier(boot.plan())])
-    return Starlette(routes=[*health_routes(), Route("/hello", hello)], lifespan=smd), smd
+async def block(request: Request) -> JSONResponse:
+    """Blocks the event loop for `?seconds=` (what a sync call in a handler does)."""
+    seconds = float(request.query_params["seconds"])
+    time.sleep(seconds)  # noqa: ASYNC251  (the point: a blocked loop)
+    return JSONResponse({"blocked": seconds})
+
+
+def create_app(boot: Boot, loop_watch: LoopWatch | bool = True) -> tuple[Starlette, BootLifespan]:
+    """The app with health routes, /hello and /block; systemd hears of it via NOTIFY_SOCKET."""
+    sinks = [StructlogSink(), SystemdNotifier(boot.plan())]
+    smd = lifespan(boot, sinks=sinks, loop_watch=loop_watch)
+    routes = [*health_routes(), Route("/hello", hello), Route("/block", block)]
+    return Starlette(routes=routes, lifespan=smd), smd
 
 
 failing_app, failing_lifespan = create_app(failing_boot())
@@ -171,6 +183,8 @@ if __name__ == "__main__":
         "crashing-service": crashing_service_boot,
         "recovering": recovering_boot,
     }
-    app, smd = create_app(boots[sys.argv[1]]())
+    threshold = os.environ.get("SMD_TEST_STALL_THRESHOLD")
+    watch = LoopWatch(threshold=float(threshold), memory=600, interval=0.05) if threshold else True
+    app, smd = create_app(boots[sys.argv[1]](), loop_watch=watch)
     grace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2
     raise SystemExit(serve_asgi(app, smd, port=0, drain_grace=grace, log_level="info"))

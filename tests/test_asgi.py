@@ -425,6 +425,55 @@ def _read_datagrams(sock: socket.socket, into: list[str]) -> None:
         into.append(message.decode())
 
 
+@pytest.mark.slow
+def test_livez_says_how_long_a_handler_blocked_the_event_loop(tmp_path: Path) -> None:
+    env = {"SMD_TEST_STALL_THRESHOLD": "0.2"}
+    with served(tmp_path, "ok", env=env) as server:
+        server.wait_until("/startupz", 200)
+        assert server.get("/livez").status_code == 200
+        assert server.get("/block", params={"seconds": "1.5"}).json() == {"blocked": 1.5}
+        live = server.get("/livez")
+        verbose = server.get("/livez?verbose").text.splitlines()
+    assert live.status_code == 503
+    said = re.fullmatch(
+        r"event loop blocked for (\d+\.\d) s, \d+\.\d s ago \(threshold 0\.2 s\)",
+        live.json()["event_loop"],
+    )
+    assert said is not None
+    assert float(said.group(1)) >= 1.4  # it was blocked at least that long, however loaded
+    assert verbose[0].startswith("[-]event_loop failed: event loop blocked for ")
+    assert verbose[-1] == "livez check failed"
+
+
+@pytest.mark.slow
+def test_serve_asgi_pings_the_systemd_watchdog_from_its_event_loop(tmp_path: Path) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="smd-", dir="/tmp"))
+    address = str(directory / "notify")
+    messages: list[str] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(address)
+        reader = threading.Thread(target=_read_datagrams, args=(systemd, messages), daemon=True)
+        reader.start()
+        env = {"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "100000"}
+        with served(tmp_path, "ok", env=env) as server:
+            server.wait_until("/startupz", 200)
+            while not _pinged_after_ready(messages):
+                time.sleep(0.01)
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=30) == 0
+        systemd.shutdown(socket.SHUT_RDWR)
+        reader.join(timeout=10)
+    Path(address).unlink()
+    directory.rmdir()
+    assert messages.count("WATCHDOG=1") >= 1
+
+
+def _pinged_after_ready(messages: list[str]) -> bool:
+    seen = list(messages)
+    ready = [i for i, m in enumerate(seen) if m.startswith("READY=1")]
+    return bool(ready) and "WATCHDOG=1" in seen[ready[0] :]
+
+
 # --- what the server answers before READY (BootFront), on both backends --------------------
 
 
