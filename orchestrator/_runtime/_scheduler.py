@@ -215,17 +215,16 @@ class Engine:
         await self._work()
 
     def _runner(self, run: PhaseRun) -> Coroutine[Any, Any, None]:
-        """The coroutine that runs `run`: the flat one for a plain async phase."""
+        """The coroutine that runs `run`: a flat one for an async phase with one attempt."""
         spec = run.spec
         if (
             spec.style is PhaseStyle.ASYNC
             and spec.kind in ("phase", "gate")
-            and spec.timeout is None
             and spec.retry is None
             and not spec.wants_context
             and not (self.faults and (spec.name, "start") in self.faults)
         ):
-            return self._run_plain(run)
+            return self._run_plain(run) if spec.timeout is None else self._run_timed(run)
         return self._run(run)
 
     def _never_began(self, run: PhaseRun) -> None:
@@ -276,6 +275,55 @@ class Engine:
         if error is not None:
             run.log_attempt(started, end, "failed")
             await self._failed(run, _Failed(error, timed_out=False), end)
+            return
+        run.log_attempt(started, end, "completed")
+        self._completed(run, value, None, end)
+
+    async def _run_timed(self, run: PhaseRun) -> None:
+        """`_run_plain` for a phase with a `timeout=`: its one attempt bounded by a scope."""
+        spec = run.spec
+        timeout = spec.timeout or 0.0
+        values = self.values
+        arguments = {name: values[name] for name in spec.requires}
+        run.attempts = 1
+        trace = AttemptTrace()
+        CURRENT_ATTEMPT.set(trace)  # in the phase's own context: nothing to reset
+        started = run.start or 0.0  # launched and begun in the same step of the loop
+        deadline = anyio.current_time() + timeout
+        cancelled = anyio.get_cancelled_exc_class()
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            with anyio.CancelScope(deadline=deadline) as scope:
+                try:
+                    value = await spec.target(**arguments)
+                except cancelled as exc:
+                    trace.note_cancelled(exc)
+                    raise
+        except BaseException as exc:  # any class: rule 7
+            error = exc
+        end = self.now()
+        if trace.abandoned is not None:
+            run.abandoned.append(trace.abandoned)
+        requested = self._cancel_requested()
+        if requested and (scope.cancelled_caught or _by_cancellation(error)):
+            run.log_attempt(started, end, "cancelled")
+            self.in_flight -= 1
+            run.end = end
+            self._cancelled(run)
+            return
+        timed_out = scope.cancel_called or anyio.current_time() >= deadline
+        if timed_out:
+            # Returned late without being cancelled: it never yielded to the loop.
+            blocked = error is None and not scope.cancelled_caught
+            cause, error = error, PhaseTimeout(spec.name, timeout, blocked_loop=blocked)
+            error.__cause__ = cause
+            run.stuck = trace.stuck
+        elif error is None and spec.kind == "gate":
+            error = gate_refusal(spec, value)
+        if error is not None:
+            run.log_attempt(started, end, "timed_out" if timed_out else "failed")
+            await self._failed(run, _Failed(error, timed_out=timed_out), end)
             return
         run.log_attempt(started, end, "completed")
         self._completed(run, value, None, end)
