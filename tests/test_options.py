@@ -55,7 +55,7 @@ def invalid_options(**options: Any) -> tuple[str, ...]:
 # -- one declaration, read by everyone --------------------------------------------------
 
 
-@pytest.mark.parametrize("method", [Boot.phase, Boot.gate])
+@pytest.mark.parametrize("method", [Boot.phase, Boot.gate, Boot.service])
 def test_typed_overloads_list_exactly_the_declared_options(method: Callable[..., Any]) -> None:
     declared = [(option.name, option.default, option.annotation) for option in PHASE_OPTIONS]
     assert keyword_options(method) == declared

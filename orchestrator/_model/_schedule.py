@@ -1,7 +1,8 @@
 """The scheduler core shared by the engine and the simulator: pure, no clock, no I/O.
 
 `StartQueue` says which phase may start next (the ready queue in plan order) and
-which phases will never start because something they need did not complete;
+which phases will never start because something they need did not complete
+(and, when a failed phase recovers in service, which of those may start after all);
 `StopQueue` says which completed phase may be torn down next (the teardown
 graph: a phase's teardown waits for the teardowns of everything that depends on
 it). The engine drives them with real tasks and the simulator with a virtual
@@ -35,16 +36,31 @@ class StartQueue:
 
     Positions are indices into the plan. `pop()` gives the ready phase earliest
     in plan order; `settle()` records how a phase ended and returns the
-    dependents that can now never start, each with its status and reason.
+    dependents that can now never start, each with its status and reason;
+    `reopen()` records that a failed phase completed after all (a recovery) and
+    queues again what it blocked.
     """
 
-    __slots__ = ("_block", "_dependents", "_names", "_ready", "_waiting")
+    __slots__ = (
+        "_block",
+        "_dependencies",
+        "_dependents",
+        "_names",
+        "_ready",
+        "_settled",
+        "_waiting",
+    )
 
     def __init__(self, phases: Sequence[PhaseSpec]) -> None:
         self._names = [spec.name for spec in phases]
         self._dependents = dependents_of(phases)
         self._waiting = [len(spec.waits_for) for spec in phases]
         self._block: list[tuple[PhaseStatus, str] | None] = [None] * len(phases)
+        self._settled: list[PhaseStatus | None] = [None] * len(phases)
+        self._dependencies: list[list[tuple[int, bool]]] = [[] for _ in phases]
+        for index, dependents in enumerate(self._dependents):
+            for dependent, needs_value in dependents:
+                self._dependencies[dependent].append((index, needs_value))
         self._ready = [index for index, waiting in enumerate(self._waiting) if waiting == 0]
 
     def __bool__(self) -> bool:
@@ -66,7 +82,10 @@ class StartQueue:
         work = [(position, status)]
         while work:
             index, settled = work.pop()
+            self._settled[index] = settled
             for dependent, needs_value in self._dependents[index]:
+                if self._settled[dependent] is not None:
+                    continue  # blocked earlier and reopened around: nothing left to wait for
                 if needs_value and settled is not PhaseStatus.COMPLETED:
                     self._block[dependent] = _worse(
                         self._block[dependent], self._names[index], settled
@@ -81,6 +100,38 @@ class StartQueue:
                 never.append((dependent, *block))
                 work.append((dependent, block[0]))
         return never
+
+    def reopen(self, position: int) -> list[int]:
+        """Record that `position`, which had failed, is running again (a recovery).
+
+        Every phase it blocked (directly or through other blocked phases) whose
+        other needs are met is no longer settled: it waits for `position` (and
+        anything else still running) again, and `settle()` queues it in plan
+        order once `position` completes.
+
+        Returns:
+            The positions no longer settled, `position` excluded, in plan order.
+        """
+        self._settled[position] = None
+        reopened: list[int] = []
+        for index in range(position + 1, len(self._names)):
+            if self._settled[index] is not PhaseStatus.BLOCKED:
+                continue
+            block: tuple[PhaseStatus, str] | None = None
+            waiting = 0
+            for dependency, needs_value in self._dependencies[index]:
+                settled = self._settled[dependency]
+                if settled is None:
+                    waiting += 1
+                elif needs_value and settled is not PhaseStatus.COMPLETED:
+                    block = _worse(block, self._names[dependency], settled)
+            if block is not None:
+                continue
+            self._settled[index] = None
+            self._block[index] = None
+            self._waiting[index] = waiting  # at least one: `position` or a reopened phase
+            reopened.append(index)
+        return reopened
 
 
 def _worse(

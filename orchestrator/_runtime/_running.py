@@ -111,6 +111,7 @@ async def open_boot(
     running = RunningBoot(lifecycle)
     body_error: BaseException | None = None
     async with anyio.create_task_group() as watchers:
+        lifecycle.host(watchers)  # services and recovery live until the stop has ended
         try:
             if handle_signals:
                 await watchers.start(lifecycle.watch_signals)
