@@ -16,6 +16,7 @@ BENCHMARKS = (
     "benchmarks.bench_history",
     "benchmarks.bench_bridge",
     "benchmarks.bench_gate",
+    "benchmarks.bench_services",
 )
 
 

@@ -108,8 +108,8 @@ class Services:
             raise RuntimeError(f"service '{spec.name}' started outside a boot's host group")
         launch = _Launch()
         context = arguments.get("ctx")
-        if isinstance(context, PhaseContext):
-            arguments["ctx"] = dataclasses.replace(context, _on_started=launch.mark_started)
+        if isinstance(context, PhaseContext):  # made for this attempt: no one else holds it
+            object.__setattr__(context, "_on_started", launch.mark_started)
         self._group.start_soon(
             self._supervise,
             self.runs[spec.name],

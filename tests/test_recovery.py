@@ -1,0 +1,199 @@
+"""Recovery: a DEGRADED boot retries its recover= phases in service and heals itself."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from orchestrator import Boot, BootState, GraphError, PhaseStatus, Retry, TeardownOutcome
+from orchestrator._model._events import Event, PhaseRecovered
+from orchestrator._model._phase import build_spec
+from orchestrator._model._schedule import StartQueue
+
+
+class Waiter:
+    """A sink that keeps every event and wakes whoever waits for one of a given name."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._wanted: dict[str, anyio.Event] = {}
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        if event.name in self._wanted:
+            self._wanted.pop(event.name).set()
+
+    async def wait_for(self, name: str) -> Event:
+        if not any(event.name == name for event in self.events):
+            self._wanted[name] = anyio.Event()
+            await self._wanted[name].wait()
+        return next(event for event in self.events if event.name == name)
+
+
+def flaky_cache(failures: int, *, attempts: int = 3) -> Boot:
+    """`cache` fails its first `failures` attempts; `search` and `feed` need it, `api` not."""
+    boot = Boot("recovery")
+    calls: list[int] = []
+
+    @boot.phase()
+    async def api() -> str:
+        return "api"
+
+    @boot.phase(critical=False, recover=Retry(attempts=attempts, delay=0))
+    async def cache() -> AsyncIterator[str]:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise ConnectionError("cache down")
+        yield "cache"
+
+    @boot.phase()
+    async def search(cache: str) -> str:
+        return f"search on {cache}"
+
+    @boot.phase()
+    async def feed(cache: str, search: str) -> str:
+        return f"feed on {search}"
+
+    return boot
+
+
+@pytest.mark.anyio
+async def test_a_recovery_heals_a_degraded_boot() -> None:
+    waiter = Waiter()
+    async with flaky_cache(2).start(sinks=[waiter]) as running:
+        await waiter.wait_for("boot.state_changed")
+        assert running.state is BootState.READY
+        assert running.resources["feed"] == "feed on search on cache"
+    recovered = next(e for e in waiter.events if isinstance(e, PhaseRecovered))
+    assert (recovered.phase, recovered.attempts) == ("cache", 3)
+
+
+@pytest.mark.anyio
+async def test_the_phases_a_recovery_unblocks_start_in_plan_order() -> None:
+    waiter = Waiter()
+    async with flaky_cache(1).start(sinks=[waiter], max_concurrency=1):
+        await waiter.wait_for("boot.state_changed")
+    after = waiter.events[[e.name for e in waiter.events].index("phase.recovered") :]
+    started = [e.phase for e in after if e.name == "phase.completed"]
+    assert started == ["cache", "search", "feed"]
+
+
+@pytest.mark.anyio
+async def test_the_report_shows_the_degraded_interval_and_the_recovery() -> None:
+    waiter = Waiter()
+    async with flaky_cache(1).start(sinks=[waiter]) as running:
+        await waiter.wait_for("boot.state_changed")
+    report = running.report
+    (interval,) = report.degraded
+    assert interval.reason == "'cache' failed, 'search' blocked, 'feed' blocked"
+    recovered_at = report["cache"].recovered_at
+    assert recovered_at is not None
+    assert interval.end is not None
+    assert interval.start < recovered_at <= interval.end  # READY once what it blocked is up
+    assert report["search"].status is PhaseStatus.COMPLETED
+    assert report["cache"].teardown is TeardownOutcome.TORN_DOWN
+    assert type(report).from_json(report.to_json()).degraded == report.degraded
+
+
+@pytest.mark.anyio
+async def test_a_spent_recovery_leaves_the_boot_degraded() -> None:
+    waiter = Waiter()
+    async with flaky_cache(10, attempts=2).start(sinks=[waiter]) as running:
+        while running.report["cache"].attempts < 3:
+            await waiter.wait_for("phase.started")
+            waiter.events.clear()
+        await anyio.lowlevel.checkpoint()
+        assert running.state is BootState.DEGRADED
+    assert running.report["search"].status is PhaseStatus.BLOCKED
+    assert running.report.degraded[0].end == running.report.stopped_at
+
+
+@pytest.mark.anyio
+async def test_the_stop_ends_a_recovery_in_progress() -> None:
+    boot = Boot("recovery")
+    attempting = anyio.Event()
+
+    @boot.phase(critical=False, recover=Retry(attempts=5))
+    async def cache() -> None:
+        if attempting.is_set():
+            await anyio.sleep_forever()
+        attempting.set()
+        raise ConnectionError("cache down")
+
+    async with boot.start(sinks=[]) as running:
+        await attempting.wait()
+    assert running.report.state is BootState.STOPPED
+    assert running.report["cache"].attempt_log[-1].outcome in ("cancelled", "failed")
+
+
+@pytest.mark.anyio
+async def test_a_critical_phase_a_recovery_unblocks_that_fails_stops_the_boot() -> None:
+    from orchestrator import BootAborted
+
+    boot = Boot("recovery")
+    calls: list[int] = []
+
+    @boot.phase(critical=False, recover=Retry(attempts=2))
+    async def cache() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("cache down")
+        return "cache"
+
+    @boot.phase()
+    async def search(cache: str) -> str:
+        raise RuntimeError("index corrupt")
+
+    with pytest.raises(BootAborted) as caught:
+        async with boot.start(sinks=[]):
+            await anyio.sleep_forever()
+    assert (caught.value.diagnostic.kind, caught.value.diagnostic.phase) == (
+        "phase_failed",
+        "search",
+    )
+
+
+def test_recover_on_a_critical_phase_is_refused() -> None:
+    boot = Boot("recovery")
+    boot.add(lambda: None, name="cache", recover=Retry())
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    assert "recover= retries a non-critical phase in service: add critical=False" in str(
+        caught.value
+    )
+
+
+def test_reopen_requeues_only_what_the_recovered_phase_blocked() -> None:
+    def spec(name: str, *requires: str) -> object:
+        def target() -> None: ...
+
+        target.__name__ = name
+        made = build_spec(target, kind="phase")
+        return type(made)(**{**_fields(made), "name": name, "requires": requires})
+
+    phases = [spec("a"), spec("b"), spec("c", "a"), spec("d", "b"), spec("e", "c", "d")]
+    queue = StartQueue(phases)  # type: ignore[arg-type]
+    assert [queue.pop(), queue.pop()] == [0, 1]
+    blocked = queue.settle(0, PhaseStatus.FAILED)
+    assert [position for position, *_ in blocked] == [2]
+    assert queue.settle(1, PhaseStatus.COMPLETED) == []
+    assert [queue.pop()] == [3]
+    assert [position for position, *_ in queue.settle(3, PhaseStatus.COMPLETED)] == [4]
+    assert queue.reopen(0) == [2, 4]
+    assert not queue
+    assert queue.settle(0, PhaseStatus.COMPLETED) == []
+    assert queue.pop() == 2
+    assert queue.settle(2, PhaseStatus.COMPLETED) == []
+    assert queue.pop() == 4
+
+
+def _fields(spec: object) -> dict[str, object]:
+    import dataclasses
+
+    return {
+        field.name: getattr(spec, field.name)
+        for field in dataclasses.fields(spec)  # type: ignore[arg-type]
+        if field.init
+    }
