@@ -6,6 +6,7 @@
     cache         cache (in memory, with a TTL)
     services      services (the service registry)
     websocket     websocket_factory_validation (gate, after services), agent_websocket_bridge
+    agent events  agent_event_queue, agent_event_pump (a service, restarted when it stops)
     finalize      finalize (a self-test through the bridge)
 
 Run it with `smd run --once examples/chat_service.py`. It needs no environment;
@@ -48,6 +49,8 @@ LATENCY = {
     "schema_is_current": 0.05,
     "cache": 0.15,
     "services": 0.2,
+    "agent_event_queue": 0.01,
+    "agent_event_pump": 0.02,
     "finalize": 0.1,
 }
 ENVIRONMENTS = ("development", "staging", "production")
@@ -318,6 +321,47 @@ async def services(database: sqlite3.Connection, cache: TTLCache) -> ServiceRegi
     return ServiceRegistry({"messages": MessageStore(database), "presence": PresenceTracker(cache)})
 
 
+# --- agent events ---------------------------------------------------------------------------
+
+AgentEvent = tuple[UserExecutionContext, str, dict[str, Any]]
+"""Whom to tell, which bridge notification (`agent_started`, ...), and its fields."""
+
+
+class AgentEventQueue:
+    """Agent events waiting for delivery; it outlives the pump, so a restart loses none."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._send, self.receive = anyio.create_memory_object_stream[AgentEvent](size)
+
+    async def submit(self, user: UserExecutionContext, kind: str, **fields: Any) -> None:
+        """Queue one notification for `user`; waits while the queue is full."""
+        await self._send.send((user, kind, fields))
+
+    def close(self) -> None:
+        self._send.close()
+        self.receive.close()
+
+
+async def agent_event_queue() -> AsyncIterator[AgentEventQueue]:
+    await anyio.sleep(delay("agent_event_queue"))
+    queue = AgentEventQueue()
+    yield queue
+    queue.close()
+
+
+async def agent_event_pump(
+    agent_event_queue: AgentEventQueue,
+    agent_websocket_bridge: AgentWebSocketBridge,
+    ctx: PhaseContext,
+) -> None:
+    """Deliver queued agent events through the bridge, one at a time, in order."""
+    await anyio.sleep(delay("agent_event_pump"))
+    ctx.started(agent_event_queue)
+    async for user, kind, fields in agent_event_queue.receive:
+        notify = getattr(agent_websocket_bridge, f"notify_{kind}")
+        await notify(user, **fields)  # a failed delivery stops the pump: it is restarted
+
+
 # --- finalize ---------------------------------------------------------------------------
 
 
@@ -338,12 +382,14 @@ class ChatService:
     settings: ChatSettings
     services: ServiceRegistry
     bridge: AgentWebSocketBridge
+    agent_events: AgentEventQueue
 
 
 async def finalize(
     settings: ChatSettings,
     services: ServiceRegistry,
     agent_websocket_bridge: AgentWebSocketBridge,
+    agent_event_pump: AgentEventQueue,
     ctx: PhaseContext,
 ) -> ChatService:
     # Deliver one agent event end to end before declaring the service ready.
@@ -359,7 +405,7 @@ async def finalize(
     if [message["type"] for message in inbox.received] != ["agent_started"]:
         raise RuntimeError(f"the self-test message was not delivered: {inbox.received!r}")
     ctx.log.info("chat service ready", environment=settings.environment)
-    return ChatService(settings, services, agent_websocket_bridge)
+    return ChatService(settings, services, agent_websocket_bridge, agent_event_pump)
 
 
 # --- the boot ---------------------------------------------------------------------------
@@ -399,6 +445,14 @@ def build_boot(factory: object, *, name: str = "chat-service") -> Boot:
     )
     add(services, "services: build the service registry", after=("schema_is_current",))
     boot.include(websocket_phases(factory, after="services"))
+    add(agent_event_queue, "agent events: the queue of notifications waiting for delivery")
+    add(
+        agent_event_pump,
+        "agent events: deliver queued notifications through the bridge",
+        kind="service",
+        restart=Retry(attempts=5, delay=0.1, backoff=2.0, max_delay=5.0),
+        reset_after=60.0,
+    )
     add(finalize, "finalize: deliver one agent event end to end", timeout=5)
     return boot
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import anyio
 import pytest
 
 from orchestrator import BootReport, PhaseStatus
@@ -67,9 +68,11 @@ def test_chat_service_boots_every_phase_and_prints_its_timings(tmp_path: Path) -
     result, report = smd_run("chat_service.py", tmp_path)
     assert result.returncode == 0, result.stderr
     assert all(record.status is PhaseStatus.COMPLETED for record in report.phases)
-    assert [record.name for record in report.phases][-3:] == [
+    assert [record.name for record in report.phases][-5:] == [
         "websocket_factory_validation",
         "agent_websocket_bridge",
+        "agent_event_queue",
+        "agent_event_pump",
         "finalize",
     ]
     assert "boot 'chat-service'" in result.stdout
@@ -120,7 +123,48 @@ def test_chat_service_applies_each_migration_once_across_boots(tmp_path: Path) -
 def test_chat_service_tears_down_the_database_cache_and_bridge(tmp_path: Path) -> None:
     _, report = smd_run("chat_service.py", tmp_path)
     torn_down = [r.name for r in report.phases if r.teardown.value == "torn_down"]
-    assert torn_down == ["database", "cache", "agent_websocket_bridge"]
+    assert torn_down == [
+        "database",
+        "cache",
+        "agent_websocket_bridge",
+        "agent_event_queue",
+        "agent_event_pump",
+    ]
+
+
+@pytest.mark.anyio
+async def test_chat_service_agent_event_pump_is_restarted_after_a_failed_delivery(
+    chat_service: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from phases.websocket import (
+        StandardizedWebSocketManagerFactory,
+        UserExecutionContext,
+        WebSocketConnection,
+    )
+
+    monkeypatch.setenv("SMD_CHAT_DATA_DIR", str(tmp_path))
+    restarted = anyio.Event()
+    delivered = anyio.Event()
+
+    def sink(event: object) -> None:
+        if getattr(event, "name", "") == "phase.restarting":
+            restarted.set()
+
+    class Inbox:
+        async def send_json(self, message: dict[str, object]) -> None:
+            delivered.set()
+
+    boot = chat_service.build_boot(StandardizedWebSocketManagerFactory())
+    async with boot.start(sinks=[sink]) as running:
+        service = running.resources["finalize"]
+        user = UserExecutionContext(user_id="ada", thread_id="t-1", run_id="r-1")
+        manager = service.bridge.manager_for(user)
+        await manager.add_connection(WebSocketConnection("c-1", "ada", Inbox()))
+        await service.agent_events.submit(user, "no_such_notification")
+        await restarted.wait()
+        await service.agent_events.submit(user, "agent_started", agent_name="helper")
+        await delivered.wait()
+        assert running.report["agent_event_pump"].restarts[0].error.startswith("AttributeError")
 
 
 def test_chat_service_never_logs_its_secrets(tmp_path: Path) -> None:
