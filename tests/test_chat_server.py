@@ -233,7 +233,10 @@ async def test_sigterm_drains_then_closes_websockets_and_tears_down(tmp_path: Pa
         _stop(server)
     log = server.stdout_path.read_text()
     torn_down = re.findall(r"teardown\.completed .*phase=(\w+)", log)
-    assert torn_down == ["agent_websocket_bridge", "cache", "database"]
+    # The pump first (it uses both); its queue and the bridge are independent of each other.
+    assert torn_down[0] == "agent_event_pump"
+    assert sorted(torn_down[1:3]) == ["agent_event_queue", "agent_websocket_bridge"]
+    assert torn_down[3:] == ["cache", "database"]
     assert "boot.stopped" in log
     assert "Traceback" not in "".join(server.stderr_lines)
 
