@@ -197,3 +197,51 @@ def _fields(spec: object) -> dict[str, object]:
         for field in dataclasses.fields(spec)  # type: ignore[arg-type]
         if field.init
     }
+
+
+def test_the_simulator_predicts_a_recovery_and_what_it_unblocks() -> None:
+    from orchestrator._analysis._simulator import simulate
+
+    boot = Boot("recovery")
+    boot.add(lambda: None, name="api", expected_duration=1.0)
+    boot.add(
+        lambda: None,
+        name="cache",
+        critical=False,
+        recover=Retry(attempts=3, delay=2.0),
+        expected_duration=0.5,
+    )
+
+    def search(cache: None) -> None: ...
+
+    boot.add(search, expected_duration=0.25)
+    predicted = simulate(boot.plan(), fail={"cache": 0.5}, recover={"cache": 2})
+    assert predicted.outcome is BootState.DEGRADED
+    assert predicted.ready_at == 1.0
+    # Two recovery attempts from 1.0: a pause of 2 and a failing 0.5, a pause of 2 and 0.5.
+    assert predicted["cache"].recovered_at == 6.0
+    assert [r.outcome for r in predicted["cache"].attempt_log] == ["failed", "failed", "completed"]
+    assert (predicted["search"].status, predicted["search"].start) == (PhaseStatus.COMPLETED, 6.0)
+    assert predicted.healed_at == 6.25
+    (interval,) = predicted.to_report().degraded
+    assert (interval.start, interval.end, interval.reason) == (
+        1.0,
+        6.25,
+        "'cache' failed, 'search' blocked",
+    )
+
+
+@pytest.mark.anyio
+async def test_the_simulator_and_the_engine_recover_the_same_phases_in_the_same_order() -> None:
+    from orchestrator._analysis._simulator import simulate
+
+    waiter = Waiter()
+    boot = flaky_cache(1)
+    async with boot.start(sinks=[waiter], max_concurrency=1) as running:
+        await waiter.wait_for("boot.state_changed")
+    report = running.report
+    predicted = simulate(boot.plan(), fail=["cache"], recover=["cache"], max_concurrency=1)
+    assert [p.status for p in predicted.phases] == [r.status for r in report.phases]
+    engine_order = [r.name for r in sorted(report.phases, key=lambda r: r.start or 0.0)]
+    assert list(predicted.order) == engine_order
+    assert predicted.healed_at is not None
