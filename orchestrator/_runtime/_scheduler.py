@@ -10,6 +10,7 @@ own task would have.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import gc
 import math
@@ -78,6 +79,13 @@ class _Outcome:
         self.trace = AttemptTrace()
 
 
+def _loop_clock() -> Callable[[], float]:
+    """The clock `anyio.current_time()` reads, without looking the backend up at every call."""
+    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
+        return asyncio.get_running_loop().time
+    return anyio.current_time
+
+
 @contextmanager
 def _older_objects_frozen() -> Iterator[None]:
     """Keep the collector's full collections during a start off what existed before it.
@@ -132,11 +140,13 @@ class Engine:
         self.degraded = False
         self._group: TaskGroup | None = None
         self._boot_scope = anyio.CancelScope()
+        self._clock: Callable[[], float] = anyio.current_time  # the loop's own, from `start`
         self._launched: deque[PhaseRun] = deque()
         self._spares = 0  # workers spawned that have not begun yet
 
     async def start(self) -> None:
         """Start every phase in dependency order; return once every phase has settled."""
+        self._clock = _loop_clock()
         if self.deadline is not None:
             self._boot_scope.deadline = anyio.current_time() + self.deadline
         with self._boot_scope, _older_objects_frozen():
@@ -289,7 +299,7 @@ class Engine:
         trace = AttemptTrace()
         CURRENT_ATTEMPT.set(trace)  # in the phase's own context: nothing to reset
         started = run.start or 0.0  # launched and begun in the same step of the loop
-        deadline = anyio.current_time() + timeout
+        deadline = self._clock() + timeout
         cancelled = anyio.get_cancelled_exc_class()
         value: Any = None
         error: BaseException | None = None
@@ -312,7 +322,7 @@ class Engine:
             run.end = end
             self._cancelled(run)
             return
-        timed_out = scope.cancel_called or anyio.current_time() >= deadline
+        timed_out = scope.cancel_called or self._clock() >= deadline
         if timed_out:
             # Returned late without being cancelled: it never yielded to the loop.
             blocked = error is None and not scope.cancelled_caught
@@ -443,7 +453,7 @@ class Engine:
         """One attempt, whatever it raises: the outcome says how it ended."""
         spec = run.spec
         outcome = _Outcome()
-        deadline = math.inf if spec.timeout is None else anyio.current_time() + spec.timeout
+        deadline = math.inf if spec.timeout is None else self._clock() + spec.timeout
         cancelled = anyio.get_cancelled_exc_class()
         token = CURRENT_ATTEMPT.set(outcome.trace)
         try:
@@ -470,7 +480,7 @@ class Engine:
         if requested and (scope.cancelled_caught or _by_cancellation(outcome.error)):
             outcome.cancelled = True
             return outcome
-        if scope.cancel_called or anyio.current_time() >= deadline:
+        if scope.cancel_called or self._clock() >= deadline:
             outcome.timed_out = True
             cause = outcome.error
             # Returned late without being cancelled: it never yielded to the loop.
