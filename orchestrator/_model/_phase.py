@@ -6,6 +6,7 @@ import difflib
 import enum
 import functools
 import inspect
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -144,29 +145,60 @@ def inspect_parameters(start: Callable[..., Any]) -> tuple[tuple[str, ...], bool
 
     As with pytest fixtures, a parameter with a default value is not a dependency.
     """
-    try:
-        signature = inspect.signature(start)
-    except (TypeError, ValueError) as exc:
-        return (), False, [f"its signature cannot be read: {exc}"]
+    parameters = _plain_parameters(start)
+    if parameters is None:
+        try:
+            signature = inspect.signature(start)
+        except (TypeError, ValueError) as exc:
+            return (), False, [f"its signature cannot be read: {exc}"]
+        parameters = [
+            (p.name, p.kind is p.POSITIONAL_ONLY, p.default is not p.empty)
+            for p in signature.parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
     requires: list[str] = []
     wants_context = False
     problems: list[str] = []
-    for parameter in signature.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        if parameter.name == CONTEXT_PARAMETER:
+    for name, positional_only, has_default in parameters:
+        if name == CONTEXT_PARAMETER:
             wants_context = True
             continue
-        if parameter.default is not parameter.empty:
+        if has_default:
             continue
-        if parameter.kind is parameter.POSITIONAL_ONLY:
+        if positional_only:
             problems.append(
-                f"parameter '{parameter.name}' is positional-only; dependencies are passed "
+                f"parameter '{name}' is positional-only; dependencies are passed "
                 "by name, so remove the '/' from the signature"
             )
             continue
-        requires.append(parameter.name)
+        requires.append(name)
     return tuple(requires), wants_context, problems
+
+
+def _plain_parameters(start: object) -> list[tuple[str, bool, bool]] | None:
+    """Each named parameter of a plain function as (name, positional-only, has a default).
+
+    Read from its code object, as `inspect.signature` would read it but a few
+    times faster (declaration is part of boot time); None for anything else
+    (a wrapper, a partial, a method, an explicit `__signature__`).
+    """
+    if type(start) is not types.FunctionType or hasattr(start, "__wrapped__"):
+        return None
+    if hasattr(start, "__signature__"):
+        return None
+    code = start.__code__
+    positional = code.co_argcount
+    names = code.co_varnames[: positional + code.co_kwonlyargcount]
+    first_default = positional - len(start.__defaults__ or ())
+    keyword_defaults = start.__kwdefaults__ or {}
+    return [
+        (
+            name,
+            index < code.co_posonlyargcount,
+            index >= first_default if index < positional else name in keyword_defaults,
+        )
+        for index, name in enumerate(names)
+    ]
 
 
 def source_of(target: object) -> str:
