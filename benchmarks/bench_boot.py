@@ -8,11 +8,13 @@ and reports medians and their ratio:
 - `boot.run_once()` with planning, teardown and the report included, the
   default structlog sink filtered below WARNING, against the bare loop;
 - planning 10,000 phases (validation, order, edges, fingerprint) against
-  building the networkx graph once plus its lexicographic topological sort.
+  building the networkx graph once plus its lexicographic topological sort;
+- declaring them (`boot.add`) against reading each one's `inspect.signature`.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import statistics
 import time
@@ -175,11 +177,33 @@ def planning(boot: Boot) -> list[dict[str, object]]:
     return [{"table": "planning", "ratio": smd / reference}]
 
 
+def declaration(boot: Boot) -> list[dict[str, object]]:
+    """Declaring every phase again against reading each one's signature with `inspect`."""
+    targets = [spec.target for spec in boot.phases]
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for target in targets:
+            inspect.signature(target)
+        samples[0].append(time.perf_counter() - started)
+        again = Boot(boot.name)
+        started = time.perf_counter()
+        for target in targets:
+            again.add(target)
+        samples[1].append(time.perf_counter() - started)
+    reference, smd = statistics.median(samples[0]), statistics.median(samples[1])
+    print(f"\ndeclaring {PHASES} phases (boot.add) against inspect.signature of each")
+    print(versions())
+    print(f"{'':8} {'signature µs':>16} {'boot.add µs':>13} {'ratio':>6}")
+    print_row("declare", reference, smd)
+    return [{"table": "declaration", "ratio": smd / reference}]
+
+
 def main() -> list[dict[str, object]]:
     """Run every table; print and return the rows."""
     graph = random_dag(PHASES)
     boot = build_boot(graph)
-    return [*suspending(graph), *whole_run(graph, boot), *planning(boot)]
+    return [*suspending(graph), *whole_run(graph, boot), *planning(boot), *declaration(boot)]
 
 
 if __name__ == "__main__":
