@@ -7,8 +7,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._model._analyzers import AnalyzerFunction, FailureAnalyzer, check_analyzer
+from ._model._budget import checked_budget
 from ._model._errors import GraphError
 from ._model._library import PrivatePhase, include_library, namespace_problems, privacy_problems
+from ._model._options import RESET_AFTER
 from ._model._overrides import (
     Override,
     caller_source,
@@ -37,10 +39,18 @@ class Boot:
 
     Args:
         name: the boot's name, shown in reports and diagnostics.
+        budget: seconds the boot may take to become READY or DEGRADED; a boot
+            over it emits `BudgetExceeded` (a warning, never a failure) and its
+            report records it for `smd analyze REPORT budget` and `smd diff`.
+
+    Raises:
+        TypeError: `budget` is not a number.
+        ValueError: `budget` is not a finite number of seconds greater than 0.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, budget: float | None = None) -> None:
         self.name = name
+        self.budget = checked_budget(budget)
         self._declared: list[PhaseSpec] = []
         self._plan: BootPlan | None = None
         self._running = False
@@ -74,6 +84,10 @@ class Boot:
         teardown_timeout: float | None = None,
         description: str | None = None,
         expected_duration: float | None = None,
+        restart: Retry | None = None,
+        recover: Retry | None = None,
+        reset_after: float | None = RESET_AFTER,
+        budget: float | None = None,
     ) -> Callable[[F], F]: ...
     def phase(self, function: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
         """Declare a phase; use as `@boot.phase` or `@boot.phase(timeout=...)`."""
@@ -96,10 +110,52 @@ class Boot:
         teardown_timeout: float | None = None,
         description: str | None = None,
         expected_duration: float | None = None,
+        restart: Retry | None = None,
+        recover: Retry | None = None,
+        reset_after: float | None = RESET_AFTER,
+        budget: float | None = None,
     ) -> Callable[[F], F]: ...
     def gate(self, function: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
         """Declare a gate: a phase that decides whether the boot may continue."""
         return self._decorate("gate", function, options)
+
+    @overload
+    def service(self, function: F, /) -> F: ...
+    @overload
+    def service(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        after: Iterable[str] | str = (),
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        critical: bool = True,
+        when: Callable[[], object] | bool | None = None,
+        teardown_timeout: float | None = None,
+        description: str | None = None,
+        expected_duration: float | None = None,
+        restart: Retry | None = None,
+        recover: Retry | None = None,
+        reset_after: float | None = RESET_AFTER,
+        budget: float | None = None,
+    ) -> Callable[[F], F]: ...
+    def service(self, function: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
+        """Declare a service: an `async def` that keeps running while the boot is in service.
+
+        It calls `ctx.started(value)` once it serves (dependents receive `value`;
+        a service without `ctx` has started as soon as it runs, with None) and
+        runs until the stop reaches it in teardown order, where it is
+        cancelled. `timeout=` and `retry=` apply to its start, up to
+        `ctx.started`. When it raises or returns after that, it is restarted on
+        `restart=Retry(...)` (each restart a `PhaseRestarting` event); once the
+        service has run `reset_after` seconds without stopping, its restarts
+        are whole again. When they are spent, a critical service stops the boot
+        in order (FAILED, `phase_failed`, exit 69) and a non-critical one leaves
+        it DEGRADED.
+        """
+        return self._decorate("service", function, options)
 
     def add(self, target: object, *, kind: PhaseKind = "phase", **options: Any) -> PhaseSpec:
         """Declare a function or an object with `start`/`stop` as a phase.
@@ -270,6 +326,7 @@ class Boot:
                 tuple(spec for spec in effective if spec.name not in dropped),
                 overrides=self.overrides,
                 left_out=dropped,
+                budget=self.budget,
             )
         return self._plan
 

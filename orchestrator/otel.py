@@ -7,8 +7,11 @@ Install the extra (`pip install smd-orchestrator[otel]`) and pass the sink::
     await boot.run_once(sinks=[OpenTelemetrySink()])
 
 Span times come from the events' own clock, so a span lasts exactly as long as
-the report says. Phases that never ran (skipped, blocked) get a zero-length
-span with their reason, so the trace shows every phase of the plan. The stop
+the report says. A phase span holds the same attempt structure as the report
+and `smd analyze REPORT trace`: one child span per attempt (`attempt N`, with
+`smd.outcome`) and one per retry pause between two (`retry pause`). Phases
+that never ran (skipped, blocked) get a zero-length span with their reason, so
+the trace shows every phase of the plan. The stop
 is a span of its own (`smd.stop <boot>`) holding the teardowns; a signal, a
 change between READY and DEGRADED and a failed sink are span events on the
 boot or stop span, or zero-length spans while the service runs between them.
@@ -27,11 +30,14 @@ from ._model._events import (
     BootStateChanged,
     BootStopped,
     BootStopping,
+    BudgetExceeded,
     Event,
     PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
+    PhaseRecovered,
+    PhaseRestarting,
     PhaseRetrying,
     PhaseSkipped,
     PhaseStarted,
@@ -104,6 +110,8 @@ class OpenTelemetrySink:
         self._stop_context: Any | None = None
         self._kinds = {spec.name: spec.kind for spec in plan.phases} if plan else {}
         self._spans: dict[str, Any] = {}
+        self._attempts: dict[str, Any] = {}
+        self._pauses: dict[str, Any] = {}
         self._teardowns: dict[str, Any] = {}
 
     def _ns(self, at: float) -> int:
@@ -157,6 +165,13 @@ class OpenTelemetrySink:
                 self._end_teardown(event.phase, event.at, event.error)
             case BootReady():
                 self._end_boot(event.at, event.state.value)
+            case BudgetExceeded():
+                over = {
+                    "smd.over": [name for name, _, _ in event.overruns],
+                    "smd.budget": [budget for _, budget, _ in event.overruns],
+                    "smd.spent": [spent for _, _, spent in event.overruns],
+                }
+                self._instant(event.name, event.at, over)
             case BootFailed():
                 diagnostic = event.diagnostic
                 self._end_boot(event.at, "failed", f"{diagnostic.kind}: {diagnostic.summary}")
@@ -167,6 +182,22 @@ class OpenTelemetrySink:
                     "smd.reason": event.reason,
                 }
                 self._instant(event.name, event.at, attributes)
+            case PhaseRestarting():
+                self._instant(
+                    event.name,
+                    event.at,
+                    {
+                        "smd.phase": event.phase,
+                        "smd.restart": event.restart,
+                        "smd.delay": event.delay,
+                        "smd.error": event.error,
+                    },
+                    error=event.error,
+                )
+            case PhaseRecovered():
+                self._instant(
+                    event.name, event.at, {"smd.phase": event.phase, "smd.attempts": event.attempts}
+                )
             case SignalReceived():
                 attributes = {"smd.signal": event.signal, "smd.effect": event.effect}
                 self._instant(event.name, event.at, attributes)
@@ -207,6 +238,13 @@ class OpenTelemetrySink:
         span.set_attribute("smd.attempt", event.attempt)
         if event.attempt > 1:
             span.add_event("attempt", {"smd.attempt": event.attempt}, timestamp=self._ns(event.at))
+        self._end_pause(event.phase, event.at, None)
+        self._attempts[event.phase] = self._start(
+            f"attempt {event.attempt}",
+            event.at,
+            {"smd.phase": event.phase, "smd.attempt": event.attempt},
+            context=self._trace.set_span_in_context(span),
+        )
 
     def _on_phase_retrying(self, event: PhaseRetrying) -> None:
         span = self._phase_span(event.phase, event.at)
@@ -215,8 +253,42 @@ class OpenTelemetrySink:
             {"smd.attempt": event.attempt, "smd.delay": event.delay, "smd.error": event.error},
             timestamp=self._ns(event.at),
         )
+        self._end_attempt(event.phase, event.at, "failed", event.error)
+        self._pauses[event.phase] = self._start(
+            "retry pause",
+            event.at,
+            {
+                "smd.phase": event.phase,
+                "smd.after_attempt": event.attempt,
+                "smd.delay": event.delay,
+            },
+            context=self._trace.set_span_in_context(span),
+        )
+
+    def _end_attempt(self, phase: str, at: float, outcome: str, error: str | None) -> None:
+        """End the phase's open attempt span with how it ended."""
+        span = self._attempts.pop(phase, None)
+        if span is None:
+            return
+        span.set_attribute("smd.outcome", outcome)
+        if error is not None:
+            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
+        elif outcome == "completed":
+            span.set_status(self._trace.Status(self._trace.StatusCode.OK))
+        span.end(end_time=self._ns(at))
+
+    def _end_pause(self, phase: str, at: float, cut_by: str | None) -> None:
+        """End the phase's open retry pause (`cut_by`: why it ended before its delay)."""
+        span = self._pauses.pop(phase, None)
+        if span is None:
+            return
+        if cut_by is not None:
+            span.set_attribute("smd.cut_by", cut_by)
+        span.end(end_time=self._ns(at))
 
     def _finish(self, phase: str, at: float, status: str, error: str | None = None) -> None:
+        self._end_attempt(phase, at, status, error)
+        self._end_pause(phase, at, None if status == "completed" else status)
         span = self._spans.pop(phase, None) or self._phase_span(phase, at)
         self._spans.pop(phase, None)
         span.set_attribute("smd.status", status)

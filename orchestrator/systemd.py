@@ -38,11 +38,14 @@ from ._model._events import (
     BootStateChanged,
     BootStopped,
     BootStopping,
+    BudgetExceeded,
     Event,
     PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
+    PhaseRecovered,
+    PhaseRestarting,
     PhaseRetrying,
     PhaseSkipped,
     PhaseStarted,
@@ -224,6 +227,9 @@ class SystemdNotifier:
                 | TeardownCompleted()
                 | TeardownFailed()
                 | SinkFailed()
+                | PhaseRestarting()
+                | PhaseRecovered()
+                | BudgetExceeded()
             ):
                 pass  # nothing systemd acts on; the log says it
             case _:

@@ -11,10 +11,13 @@ from orchestrator._model._events import (
     BootStateChanged,
     BootStopped,
     BootStopping,
+    BudgetExceeded,
     PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
+    PhaseRecovered,
+    PhaseRestarting,
     PhaseRetrying,
     PhaseSkipped,
     PhaseStarted,
@@ -55,6 +58,11 @@ def every_event() -> list[AnyEvent]:
         PhaseStarted(boot=BOOT, at=0.9, phase="queue", attempt=1),
         PhaseCancelled(boot=BOOT, at=1.0, phase="queue"),
         BootReady(boot=BOOT, at=1.0, state=BootState.DEGRADED, duration=1.0),
+        BudgetExceeded(boot=BOOT, at=1.0, overruns=(("(boot)", 0.5, 1.0), ("database", 0.2, 0.7))),
+        PhaseRestarting(
+            boot=BOOT, at=1.5, phase="consumer", restart=1, delay=0.5, error="OSError: reset"
+        ),
+        PhaseRecovered(boot=BOOT, at=2.0, phase="cache", attempts=2),
         BootStateChanged(
             boot=BOOT,
             at=2.0,

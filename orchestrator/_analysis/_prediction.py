@@ -7,7 +7,13 @@ from typing import Any
 
 from .._model._diagnostic import Diagnostic
 from .._model._plan import BootPlan
-from .._model._report import AttemptRecord, BootReport, PhaseRecord, RetryPause
+from .._model._report import (
+    AttemptRecord,
+    BootReport,
+    DegradedInterval,
+    PhaseRecord,
+    RetryPause,
+)
 from .._model._status import BootState, PhaseStatus, TeardownOutcome
 from ._chain import CriticalChain, critical_chain
 
@@ -17,7 +23,8 @@ class SimulatedPhase:
     """One phase's predicted outcome; times are seconds since the boot started.
 
     `teardown` is how its teardown would end (NOT_NEEDED when none would run);
-    `attempt_log` and `retry_pauses` time each attempt and pause, as a report does.
+    `attempt_log` and `retry_pauses` time each attempt and pause, as a report does;
+    `recovered_at` is when a recovery in service would heal it (None: none would).
     """
 
     name: str
@@ -31,6 +38,7 @@ class SimulatedPhase:
     teardown: TeardownOutcome = TeardownOutcome.NOT_NEEDED
     attempt_log: tuple[AttemptRecord, ...] = ()
     retry_pauses: tuple[RetryPause, ...] = ()
+    recovered_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The prediction as plain data."""
@@ -46,6 +54,7 @@ class SimulatedPhase:
             "teardown": self._teardown_outcome().value,
             "attempt_log": [record.to_dict() for record in self.attempt_log],
             "retry_pauses": [pause.to_dict() for pause in self.retry_pauses],
+            "recovered_at": self.recovered_at,
         }
 
     def _teardown_outcome(self) -> TeardownOutcome:
@@ -101,6 +110,12 @@ class SimulatedBoot:
     stop_timeout: float | None = None
     deadline: float | None = None
     diagnostic: Diagnostic | None = None
+    ready_at: float | None = None
+    """When the boot would be READY or DEGRADED (None: it aborts, or not recorded)."""
+    healed_at: float | None = None
+    """When recoveries would make a DEGRADED boot READY again (None: they would not)."""
+    degraded_reason: str = ""
+    """What would degrade the boot when it becomes ready (its failed and blocked phases)."""
 
     def __getitem__(self, name: str) -> SimulatedPhase:
         return self.phases[self.plan.position(name)]
@@ -150,10 +165,12 @@ class SimulatedBoot:
                     teardown=phase._teardown_outcome(),
                     depends_on=spec.waits_for,
                     critical=spec.critical,
+                    budget=spec.budget,
                     teardown_start=phase.teardown_start,
                     teardown_end=phase.teardown_end,
                     attempt_log=phase.attempt_log,
                     retry_pauses=phase.retry_pauses,
+                    recovered_at=phase.recovered_at,
                 )
             )
         diagnostic = None
@@ -170,7 +187,15 @@ class SimulatedBoot:
             outcome=self.outcome,
             stopped_at=self.stopped_at,
             stop_duration=self.stop_duration if self.stopped_at is not None else None,
+            degraded=self._degraded(),
+            budget=self.plan.budget,
         )
+
+    def _degraded(self) -> tuple[DegradedInterval, ...]:
+        if self.outcome is not BootState.DEGRADED or self.ready_at is None:
+            return ()
+        end = self.healed_at if self.healed_at is not None else self.stopped_at
+        return (DegradedInterval(self.ready_at, end, self.degraded_reason),)
 
     def to_dict(self) -> dict[str, Any]:
         """The prediction as plain data (schema `smd.simulation/1`)."""
@@ -191,6 +216,7 @@ class SimulatedBoot:
             "torn_down": list(self.torn_down),
             "stopped_at": self.stopped_at,
             "stop_duration": self.stop_duration,
+            "healed_at": self.healed_at,
             "stop_timeout": self.stop_timeout,
             "deadline": self.deadline,
             "diagnostic": None if self.diagnostic is None else self.diagnostic.to_dict(),

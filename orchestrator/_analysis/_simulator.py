@@ -6,7 +6,9 @@ instead of tasks, so it applies the engine's rules by construction: the ready
 queue in plan order, `max_concurrency`, fail fast, blocked and skipped
 dependents, retries, timeouts and the boot's deadline, then the rollback or
 the orderly stop with independent teardowns at once, `teardown_timeout` and
-`stop_timeout`. An aborted prediction is diagnosed by the engine's own
+`stop_timeout`. A DEGRADED boot's recoveries (`recover=`) are replayed once
+it is in service, what they unblock starting in plan order through the same
+`StartQueue.reopen`. An aborted prediction is diagnosed by the engine's own
 `diagnose`. Durations come from a past report or from each phase's
 `expected_duration`; no phase code runs and nothing sleeps, so 10,000 phases
 take milliseconds. `tests/test_twin.py` holds it to the engine, phase by phase.
@@ -141,6 +143,8 @@ class _Start:
         self.failures: list[int] = []
         self.degraded = False
         self.timed_out = False
+        self.recovered_at: list[float | None] = [None] * count
+        self.healed_at: float | None = None
 
     def run(self) -> None:
         """Start every phase; stop when a critical phase fails or the deadline passes."""
@@ -151,20 +155,27 @@ class _Start:
             if self.expiries[0][0] > self.deadline:
                 self.now, self.timed_out = self.deadline, True
                 break
-            self.now, _, index = heapq.heappop(self.expiries)
-            self.in_flight -= 1
-            attempts = self.attempts[index]
-            assert attempts is not None
-            self.status[index] = attempts.status
-            self.end[index] = self.now
-            if attempts.status is not PhaseStatus.COMPLETED:
-                if self.specs[index].critical:
-                    self.failures.append(index)
-                    continue
-                self.degraded = True
-            self._release(index)
-            if not self.failures:
-                self._dispatch()
+            self._expire()
+        self._cancel_in_flight()
+
+    def _expire(self) -> None:
+        """Settle the next attempt due, as the engine settles a phase whose start ended."""
+        self.now, _, index = heapq.heappop(self.expiries)
+        self.in_flight -= 1
+        attempts = self.attempts[index]
+        assert attempts is not None
+        self.status[index] = attempts.status
+        self.end[index] = self.now
+        if attempts.status is not PhaseStatus.COMPLETED:
+            if self.specs[index].critical:
+                self.failures.append(index)
+                return
+            self.degraded = True
+        self._release(index)
+        if not self.failures:
+            self._dispatch()
+
+    def _cancel_in_flight(self) -> None:
         for _, _, index in self.expiries:
             attempts = self.attempts[index]
             assert attempts is not None
@@ -174,6 +185,63 @@ class _Start:
         for index, status in enumerate(self.status):
             if status is PhaseStatus.PENDING:
                 self.status[index] = PhaseStatus.BLOCKED
+
+    def heal(self, recover: Mapping[str, int]) -> None:
+        """Replay, once in service, the recoveries of the failed phases in `recover`.
+
+        A phase named there with `recover=Retry(...)` succeeds on that recovery
+        attempt (its earlier ones fail as its start did); each attempt follows the
+        policy's pause, as in the engine. What a recovery unblocks starts in plan
+        order; the boot is healed (READY again) once nothing failed or blocked is left.
+        Recoveries are predicted as if none waited for another.
+        """
+        due: list[tuple[float, int, _Attempts]] = []
+        for index, spec in enumerate(self.specs):
+            attempts = self.attempts[index]
+            policy = spec.recover
+            succeeds_on = recover.get(spec.name)
+            if (
+                policy is None
+                or succeeds_on is None
+                or succeeds_on > policy.attempts
+                or attempts is None
+                or self.status[index] not in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT)
+            ):
+                continue
+            failed = attempts.log[-1]
+            each = (failed.end or failed.start) - failed.start
+            duration = self.durations.get(spec.name, spec.expected_duration or 0.0)
+            log = list(attempts.log)
+            clock = self.now
+            for number in range(1, succeeds_on + 1):
+                clock += policy.delay_before(number + 1)
+                last = number == succeeds_on
+                took = duration if last else each
+                outcome = "completed" if last else failed.outcome
+                log.append(AttemptRecord(len(log) + 1, clock, clock + took, outcome))
+                clock += took
+            due.append(
+                (clock, index, _Attempts(PhaseStatus.COMPLETED, tuple(log), attempts.pauses))
+            )
+        for at, index, attempts in sorted(due, key=lambda item: (item[0], item[1])):
+            while self.expiries and self.expiries[0][0] <= at and not self.failures:
+                self._expire()
+            if self.failures:
+                break
+            self.now = at
+            self.attempts[index] = attempts
+            self.status[index] = PhaseStatus.COMPLETED
+            self.end[index] = self.recovered_at[index] = at
+            for position in self.queue.reopen(index):
+                self.status[position] = PhaseStatus.PENDING
+            self._release(index)
+            self._dispatch()
+        while self.expiries and not (self.failures and self.expiries[0][0] > self.now):
+            self._expire()
+        self._cancel_in_flight()
+        degrading = (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT, PhaseStatus.BLOCKED)
+        if due and not self.failures and not any(s in degrading for s in self.status):
+            self.healed_at = self.now
 
     def _dispatch(self) -> None:
         while self.queue and self.in_flight < self.limit:
@@ -333,6 +401,7 @@ def simulate(
     stop: bool = False,
     stop_timeout: float | None = None,
     deadline: float | None = None,
+    recover: Iterable[str] | Mapping[str, int] = (),
 ) -> SimulatedBoot:
     """Predict a boot of `plan` on a virtual clock, with the engine's scheduling rules.
 
@@ -362,6 +431,11 @@ def simulate(
             aborted boot); teardowns not finished by then fail, as in the engine.
         deadline: seconds for the whole boot; when it passes first, what is in
             flight is cancelled, the rest blocked, and the boot times out.
+        recover: phases set to fail whose `recover=Retry(...)` heals them once
+            the boot is in service; a mapping gives the recovery attempt that
+            succeeds (1 by default). What they blocked then starts in plan order,
+            and the prediction says when the boot is READY again (`healed_at`);
+            a stop simulated with `stop=True` begins after the healing.
 
     Returns:
         The `SimulatedBoot`.
@@ -380,6 +454,15 @@ def simulate(
     limit = math.inf if max_concurrency is None else max_concurrency
     start = _Start(plan, _durations_from(durations), limit, failures, deadline)
     start.run()
+    ready_at = start.now
+    degraded_reason = ", ".join(
+        f"'{spec.name}' {status.value}"
+        for spec, status in zip(plan.phases, start.status, strict=True)
+        if status in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT, PhaseStatus.BLOCKED)
+    )
+    healing = _normalise_recoveries(plan, recover)
+    if healing and not start.failures and not start.timed_out and start.degraded:
+        start.heal(healing)
     root = min(start.failures, default=None)
     teardown: _Stop | None = None
     if root is not None or start.timed_out or stop:
@@ -394,6 +477,8 @@ def simulate(
     return _prediction(
         plan,
         start,
+        ready_at=ready_at,
+        degraded_reason=degraded_reason,
         teardown=teardown,
         root=root,
         max_concurrency=max_concurrency,
@@ -402,10 +487,24 @@ def simulate(
     )
 
 
+def _normalise_recoveries(
+    plan: BootPlan, recover: Iterable[str] | Mapping[str, int]
+) -> dict[str, int]:
+    found = dict(recover) if isinstance(recover, Mapping) else dict.fromkeys(recover, 1)
+    for name, attempt in found.items():
+        if name not in plan.order:
+            raise ValueError(f"unknown phase to recover: {name!r}")
+        if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
+            raise ValueError(f"recover[{name!r}] must be an attempt number >= 1, got {attempt!r}")
+    return found
+
+
 def _prediction(
     plan: BootPlan,
     start: _Start,
     *,
+    ready_at: float,
+    degraded_reason: str,
     teardown: _Stop | None,
     root: int | None,
     max_concurrency: int | None,
@@ -430,6 +529,7 @@ def _prediction(
                 ),
                 attempt_log=attempts.log if attempts is not None else (),
                 retry_pauses=attempts.pauses if attempts is not None else (),
+                recovered_at=start.recovered_at[index],
             )
         )
     order = (
@@ -442,7 +542,7 @@ def _prediction(
     prediction = SimulatedBoot(
         plan=plan,
         phases=tuple(phases),
-        duration=start.now,
+        duration=ready_at,
         outcome=(
             BootState.FAILED
             if aborted
@@ -460,6 +560,9 @@ def _prediction(
         teardown_order=order,
         stop_timeout=stop_timeout,
         deadline=deadline,
+        ready_at=ready_at,
+        healed_at=start.healed_at,
+        degraded_reason=degraded_reason,
     )
     if not aborted:
         return prediction

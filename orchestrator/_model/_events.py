@@ -146,6 +146,18 @@ class BootReady(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetExceeded(Event):
+    """The boot became READY or DEGRADED over its declared budget: a warning, never a failure.
+
+    `overruns` gives `(name, budget, spent)` in seconds for the boot (named
+    `"(boot)"`, first) and each phase over its `budget=`, in plan order.
+    """
+
+    name: ClassVar[str] = "boot.over_budget"
+    overruns: tuple[tuple[str, float, float], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BootFailed(Event):
     """The boot aborted; `diagnostic` says why."""
 
@@ -179,6 +191,33 @@ class BootStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseRestarting(Event):
+    """A service stopped while supervised and starts again after `delay` seconds.
+
+    `restart` counts the restarts since its budget was last whole (1 for the
+    first); `error` is why it stopped (or that it returned).
+    """
+
+    name: ClassVar[str] = "phase.restarting"
+    phase: str
+    restart: int
+    delay: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseRecovered(Event):
+    """A phase that had failed completed in the background (`recover=`) after `attempts`.
+
+    The phases it blocked start next, in plan order.
+    """
+
+    name: ClassVar[str] = "phase.recovered"
+    phase: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SignalReceived(Event):
     """SIGINT or SIGTERM (or a `BootInterrupt`) arrived; `effect` says what it does now."""
 
@@ -209,10 +248,13 @@ AnyEvent: TypeAlias = (
     | TeardownCompleted
     | TeardownFailed
     | BootReady
+    | BudgetExceeded
     | BootFailed
     | BootStopping
     | BootStopped
     | BootStateChanged
+    | PhaseRestarting
+    | PhaseRecovered
     | SignalReceived
     | SinkFailed
 )

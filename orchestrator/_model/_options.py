@@ -20,6 +20,9 @@ from ._retry import Retry
 
 CONTEXT_PARAMETER = "ctx"
 
+RESET_AFTER = 60.0
+"""Default seconds a service must run without stopping before its restart budget is whole."""
+
 
 def _unchanged(value: Any) -> Any:
     return value
@@ -45,6 +48,9 @@ class PhaseOption:
             data and its fingerprint.
         summary: the stored value in a few characters for `smd plan`, or None
             when it says nothing worth a column entry.
+        grown: added after fingerprints were first published: at its default it
+            is left out of the fingerprint, so a declaration that does not use
+            it keeps the fingerprint it always had.
     """
 
     name: str
@@ -55,6 +61,7 @@ class PhaseOption:
     store: Callable[[Any], Any] = _unchanged
     canonical: Callable[[Any], Any] = _unchanged
     summary: Callable[[Any], str | None] = _silent
+    grown: bool = False
 
     def problems(self, value: object) -> list[str]:
         """`check(value)`, or one line naming the option if the check could not finish."""
@@ -97,6 +104,21 @@ def _retry_problems(value: object) -> list[str]:
     if not isinstance(value, Retry):
         return [f"retry must be a Retry(...) or None, got {shown(value)}"]
     return value.problems()
+
+
+def _policy_problems(name: str) -> Callable[[object], list[str]]:
+    def problems(value: object) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, Retry):
+            return [f"{name} must be a Retry(...) or None, got {shown(value)}"]
+        return [f"{name}.{line.removeprefix('retry.')}" for line in value.problems()]
+
+    return problems
+
+
+def _reset_after_problems(value: object) -> list[str]:
+    return seconds_problems("reset_after", value, allow_zero=False, none_means="never")
 
 
 def _critical_problems(value: object) -> list[str]:
@@ -224,7 +246,62 @@ PHASE_OPTIONS: tuple[PhaseOption, ...] = (
         check=lambda value: seconds_problems("expected_duration", value, allow_zero=True),
         summary=_seconds_summary("expected"),
     ),
+    PhaseOption(
+        name="restart",
+        annotation="Retry | None",
+        default=None,
+        meaning="a service only: how often and how far apart it is restarted when it stops",
+        check=_policy_problems("restart"),
+        canonical=lambda value: None if value is None else value.describe(),
+        summary=lambda value: None if value is None else f"restart={value.attempts}x",
+        grown=True,
+    ),
+    PhaseOption(
+        name="recover",
+        annotation="Retry | None",
+        default=None,
+        meaning="non-critical only: once in service, retry a failed start in the background",
+        check=_policy_problems("recover"),
+        canonical=lambda value: None if value is None else value.describe(),
+        summary=lambda value: None if value is None else f"recover={value.attempts}x",
+        grown=True,
+    ),
+    PhaseOption(
+        name="reset_after",
+        annotation="float | None",
+        default=RESET_AFTER,
+        meaning="a service only: seconds of healthy running after which its restarts are whole",
+        check=_reset_after_problems,
+        summary=lambda value: None if value == RESET_AFTER else f"reset_after={value:g}s",
+        grown=True,
+    ),
+    PhaseOption(
+        name="budget",
+        annotation="float | None",
+        default=None,
+        meaning="seconds the start may take, retries included; over it warns, never fails",
+        check=lambda value: seconds_problems("budget", value, allow_zero=False),
+        summary=_seconds_summary("budget"),
+        grown=True,
+    ),
 )
 """Every phase option, in the order the overloads and the plan table list them."""
 
 OPTIONS_BY_NAME: dict[str, PhaseOption] = {option.name: option for option in PHASE_OPTIONS}
+
+
+def fingerprint_form(canonical: dict[str, Any]) -> dict[str, Any]:
+    """A phase's canonical form without the grown options left at their default.
+
+    Fingerprints are compared across releases: an option added later changes
+    the fingerprint only of the declarations that use it.
+    """
+    return {
+        key: value
+        for key, value in canonical.items()
+        if not (
+            key in OPTIONS_BY_NAME
+            and OPTIONS_BY_NAME[key].grown
+            and value == OPTIONS_BY_NAME[key].canonical(OPTIONS_BY_NAME[key].default)
+        )
+    }

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from ._checks import CallKind, call_kind, shown, with_article
-from ._options import CONTEXT_PARAMETER, OPTIONS_BY_NAME, PHASE_OPTIONS
+from ._options import CONTEXT_PARAMETER, OPTIONS_BY_NAME, PHASE_OPTIONS, RESET_AFTER
 from ._retry import Retry
 
-PhaseKind = Literal["phase", "gate"]
+PhaseKind = Literal["phase", "gate", "service"]
 
 
 class PhaseStyle(enum.Enum):
@@ -34,7 +34,7 @@ class PhaseSpec:
 
     Attributes:
         name: unique identifier within the boot.
-        kind: "phase" or "gate".
+        kind: "phase", "gate" or "service" (a long-running async function, supervised).
         target: the function, or the object with `start`/`stop`.
         style: how `target` is called.
         requires: dependencies whose values are passed in, by parameter name.
@@ -57,6 +57,10 @@ class PhaseSpec:
     teardown_timeout: float | None = None
     description: str = ""
     expected_duration: float | None = None
+    restart: Retry | None = None
+    recover: Retry | None = None
+    reset_after: float | None = RESET_AFTER
+    budget: float | None = None
     source: str = "?"
     declared_problems: tuple[str, ...] = field(default=(), compare=False)
     options_checked: bool = field(default=False, compare=False, repr=False)
@@ -78,7 +82,28 @@ class PhaseSpec:
                     found += option.problems(getattr(self, option.name))
         if self.kind == "gate" and self.critical is not True:
             found.append("a gate is always critical: remove critical=False from this gate")
+        found += self._service_problems()
+        if self.recover is not None and self.critical:
+            found.append(
+                "recover= retries a non-critical phase in service: add critical=False "
+                "(a critical phase that fails aborts the boot)"
+            )
         return found
+
+    def _service_problems(self) -> list[str]:
+        if self.kind != "service":
+            found = []
+            if self.restart is not None:
+                found.append("restart= applies to services: declare it with @boot.service")
+            if self.reset_after != RESET_AFTER:
+                found.append("reset_after= applies to services: declare it with @boot.service")
+            return found
+        if self.style is not PhaseStyle.ASYNC:
+            return [
+                "a service is an async def that calls ctx.started(value) and keeps running; "
+                f"this one is: {self.style.value}"
+            ]
+        return []
 
     def canonical(self) -> dict[str, Any]:
         """The options that define this phase, in a machine-independent form."""
@@ -221,8 +246,8 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
     at once; an invalid value is kept out of the spec (its default stands in).
     """
     style, start, problems = classify(target)
-    if kind not in ("phase", "gate"):
-        problems.append(f"kind must be 'phase' or 'gate', got {shown(kind)}")
+    if kind not in ("phase", "gate", "service"):
+        problems.append(f"kind must be 'phase', 'gate' or 'service', got {shown(kind)}")
         kind = "phase"
     for unknown in sorted(options.keys() - OPTIONS_BY_NAME.keys()):
         guesses = difflib.get_close_matches(unknown, list(OPTIONS_BY_NAME), n=1)

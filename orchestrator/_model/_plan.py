@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from ._options import fingerprint_form
 from ._overrides import Override
 from ._phase import PhaseSpec
 
@@ -104,19 +105,22 @@ def fingerprint_of(
     phases: tuple[PhaseSpec, ...],
     edges: tuple[Edge, ...],
     overrides: tuple[Override, ...] = (),
+    budget: float | None = None,
 ) -> str:
     """First 12 hex digits of a sha256 over the canonical form of the plan.
 
-    Overrides enter the canonical form only when there are some, so a plan
-    without them keeps the fingerprint it always had.
+    Overrides and the boot's budget enter the canonical form only when there
+    are some, so a plan without them keeps the fingerprint it always had.
     """
     canonical: dict[str, Any] = {
         "boot": boot,
-        "phases": [spec.canonical() for spec in phases],
+        "phases": [fingerprint_form(spec.canonical()) for spec in phases],
         "edges": [[edge.dependency, edge.dependent, edge.kind] for edge in edges],
     }
     if overrides:
         canonical["overrides"] = [override.to_dict() for override in overrides]
+    if budget is not None:
+        canonical["budget"] = budget
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -137,6 +141,8 @@ class BootPlan:
     """Phases overridden for a test or a local run (`Boot.override`, `Boot.replace`)."""
     left_out: tuple[str, ...] = ()
     """Declared phases not in the plan: only overridden phases waited for them."""
+    budget: float | None = None
+    """Seconds the boot may take to become READY or DEGRADED (`Boot(name, budget=...)`)."""
 
     @classmethod
     def from_specs(
@@ -146,6 +152,7 @@ class BootPlan:
         *,
         overrides: tuple[Override, ...] = (),
         left_out: tuple[str, ...] = (),
+        budget: float | None = None,
     ) -> BootPlan:
         """Plan a validated declaration (with the overrides that shaped it, if any)."""
         ordered = in_plan_order(declared)
@@ -155,8 +162,8 @@ class BootPlan:
             for spec in ordered
             for name in sorted(spec.waits_for, key=position.__getitem__)
         )
-        fingerprint = fingerprint_of(boot, ordered, edges, overrides)
-        return cls(boot, ordered, edges, fingerprint, position, overrides, left_out)
+        fingerprint = fingerprint_of(boot, ordered, edges, overrides, budget)
+        return cls(boot, ordered, edges, fingerprint, position, overrides, left_out, budget)
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -190,4 +197,5 @@ class BootPlan:
             ],
             "overrides": [override.to_dict() for override in self.overrides],
             "left_out": list(self.left_out),
+            "budget": self.budget,
         }

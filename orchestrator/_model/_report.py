@@ -154,7 +154,8 @@ class PhaseRecord:
     enough to compute the critical chain. `attempt_log` lists every attempt and
     `retry_pauses` every delay between two of them (both empty in reports
     written before they existed). A service lists its `restarts`; a phase that
-    failed and was recovered in service says when (`recovered_at`).
+    failed and was recovered in service says when (`recovered_at`). `budget`
+    is the seconds its declaration allowed it (`budget=`), None when none.
     """
 
     name: str
@@ -174,6 +175,7 @@ class PhaseRecord:
     retry_pauses: tuple[RetryPause, ...] = ()
     restarts: tuple[RestartRecord, ...] = ()
     recovered_at: float | None = None
+    budget: float | None = None
 
     @property
     def duration(self) -> float | None:
@@ -211,6 +213,7 @@ class PhaseRecord:
             "retry_pauses": [pause.to_dict() for pause in self.retry_pauses],
             "restarts": [restart.to_dict() for restart in self.restarts],
             "recovered_at": self.recovered_at,
+            "budget": self.budget,
         }
 
     @classmethod
@@ -238,6 +241,7 @@ class PhaseRecord:
             ),
             restarts=tuple(RestartRecord.from_dict(item) for item in data.get("restarts") or ()),
             recovered_at=data.get("recovered_at"),
+            budget=data.get("budget"),
         )
 
 
@@ -267,6 +271,8 @@ class BootReport:
     import_duration: float | None = None
     """Seconds from the process start to the target imported, before the boot started
     (`systemd-analyze time`'s first line; None when smd did not import the target)."""
+    budget: float | None = None
+    """Seconds the boot's declaration allowed it (`Boot(name, budget=...)`), None when none."""
 
     def __getitem__(self, name: str) -> PhaseRecord:
         for record in self.phases:
@@ -296,6 +302,7 @@ class BootReport:
             "overrides": [override.to_dict() for override in self.overrides],
             "left_out": list(self.left_out),
             "import_duration": self.import_duration,
+            "budget": self.budget,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -330,6 +337,7 @@ class BootReport:
                 overrides=tuple(Override.from_dict(item) for item in data.get("overrides") or ()),
                 left_out=tuple(data.get("left_out") or ()),
                 import_duration=data.get("import_duration"),
+                budget=data.get("budget"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed {SCHEMA} document: {exc!r}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 from collections.abc import Iterable, Iterator, Mapping
@@ -11,9 +12,10 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 
 from .._model._analyzers import FailureAnalyzer
+from .._model._budget import budget_overruns, declares_budget
 from .._model._diagnostic import Diagnostic
 from .._model._events import (
     BootFailed,
@@ -22,18 +24,23 @@ from .._model._events import (
     BootStateChanged,
     BootStopped,
     BootStopping,
+    BudgetExceeded,
     Event,
     EventSink,
+    PhaseFailed,
     SignalReceived,
     SinkGroup,
 )
 from .._model._plan import BootPlan
-from .._model._report import BootReport
+from .._model._report import BootReport, DegradedInterval, PhaseRecord
 from .._model._snapshot import RunSnapshot
-from .._model._status import BootState
+from .._model._status import BootState, PhaseStatus
 from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
+from ._phase_run import PhaseRun, error_info
+from ._recovery import Recovery, degraded_phases
 from ._scheduler import Engine
+from ._services import Services, spent_diagnostic
 from ._teardown import Teardowns
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -63,6 +70,8 @@ class Lifecycle:
     one an event; it hears SIGINT/SIGTERM (or a `BootInterrupt`) for the whole
     life of the boot and turns each into the right effect for the moment; it
     starts the phases through the `Engine` and stops them through `Teardowns`.
+    In service it hears from the `Services` it supervises and the `Recovery`
+    of failed phases, and moves between READY, DEGRADED and FAILED accordingly.
     Everyone else gets a read-only view (`RunningBoot`) or a frozen
     `RunSnapshot`.
     """
@@ -103,6 +112,24 @@ class Lifecycle:
             now=self.now,
             faults=faults,
         )
+        self.services = Services(
+            plan,
+            {run.spec.name: run for run in self.engine.runs},
+            emit=self.emit if self._sinks else None,
+            now=self.now,
+            stopping=lambda: self._stop_requested,
+            on_spent=self._service_spent,
+        )
+        self.engine.start_phase = self.services.start
+        self.recovery = Recovery(
+            self.engine,
+            emit=self.emit if self._sinks else None,
+            now=self.now,
+            on_settled=self._recovery_settled,
+        )
+        self.degraded: list[DegradedInterval] = []
+        self._group: TaskGroup | None = None
+        self._serving: anyio.Event | None = None
         self.teardowns = Teardowns(
             plan,
             self.engine.runs,
@@ -128,6 +155,10 @@ class Lifecycle:
             raise LifecycleError(
                 f"boot '{self.plan.boot}' cannot go from {self.state.value} to {to.value}"
             )
+        if self.state is BootState.DEGRADED and self.degraded:
+            self.degraded[-1] = dataclasses.replace(self.degraded[-1], end=event.at)
+        if to is BootState.DEGRADED:
+            self.degraded.append(DegradedInterval(event.at, None, self._degraded_reason()))
         self.state = to
         if to in (BootState.READY, BootState.DEGRADED, BootState.FAILED):
             self.outcome = to
@@ -153,6 +184,14 @@ class Lifecycle:
             boot=self.plan.boot, at=self.now(), previous=previous, state=to, reason=reason
         )
         self._move(to, event)
+
+    def _degraded_reason(self) -> str:
+        """What degrades the boot: each failed or blocked phase and its status."""
+        return ", ".join(
+            f"'{run.spec.name}' {run.status.value}"
+            for run in self.engine.runs
+            if run.spec.name in degraded_phases(self.engine)
+        )
 
     def fail_in_service(self, diagnostic: Diagnostic) -> None:
         """READY/DEGRADED -> FAILED (a critical service gave out); the stop follows."""
@@ -215,10 +254,61 @@ class Lifecycle:
             finally:
                 self._service_scope = None
 
+    # -- in service: services and recovery ---------------------------------------------
+
+    def host(self, group: TaskGroup) -> None:
+        """The task group, open until the stop has ended, that services and recovery run in."""
+        self._group = group
+        self.services.host(group)
+
+    async def _service_spent(self, run: PhaseRun, error: BaseException, restarts: int) -> None:
+        """A service stopped for good: a critical one fails the boot, another degrades it."""
+        assert self._serving is not None
+        await self._serving.wait()  # decided once the boot is in service (or never)
+        if self.state not in IN_SERVICE or self._stop_requested:
+            return
+        now = self.now()
+        run.status = PhaseStatus.FAILED
+        run.exception = error
+        run.error = error_info(error)
+        spec = run.spec
+        if self._sinks:
+            self.emit(
+                PhaseFailed(
+                    boot=self.plan.boot,
+                    at=now,
+                    phase=spec.name,
+                    attempts=run.attempts + restarts,
+                    duration=now - (run.start or 0.0),
+                    error=str(run.error["type"]) + ": " + str(run.error["message"]),
+                    timed_out=False,
+                    critical=spec.critical,
+                )
+            )
+        if spec.critical:
+            self.fail_in_service(spent_diagnostic(self.snapshot(), run, restarts))
+            return
+        if self.state is BootState.READY:
+            self.degrade(f"service '{spec.name}' stopped and its restarts are spent")
+        self.recovery.recover_due()
+
+    def _recovery_settled(self) -> None:
+        """A recovery started what it unblocked: FAILED, READY or still DEGRADED."""
+        if self.state not in IN_SERVICE or self._stop_requested:
+            return
+        if self.engine.failures:  # a critical phase it unblocked failed
+            from .._model._root_cause import diagnose
+
+            self.fail_in_service(diagnose(self.snapshot()))
+        elif self.state is BootState.DEGRADED and not degraded_phases(self.engine):
+            recovered = ", ".join(self.recovery.recovered_at)
+            self.recover(f"recovered: {recovered}")
+
     # -- start and stop -------------------------------------------------------------
 
     async def start(self) -> None:
         """STARTING -> READY | DEGRADED | FAILED; a failed start is rolled back here."""
+        self._serving = anyio.Event()
         self._t0 = anyio.current_time()
         self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         if self._sinks:
@@ -248,6 +338,13 @@ class Lifecycle:
                     boot=self.plan.boot, at=self.duration, state=state, duration=self.duration
                 ),
             )
+            # Over budget is a warning in service, never a failure.
+            overruns = budget_overruns(self.report()) if declares_budget(self.plan) else ()
+            if overruns:
+                self.emit(BudgetExceeded(boot=self.plan.boot, at=self.duration, overruns=overruns))
+            self._serving.set()
+            if self._group is not None:
+                self.recovery.begin(self._group)
             return
         await self.teardowns.run()
         from .._model._root_cause import diagnose
@@ -261,7 +358,9 @@ class Lifecycle:
     async def stop(self) -> None:
         """READY | DEGRADED | FAILED -> STOPPING -> STOPPED, every teardown run once."""
         self.stopped_at = self.now()
+        self._stop_requested = True  # no service restarts and no recovery from here on
         self._move(BootState.STOPPING, BootStopping(boot=self.plan.boot, at=self.stopped_at))
+        await self.recovery.stop()
         await self.teardowns.run()
         self.stop_duration = self.now() - self.stopped_at
         self._move(
@@ -308,11 +407,24 @@ class Lifecycle:
             state=self.state,
             started_at=self.started_at,
             duration=self.now() if starting else self.duration,
-            phases=tuple(run.record() for run in self.engine.runs),
+            phases=tuple(self._record(run) for run in self.engine.runs),
             diagnostic=diagnostic,
             outcome=None if starting else self.outcome,
             stopped_at=self.stopped_at,
             stop_duration=self.stop_duration,
+            degraded=tuple(self.degraded),
             overrides=self.plan.overrides,
             left_out=self.plan.left_out,
+            budget=self.plan.budget,
+        )
+
+    def _record(self, run: PhaseRun) -> PhaseRecord:
+        record = run.record()
+        name = run.spec.name
+        restarts = self.services.restarts.get(name)
+        recovered_at = self.recovery.recovered_at.get(name)
+        if restarts is None and recovered_at is None:
+            return record
+        return dataclasses.replace(
+            record, restarts=tuple(restarts or ()), recovered_at=recovered_at
         )

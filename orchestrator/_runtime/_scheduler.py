@@ -15,7 +15,7 @@ import contextvars
 import gc
 import math
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,6 +53,15 @@ class _Failed(Exception):
         super().__init__(type(error).__qualname__)
         self.error = error
         self.timed_out = timed_out
+
+
+async def _cancelled_from_outside() -> bool:
+    """Whether a scope around the whole boot is cancelled (the caller gave up on it)."""
+    try:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    except anyio.get_cancelled_exc_class():
+        return True
+    return False
 
 
 def _by_cancellation(error: BaseException | None) -> bool:
@@ -140,6 +149,8 @@ class Engine:
         self.degraded = False
         self._group: TaskGroup | None = None
         self._boot_scope = anyio.CancelScope()
+        self.start_phase: Callable[..., Awaitable[tuple[Any, Teardown | None]]] = start_phase
+        """How an attempt calls the phase; the lifecycle routes services to their supervisor."""
         self._clock: Callable[[], float] = anyio.current_time  # the loop's own, from `start`
         self._launched: deque[PhaseRun] = deque()
         self._spares = 0  # workers spawned that have not begun yet
@@ -276,7 +287,9 @@ class Engine:
         if error is None:
             if spec.kind == "gate":
                 error = gate_refusal(spec, value)
-        elif self._cancel_requested() and _by_cancellation(error):
+        elif _by_cancellation(error) and (
+            self._cancel_requested() or await _cancelled_from_outside()
+        ):
             run.log_attempt(started, end, "cancelled")
             self.in_flight -= 1
             run.end = end
@@ -316,6 +329,8 @@ class Engine:
         if trace.abandoned is not None:
             run.abandoned.append(trace.abandoned)
         requested = self._cancel_requested()
+        if not requested and not scope.cancel_called and _by_cancellation(error):
+            requested = await _cancelled_from_outside()
         if requested and (scope.cancelled_caught or _by_cancellation(error)):
             run.log_attempt(started, end, "cancelled")
             self.in_flight -= 1
@@ -468,7 +483,7 @@ class Engine:
                         )
                     if fault is not None and (fault.attempts is None or attempt <= fault.attempts):
                         await apply_fault(fault)
-                    outcome.value, outcome.teardown = await start_phase(spec, arguments)
+                    outcome.value, outcome.teardown = await self.start_phase(spec, arguments)
                 except cancelled as exc:
                     outcome.trace.note_cancelled(exc)
                     raise
@@ -477,6 +492,9 @@ class Engine:
         finally:
             CURRENT_ATTEMPT.reset(token)
         requested = self._cancel_requested()
+        if not requested and not scope.cancel_called and _by_cancellation(outcome.error):
+            # The caller cancelling the whole boot is not a failure of the phase.
+            requested = await _cancelled_from_outside()
         if requested and (scope.cancelled_caught or _by_cancellation(outcome.error)):
             outcome.cancelled = True
             return outcome
@@ -491,6 +509,33 @@ class Engine:
         if outcome.error is None and spec.kind == "gate":
             outcome.error = gate_refusal(spec, outcome.value)
         return outcome
+
+    # -- in service: recovery --------------------------------------------------------
+
+    async def attempt_again(self, run: PhaseRun) -> _Outcome:
+        """One more attempt of a failed phase's start while in service (a recovery)."""
+        run.attempts += 1
+        started = self._begin_attempt(run, run.attempts)
+        arguments = {name: self.values[name] for name in run.spec.requires}
+        outcome = await self._attempt(run, arguments, run.attempts, None)
+        ended = "timed_out" if outcome.timed_out else "failed"
+        ended = "cancelled" if outcome.cancelled else ended
+        run.log_attempt(started, self.now(), "completed" if outcome.error is None else ended)
+        return outcome
+
+    async def start_recovered(self, run: PhaseRun, value: Any, teardown: Teardown | None) -> None:
+        """`run`, which had failed, completed after all: start what it blocked, in plan order.
+
+        Returns once every phase started this way has settled, as `start` does.
+        """
+        for position in self.queue.reopen(run.position):
+            self.runs[position].status = PhaseStatus.PENDING
+        run.error = run.exception = None
+        self.in_flight += 1
+        async with anyio.create_task_group() as group:
+            self._group = group
+            self._completed(run, value, teardown, self.now())
+            await self._work()
 
     # -- settling -------------------------------------------------------------------
 

@@ -17,11 +17,14 @@ from .._model._events import (
     BootStateChanged,
     BootStopped,
     BootStopping,
+    BudgetExceeded,
     Event,
     PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
+    PhaseRecovered,
+    PhaseRestarting,
     PhaseRetrying,
     PhaseSkipped,
     PhaseStarted,
@@ -41,7 +44,14 @@ def log_level(event: AnyEvent) -> str:
     match event:
         case PhaseFailed() | TeardownFailed() | BootFailed() | SinkFailed():
             return "error"
-        case PhaseRetrying() | PhaseBlocked() | PhaseCancelled() | SignalReceived():
+        case (
+            PhaseRetrying()
+            | PhaseRestarting()
+            | PhaseBlocked()
+            | PhaseCancelled()
+            | SignalReceived()
+            | BudgetExceeded()
+        ):
             return "warning"
         case BootStateChanged(state=state) | BootReady(state=state):
             return "warning" if state is BootState.DEGRADED else "info"
@@ -49,6 +59,7 @@ def log_level(event: AnyEvent) -> str:
             BootStarted()
             | PhaseStarted()
             | PhaseCompleted()
+            | PhaseRecovered()
             | PhaseSkipped()
             | TeardownStarted()
             | TeardownCompleted()
@@ -106,7 +117,7 @@ class StructlogSink:
     command) does. Credentials are already masked in every event field.
 
     Failures (a phase, a teardown, the boot, a sink) are errors; retries,
-    blocked or cancelled phases, a DEGRADED boot and a received signal (with
+    restarts of a service, blocked or cancelled phases, a DEGRADED boot and a received signal (with
     what it does: `effect=`) are warnings; the rest is info.
 
     Args:

@@ -18,11 +18,14 @@ from .._model._events import (
     BootStateChanged,
     BootStopped,
     BootStopping,
+    BudgetExceeded,
     Event,
     PhaseBlocked,
     PhaseCancelled,
     PhaseCompleted,
     PhaseFailed,
+    PhaseRecovered,
+    PhaseRestarting,
     PhaseRetrying,
     PhaseSkipped,
     PhaseStarted,
@@ -119,6 +122,20 @@ class LiveView:
                 self._notice(f"{event.signal}: {event.effect}", "bold yellow")
             case SinkFailed():
                 self._notice(f"sink failed, detached: {event.sink}: {event.error}", "bold red")
+            case PhaseRestarting():
+                self._notice(
+                    f"service '{event.phase}' restarts ({event.restart}) in {event.delay:g}s: "
+                    f"{event.error}",
+                    "bold yellow",
+                )
+            case PhaseRecovered():
+                self._set(event.phase, PhaseStatus.COMPLETED)
+                self._notice(f"'{event.phase}' recovered after {event.attempts} attempts", "green")
+            case BudgetExceeded():
+                over = ", ".join(
+                    f"{name} {spent:.3g}s > {budget:g}s" for name, budget, spent in event.overruns
+                )
+                self._notice(f"over budget: {over}", "bold yellow")
             case BootStateChanged():
                 style = "bold yellow" if event.state is BootState.DEGRADED else "bold green"
                 self._notice(f"boot '{event.boot}' is {event.state.value}: {event.reason}", style)
