@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator._analysis._budget import BOOT, Budget
+from orchestrator._model._budget import BOOT, Budget
 from orchestrator._model._report import BootReport, PhaseRecord
 from orchestrator._model._status import BootState, PhaseStatus
 from orchestrator.cli import main

@@ -12,8 +12,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from sleeping_boot import service_boot
 
-from orchestrator import BootAborted, BootReady, BootStarted
-from orchestrator._model._events import BootStateChanged, SignalReceived, SinkFailed
+from orchestrator import Boot, BootAborted, BootReady, BootStarted, Retry
+from orchestrator._model._events import (
+    BootStateChanged,
+    BudgetExceeded,
+    SignalReceived,
+    SinkFailed,
+)
 from orchestrator._model._status import BootState
 from orchestrator.otel import MissingExtraError, OpenTelemetrySink
 from orchestrator.testing import inject_fault
@@ -181,3 +186,93 @@ def test_in_service_a_failed_sink_is_an_error_span(
         StatusCode.ERROR,
         "RuntimeError: x",
     )
+
+
+def flaky_boot(fail_first: int) -> Boot:
+    """`database` fails its first `fail_first` attempts, then connects."""
+    boot = Boot("flaky")
+    calls = {"n": 0}
+
+    @boot.phase(retry=Retry(attempts=3, delay=0.001))
+    async def database() -> str:
+        calls["n"] += 1
+        if calls["n"] <= fail_first:
+            raise ConnectionError(f"refused {calls['n']}")
+        return "db"
+
+    return boot
+
+
+def children_of(exporter: InMemorySpanExporter, parent: ReadableSpan) -> list[ReadableSpan]:
+    found = [
+        span
+        for span in exporter.get_finished_spans()
+        if span.parent is not None and span.parent.span_id == parent.context.span_id
+    ]
+    return sorted(found, key=lambda span: span.start_time or 0)
+
+
+@pytest.mark.anyio
+async def test_each_attempt_is_a_child_span_of_its_phase_with_its_outcome(
+    exporter: InMemorySpanExporter,
+) -> None:
+    boot = flaky_boot(fail_first=1)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    await boot.run_once(sinks=[OpenTelemetrySink(provider.get_tracer("test"), plan=boot.plan())])
+    attempts = [
+        span
+        for span in children_of(exporter, by_name(exporter)["database"])
+        if span.name.startswith("attempt")
+    ]
+    assert [(span.name, (span.attributes or {})["smd.outcome"]) for span in attempts] == [
+        ("attempt 1", "failed"),
+        ("attempt 2", "completed"),
+    ]
+    assert attempts[0].status.description == "ConnectionError: refused 1"
+
+
+@pytest.mark.anyio
+async def test_a_retry_pause_is_a_span_between_two_attempts(
+    exporter: InMemorySpanExporter,
+) -> None:
+    boot = flaky_boot(fail_first=2)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    await boot.run_once(sinks=[OpenTelemetrySink(provider.get_tracer("test"), plan=boot.plan())])
+    children = children_of(exporter, by_name(exporter)["database"])
+    assert [span.name for span in children] == [
+        "attempt 1",
+        "retry pause",
+        "attempt 2",
+        "retry pause",
+        "attempt 3",
+    ]
+    pause = children[1]
+    assert (pause.attributes or {})["smd.after_attempt"] == 1
+    assert children[0].end_time == pause.start_time
+    assert pause.end_time == children[2].start_time
+
+
+@pytest.mark.anyio
+async def test_attempt_spans_do_not_count_as_phase_spans(
+    sink: OpenTelemetrySink, exporter: InMemorySpanExporter
+) -> None:
+    await service_boot().run_once(sinks=[sink])
+    attempts = [s for s in exporter.get_finished_spans() if s.name == "attempt 1"]
+    assert len(attempts) == 7
+    assert not any("smd.kind" in (s.attributes or {}) for s in attempts)
+
+
+def test_a_budget_overrun_in_service_is_a_span_naming_what_is_over(
+    sink: OpenTelemetrySink, exporter: InMemorySpanExporter
+) -> None:
+    sink(BootStarted(boot="b", at=0.0, fingerprint="0" * 12, phases=1))
+    sink(BootReady(boot="b", at=1.0, state=BootState.READY, duration=1.0))
+    sink(BudgetExceeded(boot="b", at=1.0, overruns=(("(boot)", 0.5, 1.0),)))
+    span = by_name(exporter)["smd.boot.over_budget"]
+    assert dict(span.attributes or {}) == {
+        "smd.over": ("(boot)",),
+        "smd.budget": (0.5,),
+        "smd.spent": (1.0,),
+    }

@@ -82,6 +82,7 @@ class PhaseRun:
             teardown=self.teardown_outcome,
             depends_on=self.spec.waits_for,
             critical=self.spec.critical,
+            budget=self.spec.budget,
             teardown_start=self.teardown_start,
             teardown_end=self.teardown_end,
             teardown_error=self.teardown_error,

@@ -2,18 +2,21 @@
 
 `smd analyze REPORT budget`, `smd diff --budget` and `smd simulate` find a
 budget the same way: `--budget FILE`, else `smd-budget.json` next to the
-report (or the target's file).
+report (or the target's file), laid over the budget the boot declares
+(`Boot(name, budget=...)`, `budget=` on phases; recorded in the report): an
+item in both takes the file's value.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._analysis._budget import Budget, BudgetCheck
 from .._analysis._svg_canvas import format_seconds
+from .._model._budget import Budget, BudgetCheck
 from .._model._report import BootReport
 from ._load import split_target, usage_error
 
@@ -70,21 +73,58 @@ def load_budget(path: str | Path) -> Budget:
         raise usage_error(str(path), f"'{path}' is not a budget", str(exc), action) from exc
 
 
-def find_budget(explicit: str | None, beside: str | Path) -> tuple[Budget, Path]:
-    """The budget given with `--budget`, else the `smd-budget.json` next to `beside`.
+@dataclass(frozen=True, slots=True)
+class ChosenBudget:
+    """The budget a command checks against, and where it comes from.
+
+    Attributes:
+        budget: the file's entries laid over the declared ones (the file wins).
+        path: the budget file read, or None when only the declaration counts.
+        declared: whether the boot's declaration (in the report) contributed.
+    """
+
+    budget: Budget
+    path: Path | None
+    declared: bool
+
+    @property
+    def source(self) -> str:
+        """Where the budget comes from, in a few words."""
+        if self.path is None:
+            return "the boot's declaration (budget=)"
+        return f"{self.path} over the boot's declaration" if self.declared else str(self.path)
+
+
+def choose_budget(file: tuple[Budget, Path] | None, report: BootReport) -> ChosenBudget | None:
+    """A budget file laid over the budget `report` declares; None when there is neither."""
+    declared = Budget.declared(report)
+    if file is None:
+        return None if declared.is_empty else ChosenBudget(declared, None, declared=True)
+    budget, path = file
+    if declared.is_empty:
+        return ChosenBudget(budget, path, declared=False)
+    return ChosenBudget(budget.over(declared), path, declared=True)
+
+
+def find_budget(explicit: str | None, report: BootReport, beside: str | Path) -> ChosenBudget:
+    """The budget given with `--budget` (else the `smd-budget.json` next to `beside`, if
+    there is one) laid over the budget the report declares.
 
     Raises:
-        TargetError: none was given and there is none next to `beside`.
+        TargetError: there is neither a budget file nor a declared budget.
     """
     path = Path(explicit) if explicit is not None else Path(beside).parent / BUDGET_FILE
-    if explicit is None and not path.is_file():
+    file = (load_budget(path), path) if explicit is not None or path.is_file() else None
+    chosen = choose_budget(file, report)
+    if chosen is None:
         raise usage_error(
             str(beside),
             "no budget to check against",
-            f"--budget was not given and there is no {path}",
-            f"Give --budget FILE, or put a {BUDGET_FILE} next to the report.",
+            f"--budget was not given, there is no {path} and the report declares no budget",
+            f"Give --budget FILE, put a {BUDGET_FILE} next to the report, or declare "
+            "Boot(name, budget=...) and budget= on phases.",
         )
-    return load_budget(path), path
+    return chosen
 
 
 def budget_near_target(explicit: str | None, target: str) -> tuple[Budget, Path] | None:
@@ -104,7 +144,7 @@ def budget_near_target(explicit: str | None, target: str) -> tuple[Budget, Path]
     return (load_budget(path), path) if path.is_file() else None
 
 
-def describe_budget(check: BudgetCheck, source: Path) -> list[str]:
+def describe_budget(check: BudgetCheck, source: str | Path) -> list[str]:
     """The check as lines: every budgeted item, then what is over."""
     lines = [f"budget of '{check.boot}' from {source}"]
     width = max((len(item.name) for item in check.items), default=5)
@@ -150,10 +190,13 @@ def refuse_budget_options(arguments: argparse.Namespace) -> None:
 
 def budget_view(report: BootReport, arguments: argparse.Namespace) -> tuple[str, int]:
     """`smd analyze REPORT budget`: the text or JSON to show, and the exit code."""
-    budget, source = find_budget(arguments.budget, arguments.report)
-    check = budget.check(report)
+    chosen = find_budget(arguments.budget, report, arguments.report)
+    check = chosen.budget.check(report)
     code = 1 if arguments.fail and check.overruns else 0
     if arguments.format == "json":
-        document = check.to_dict() | {"budget_file": str(source)}
+        document = check.to_dict() | {
+            "budget_file": str(chosen.path) if chosen.path is not None else None,
+            "declared": chosen.declared,
+        }
         return json.dumps(document, indent=2, sort_keys=True) + "\n", code
-    return "\n".join(describe_budget(check, source)) + "\n", code
+    return "\n".join(describe_budget(check, chosen.source)) + "\n", code

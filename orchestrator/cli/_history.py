@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._analysis._budget import BOOT
 from .._analysis._diff import Regression, ReportDiff, diff_reports
 from .._analysis._stats import BootStats, summarize
 from .._analysis._svg_canvas import format_seconds
+from .._model._budget import BOOT
 from .._model._report import BootReport
 from . import _plot
-from ._budgets import describe_budget, load_budget, signed
+from ._budgets import choose_budget, describe_budget, load_budget, signed
 from ._load import usage_error
 from ._output import stderr
 from ._reports import cyclic_gc_paused, load_report, write_output
@@ -227,18 +227,19 @@ def run_diff(arguments: argparse.Namespace) -> int:
         else None
     )
     min_change = non_negative(arguments.min_change, "--min-change", subject)
-    if arguments.fail_over_budget and arguments.budget is None:
-        raise usage_error(
-            subject,
-            "--fail-over-budget needs --budget FILE",
-            "no budget was given",
-            "Add --budget FILE (JSON: boot and phases in seconds).",
-        )
-    budget = load_budget(arguments.budget) if arguments.budget is not None else None
+    file = load_budget(arguments.budget) if arguments.budget is not None else None
     with cyclic_gc_paused():
         diff = diff_reports(load_report(arguments.old), load_report(arguments.new))
     regressions = diff.regressions(percent, min_change) if percent is not None else ()
-    check = budget.check(diff.new) if budget is not None else None
+    chosen = choose_budget((file, Path(arguments.budget)) if file is not None else None, diff.new)
+    if arguments.fail_over_budget and chosen is None:
+        raise usage_error(
+            subject,
+            "--fail-over-budget needs a budget",
+            "no --budget FILE was given and the new report declares no budget",
+            "Add --budget FILE (JSON: boot and phases in seconds), or declare budget=.",
+        )
+    check = chosen.budget.check(diff.new) if chosen is not None else None
     code = 1 if regressions or (arguments.fail_over_budget and check and check.overruns) else 0
     if arguments.format == "json":
         document = diff.to_dict()
@@ -249,8 +250,8 @@ def run_diff(arguments: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
         return code
     lines = describe_diff(diff, min_change)
-    if check is not None and arguments.budget is not None:
-        lines += describe_budget(check, Path(arguments.budget))
+    if check is not None and chosen is not None:
+        lines += describe_budget(check, chosen.source)
     if percent is not None:
         lines += _regression_lines(regressions, percent, min_change)
     sys.stdout.write("\n".join(lines) + "\n")

@@ -92,6 +92,13 @@ def report_problems(report: BootReport) -> list[str]:
         value = getattr(report, field)
         if (value is not None or field == "duration") and not _is_seconds(value):
             found.append(f"{field} is {value!r}, not a number of seconds")
+    budgets = [("budget", report.budget)]
+    budgets += [(f"phase {r.name!r}: budget", r.budget) for r in report.phases]
+    found += [
+        f"{what} is {value!r}, not a number of seconds > 0"
+        for what, value in budgets
+        if value is not None and not (_is_seconds(value) and value > 0)
+    ]
     names = [record.name for record in report.phases]
     known = set(names)
     if len(known) != len(names):

@@ -16,7 +16,13 @@ from .._analysis._stats import SCHEMA as STATS_SCHEMA
 from .._analysis._svg_canvas import format_seconds
 from .._model._plan import BootPlan
 from .._model._report import BootReport
-from ._budgets import BUDGET_FILE, budget_near_target, describe_budget, read_json
+from ._budgets import (
+    BUDGET_FILE,
+    budget_near_target,
+    choose_budget,
+    describe_budget,
+    read_json,
+)
 from ._load import TargetError, load_boot, usage_error
 from ._output import positive_int, stderr, stdout
 from ._reports import check_same_boot, load_report, write_output
@@ -148,8 +154,9 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         ) from exc
     if arguments.plot is not None:
         write_output(arguments.plot, render_svg(result.to_report()), arguments.target)
-    budget = budget_near_target(arguments.budget, arguments.target)
-    check = budget[0].check(result.to_report()) if budget is not None else None
+    predicted = result.to_report()
+    budget = choose_budget(budget_near_target(arguments.budget, arguments.target), predicted)
+    check = budget.budget.check(predicted) if budget is not None else None
     if arguments.format == "json":
         document = result.to_dict()
         document["budget"] = check.to_dict() if check is not None else None
@@ -157,7 +164,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     else:
         text = describe(result)
         if budget is not None and check is not None:
-            text += "\n" + "\n".join(describe_budget(check, budget[1]))
+            text += "\n" + "\n".join(describe_budget(check, budget.source))
         stdout().print(text, markup=False)
     return 0
 

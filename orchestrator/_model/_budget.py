@@ -1,9 +1,12 @@
 """Time budgets: seconds allowed for the boot and for named phases, checked against a report.
 
-A budget file is JSON: `{"boot": 2.0, "phases": {"database": 0.5, "cache": 0.2}}`;
-both keys are optional, every value is a number of seconds greater than 0. A
-phase is measured from its first attempt's start to its end (retries included),
-the boot by the report's `duration`.
+A budget is declared (`Boot(name, budget=...)`, `budget=` on a phase; the
+report records both, so a report alone is enough) or written in a file:
+`{"boot": 2.0, "phases": {"database": 0.5, "cache": 0.2}}`, both keys
+optional, every value a number of seconds greater than 0. Where both give a
+budget for the same item, the file wins (`Budget.over`). A phase is measured
+from its first attempt's start to its end (retries included), the boot by the
+report's `duration`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._model._report import BootReport
+from ._checks import seconds_problems, shown
+from ._plan import BootPlan
+from ._report import BootReport
 
 SCHEMA = "smd.budget-check/1"
 BOOT = "(boot)"
@@ -27,6 +32,23 @@ def _is_seconds(value: object) -> bool:
         and math.isfinite(value)
         and value > 0
     )
+
+
+def checked_budget(value: object) -> float | None:
+    """`Boot(name, budget=...)`'s value, refused where it is given.
+
+    Raises:
+        TypeError: it is not a number (nor None).
+        ValueError: it is not a finite number of seconds greater than 0.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"budget must be a number of seconds or None, got {shown(value)}")
+    problems = seconds_problems("budget", value, allow_zero=False)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +84,30 @@ class Budget:
         if problems:
             raise ValueError("; ".join(problems))
         return cls(boot=boot, phases=dict(phases))
+
+    @classmethod
+    def declared(cls, report: BootReport) -> Budget:
+        """The budget the boot declared, as its report records it (empty for older reports)."""
+        return cls(
+            boot=report.budget,
+            phases={r.name: r.budget for r in report.phases if r.budget is not None},
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether it allows no particular time to anything."""
+        return self.boot is None and not self.phases
+
+    def over(self, declared: Budget) -> Budget:
+        """This budget laid over `declared`: its own entries win, the others are kept.
+
+        A budget file is laid over the declared budget, so it can tighten or
+        loosen an item without repeating the rest.
+        """
+        return Budget(
+            boot=self.boot if self.boot is not None else declared.boot,
+            phases={**declared.phases, **self.phases},
+        )
 
     def check(self, report: BootReport) -> BudgetCheck:
         """Measure `report` against this budget.
@@ -149,3 +195,16 @@ class BudgetCheck:
             "over": [item.name for item in self.overruns],
             "unmeasured": list(self.unmeasured),
         }
+
+
+def budget_overruns(report: BootReport) -> tuple[tuple[str, float, float], ...]:
+    """`(name, budget, spent)` of the boot and each phase over its declared budget."""
+    budget = Budget.declared(report)
+    if budget.is_empty:
+        return ()
+    return tuple((item.name, item.budget, item.spent) for item in budget.check(report).overruns)
+
+
+def declares_budget(plan: BootPlan) -> bool:
+    """Whether the boot or any of its phases declares a budget (else nothing to check)."""
+    return plan.budget is not None or any(spec.budget is not None for spec in plan.phases)
