@@ -203,3 +203,43 @@ def test_a_report_with_a_budget_that_is_not_seconds_is_an_invalid_target(
     path.write_text(broken.to_json())
     assert main(["analyze", str(path), "budget"]) == 64
     assert "budget is -1.0" in capsys.readouterr().err
+
+
+# --- smd run -----------------------------------------------------------------------------
+
+RUN_TARGET = """
+import time
+
+from orchestrator import Boot
+
+boot = Boot("budgeted", budget={budget})
+
+
+@boot.phase()
+def settings() -> str:
+    time.sleep(0.01)
+    return "settings"
+"""
+
+
+def run_target(tmp_path: Path, budget: float) -> str:
+    path = tmp_path / "budgeted_target.py"
+    path.write_text(RUN_TARGET.format(budget=budget))
+    return f"{path}:boot"
+
+
+def test_run_over_budget_exits_0_without_the_flag(tmp_path: Path) -> None:
+    assert main(["run", "--once", run_target(tmp_path, TINY), "--log-format", "json"]) == 0
+
+
+def test_run_with_fail_over_budget_exits_1_when_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = run_target(tmp_path, TINY)
+    assert main(["run", "--once", target, "--log-format", "json", "--fail-over-budget"]) == 1
+    assert "over budget (--fail-over-budget): (boot)" in capsys.readouterr().err
+
+
+def test_run_with_fail_over_budget_exits_0_within_budget(tmp_path: Path) -> None:
+    target = run_target(tmp_path, HOUR)
+    assert main(["run", "--once", target, "--log-format", "json", "--fail-over-budget"]) == 0

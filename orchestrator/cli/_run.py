@@ -16,6 +16,7 @@ from rich.table import Table
 
 from .._analysis._chain import critical_chain
 from .._boot import Boot
+from .._model._budget import budget_overruns
 from .._model._diagnostic import Diagnostic
 from .._model._errors import BootAborted
 from .._model._events import EventSink
@@ -80,10 +81,17 @@ def register(commands: Any) -> None:
         action="store_true",
         help="after the diagnostic, print the full chained traceback (also SMD_TRACEBACK=1)",
     )
+    run.add_argument(
+        "--fail-over-budget",
+        action="store_true",
+        help="exit 1 after an orderly stop when the boot was over its declared budget "
+        "(without it, over budget is only a warning)",
+    )
     run.set_defaults(handler=run_command)
 
 
 CANNOT_CREATE = 73  # EX_CANTCREAT: the boot went well but the report could not be written
+OVER_BUDGET = 1  # --fail-over-budget: as `smd diff --fail-over-budget` and `analyze --fail`
 
 
 def run_command(arguments: argparse.Namespace) -> int:
@@ -148,6 +156,12 @@ def run_command(arguments: argparse.Namespace) -> int:
         )
         for line in outcome_notes(report):
             console.print(line, markup=False)
+        if arguments.fail_over_budget and (overruns := budget_overruns(report)):
+            over = ", ".join(
+                f"{name} {spent:.3g}s > {budget:g}s" for name, budget, spent in overruns
+            )
+            stderr().print(f"smd: over budget (--fail-over-budget): {over}", markup=False)
+            exit_code = OVER_BUDGET
     return exit_code
 
 
