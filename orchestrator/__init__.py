@@ -39,6 +39,7 @@ from ._model._events import BootStarted as BootStarted
 from ._model._events import BootStateChanged as BootStateChanged
 from ._model._events import BootStopped as BootStopped
 from ._model._events import BootStopping as BootStopping
+from ._model._events import BudgetExceeded as BudgetExceeded
 from ._model._events import Event as Event
 from ._model._events import EventSink as EventSink
 from ._model._events import PhaseBlocked as PhaseBlocked
@@ -89,6 +90,7 @@ __all__ = [
     "BootStateChanged",
     "BootStopped",
     "BootStopping",
+    "BudgetExceeded",
     "ChainLink",
     "CriticalChain",
     "Diagnostic",

@@ -10,10 +10,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from orchestrator import Boot, BootState, GraphError
+from orchestrator import Boot, BootState, BudgetExceeded, GraphError
 from orchestrator._analysis._simulator import simulate
 from orchestrator._model._budget import BOOT, Budget, budget_overruns
-from orchestrator._model._events import BudgetExceeded
 from orchestrator._model._report import BootReport
 from orchestrator._runtime._sinks import log_level
 from orchestrator.cli import main
