@@ -11,7 +11,7 @@ import structlog
 from event_samples import every_event
 from rich.console import Console
 
-from orchestrator import Boot, PhaseCompleted, PhaseFailed, PhaseStarted
+from orchestrator import Boot, BudgetExceeded, PhaseCompleted, PhaseFailed, PhaseStarted
 from orchestrator._model._events import SignalReceived, SinkFailed
 from orchestrator.cli._live import LiveView
 from orchestrator.cli._output import configure_logging
@@ -96,6 +96,11 @@ def test_board_shows_a_signal_with_its_effect() -> None:
         ]
     )
     assert "SIGINT: the boot is aborted; what started is torn down" in text
+
+
+def test_board_names_what_is_over_budget() -> None:
+    text = board([BudgetExceeded(boot="live", at=1.0, overruns=(("database", 0.5, 0.75),))])
+    assert "over budget: database 0.75s > 0.5s" in text
 
 
 def test_board_shows_a_failed_sink_in_red() -> None:
