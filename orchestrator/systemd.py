@@ -213,6 +213,13 @@ class SystemdNotifier:
                     self._send(f"STATUS=ready: {event.boot} recovered: {event.reason}")
             case SignalReceived():
                 self._send(f"STATUS={event.signal} received: {event.effect}")
+            case PhaseRestarting():
+                self._send(
+                    f"STATUS=restarting service {event.phase} (restart {event.restart}, "
+                    f"in {event.delay:g}s): {event.error}"
+                )
+            case PhaseRecovered():
+                self._send(f"STATUS=recovered {event.phase} after {event.attempts} attempts")
             case BootStopping():
                 if self.stop_timeout is not None:
                     self._stop_ends = event.at + self.stop_timeout
@@ -227,8 +234,6 @@ class SystemdNotifier:
                 | TeardownCompleted()
                 | TeardownFailed()
                 | SinkFailed()
-                | PhaseRestarting()
-                | PhaseRecovered()
                 | BudgetExceeded()
             ):
                 pass  # nothing systemd acts on; the log says it

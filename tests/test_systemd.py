@@ -17,7 +17,12 @@ import pytest
 from event_samples import every_event
 
 from orchestrator import Boot, BootInterrupt, BootStopping, Retry, TeardownStarted
-from orchestrator._model._events import BootStateChanged, SignalReceived
+from orchestrator._model._events import (
+    BootStateChanged,
+    PhaseRecovered,
+    PhaseRestarting,
+    SignalReceived,
+)
 from orchestrator._model._status import BootState
 from orchestrator.systemd import SystemdNotifier, notify
 
@@ -311,6 +316,23 @@ def test_a_signal_is_a_status_line_with_its_effect(listener: tuple[socket.socket
     notifier = SystemdNotifier(address=path)
     notifier(SignalReceived(boot="svc", at=1.0, signal="SIGTERM", effect="the service stops"))
     assert _received(sock) == ["STATUS=SIGTERM received: the service stops"]
+
+
+def test_a_service_restart_and_a_recovery_are_status_lines(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    notifier = SystemdNotifier(address=path)
+    notifier(
+        PhaseRestarting(
+            boot="svc", at=1.0, phase="pump", restart=2, delay=0.5, error="OSError: gone"
+        )
+    )
+    notifier(PhaseRecovered(boot="svc", at=2.0, phase="cache", attempts=3))
+    assert _received(sock) == [
+        "STATUS=restarting service pump (restart 2, in 0.5s): OSError: gone",
+        "STATUS=recovered cache after 3 attempts",
+    ]
 
 
 def test_the_notifier_handles_every_event(listener: tuple[socket.socket, str]) -> None:
