@@ -1,4 +1,4 @@
-"""`smd diff` of two reports and `smd stats` over 100, at 2,500, 5,000 and 10,000 phases.
+"""`smd diff` of two reports, `smd stats` and `smd plot` over 100, at 2,500 to 10,000 phases.
 
 Each step runs the real command (`orchestrator.cli.main`, output captured):
 reading the JSON files, checking them, and computing the result. The reports
@@ -76,11 +76,14 @@ def main() -> list[tuple[str, float]]:
             many = paths * (REPORTS // DISTINCT)
             stats_time = _timed_command(["stats", *many, "--format", "json"])
             rows.append((f"smd stats, {REPORTS} reports of {count} phases", stats_time))
+            svg = str(Path(folder) / "spread.svg")
+            plot_time = _timed_command(["plot", *many, "-o", svg])
+            rows.append((f"smd plot, {REPORTS} reports of {count} phases", plot_time))
     width = max(len(step) for step, _ in rows)
     print(f"\n{'step':<{width}}  CPU seconds")
     for step, seconds in rows:
         print(f"{step:<{width}}  {seconds:8.3f}")
-    for command in ("diff", "stats"):
+    for command in ("diff", "stats", "plot"):
         times = [seconds for step, seconds in rows if step.startswith(f"smd {command}")]
         ratios = ", ".join(f"{later / earlier:.2f}" for earlier, later in itertools.pairwise(times))
         print(f"smd {command}: time ratio per doubling of phases {ratios} (linear: 2.00)")
