@@ -22,3 +22,10 @@ def test_every_kind_has_its_own_exit_code_and_title() -> None:
 def test_an_interruption_exits_with_128_plus_its_signal() -> None:
     assert exit_code_for("interrupted", signal_number=15) == 143
     assert exit_code_for("interrupted") == 130
+
+
+def test_a_failure_in_service_has_its_own_title_per_kind() -> None:
+    titles = [info.title_for(in_service=True) for info in KINDS.values()]
+    assert len(set(titles)) == len(titles)
+    assert KINDS["phase_failed"].title_for(in_service=True) == "BOOT FAILED IN SERVICE"
+    assert KINDS["phase_failed"].title_for(in_service=False) == "BOOT FAILED TO START"

@@ -220,6 +220,41 @@ async def test_a_critical_service_whose_restarts_are_spent_stops_the_boot_in_ord
 
 
 @pytest.mark.anyio
+async def test_a_critical_service_spent_in_service_is_titled_a_failure_in_service() -> None:
+    boot = Boot("services")
+
+    @boot.service()
+    async def pump(ctx: PhaseContext) -> None:
+        ctx.started()
+        raise OSError("broker gone")
+
+    with pytest.raises(BootAborted) as caught:
+        async with boot.start():
+            await anyio.sleep_forever()  # the stop cancels this
+    diagnostic = caught.value.diagnostic
+    assert diagnostic.in_service
+    assert str(diagnostic).splitlines()[1] == "BOOT FAILED IN SERVICE"
+    assert diagnostic.to_dict()["in_service"] is True
+    assert diagnostic.exit_code == 69
+
+
+@pytest.mark.anyio
+async def test_a_service_failing_before_it_started_is_titled_a_failed_start() -> None:
+    boot = Boot("services")
+
+    @boot.service()
+    async def pump(ctx: PhaseContext) -> None:
+        raise OSError("broker gone")
+
+    with pytest.raises(BootAborted) as caught:
+        async with boot.start():
+            pass
+    diagnostic = caught.value.diagnostic
+    assert not diagnostic.in_service
+    assert str(diagnostic).splitlines()[1] == "BOOT FAILED TO START"
+
+
+@pytest.mark.anyio
 async def test_a_non_critical_service_whose_restarts_are_spent_degrades_the_boot() -> None:
     waiter = Waiter()
     boot = Boot("services")

@@ -25,20 +25,32 @@ DiagnosticKind = Literal[
 
 @dataclass(frozen=True, slots=True)
 class KindInfo:
-    """What a diagnostic kind means to the process: its exit code and its block's title."""
+    """What a diagnostic kind means to the process: its exit code and its block's titles.
+
+    `in_service_title` heads the block when the failure came after the boot was in
+    service (READY or DEGRADED): "failed to start" would be wrong there.
+    """
 
     exit_code: int
     title: str
+    in_service_title: str = ""
+
+    def title_for(self, *, in_service: bool) -> str:
+        """The block's title, for a failure during the start or in service."""
+        return (self.in_service_title or self.title) if in_service else self.title
 
 
 KINDS: Mapping[str, KindInfo] = {
     # EX_USAGE: a TARGET, report or file smd cannot load, read or write; a bad value
     "invalid_target": KindInfo(64, "SMD COULD NOT LOAD ITS INPUT"),
     "invalid_graph": KindInfo(65, "BOOT GRAPH IS INVALID"),  # EX_DATAERR
-    "phase_failed": KindInfo(69, "BOOT FAILED TO START"),  # EX_UNAVAILABLE
+    # EX_UNAVAILABLE
+    "phase_failed": KindInfo(69, "BOOT FAILED TO START", "BOOT FAILED IN SERVICE"),
     "internal_error": KindInfo(70, "INTERNAL ERROR IN SMD"),  # EX_SOFTWARE
-    "timed_out": KindInfo(75, "BOOT TIMED OUT"),  # EX_TEMPFAIL
-    "gate_failed": KindInfo(78, "BOOT REFUSED BY A GATE"),  # EX_CONFIG
+    # EX_TEMPFAIL
+    "timed_out": KindInfo(75, "BOOT TIMED OUT", "PHASE TIMED OUT IN SERVICE"),
+    # EX_CONFIG
+    "gate_failed": KindInfo(78, "BOOT REFUSED BY A GATE", "GATE STOPPED THE BOOT IN SERVICE"),
     "interrupted": KindInfo(130, "BOOT INTERRUPTED"),  # 128 + SIGINT; SIGTERM gives 143
 }
 """The one table of diagnostic kinds; a test holds it equal to `DiagnosticKind`."""
@@ -95,7 +107,9 @@ class Diagnostic:
     the innermost frame of the user's own code that raised it (for a timeout,
     where the phase was waiting when cancelled) and `traceback` the user's
     frames, innermost last; None and empty otherwise, and in documents
-    written before they existed.
+    written before they existed. `in_service` says the failure came after the
+    boot was READY or DEGRADED (a critical service spent its restarts, or a
+    phase a recovery unblocked failed); it chooses the block's title.
     """
 
     boot: str
@@ -112,6 +126,7 @@ class Diagnostic:
     exit_code: int = field(default=-1)
     location: str | None = None
     traceback: tuple[Frame, ...] = ()
+    in_service: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "summary", mask_text(self.summary))
@@ -142,6 +157,7 @@ class Diagnostic:
             "exit_code": self.exit_code,
             "location": self.location,
             "traceback": [frame.to_dict() for frame in self.traceback],
+            "in_service": self.in_service,
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -168,13 +184,14 @@ class Diagnostic:
             exit_code=data["exit_code"],
             location=data.get("location"),
             traceback=tuple(Frame.from_dict(item) for item in data.get("traceback") or ()),
+            in_service=bool(data.get("in_service", False)),
         )
 
     def __str__(self) -> str:
         rule = "*" * 40
         lines = [
             rule,
-            KINDS[self.kind].title,
+            KINDS[self.kind].title_for(in_service=self.in_service),
             rule,
             "",
             f"Boot:        {self.boot} [{self.fingerprint}]",

@@ -195,6 +195,7 @@ class Lifecycle:
 
     def fail_in_service(self, diagnostic: Diagnostic) -> None:
         """READY/DEGRADED -> FAILED (a critical service gave out); the stop follows."""
+        diagnostic = dataclasses.replace(diagnostic, in_service=True)
         self.in_service_failure = diagnostic
         self._move(
             BootState.FAILED, BootFailed(boot=self.plan.boot, at=self.now(), diagnostic=diagnostic)
