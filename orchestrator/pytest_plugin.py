@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 import pytest
+from _pytest._code.code import ExceptionRepr
+from _pytest.runner import runtestprotocol
 
 from ._boot import Boot
 from ._model._events import Event
@@ -70,6 +72,46 @@ async def smd_running(
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     async with booted(smd_boot, sinks=[smd_events.append], **options) as running:
         yield running
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Run a test that boots; a boot that did not stop cleanly makes its call one failure.
+
+    The boot stops in the fixture's teardown, after pytest has judged the
+    test's call: left alone, the test would be reported passed and then
+    failed. Its reports are held back until the teardown, and a stop that
+    failed is folded into the call's report (beside the test's own failure,
+    if it had one).
+    """
+    if "smd_running" not in getattr(item, "fixturenames", ()):
+        return None
+    hook = item.ihook
+    hook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    reports = runtestprotocol(item, nextitem=nextitem, log=False)
+    _fold_stop_into_call(reports)
+    for report in reports:
+        hook.pytest_runtest_logreport(report=report)
+    hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def _fold_stop_into_call(reports: list[pytest.TestReport]) -> None:
+    call = next((r for r in reports if r.when == "call"), None)
+    stop = next((r for r in reports if r.when == "teardown"), None)
+    if call is None or stop is None or ("smd_boot_failed", True) not in stop.user_properties:
+        return
+    message = str(stop.longrepr)
+    if call.failed and isinstance(call.longrepr, ExceptionRepr):
+        call.longrepr.addsection("smd: the boot did not stop cleanly either", message)
+    elif call.failed:
+        call.longrepr = f"{call.longrepr}\n\n{message}"
+    else:
+        call.outcome = "failed"
+        call.longrepr = message
+    stop.outcome = "passed"
+    stop.longrepr = None
+    stop.user_properties.remove(("smd_boot_failed", True))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -182,11 +182,59 @@ async def test_it(smd_running):
     pass
 """,
     )
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed") == 2
-    assert "errors" not in outcomes
+    result.assert_outcomes(failed=2)
     assert "did not stop cleanly" in result.stdout.str()
     assert "RuntimeError: the pool would not close" in result.stdout.str()
+
+
+def test_a_teardown_that_fails_is_one_failure_with_the_teardown_error_as_its_message(
+    project: pytest.Pytester,
+) -> None:
+    result = run(
+        project,
+        """
+import pytest
+from shop_boots import shop
+
+@pytest.mark.anyio
+@pytest.mark.smd_boot(shop(fail_teardown=True))
+async def test_it(smd_running):
+    pass
+""",
+    )
+    failures = [r for r in result.reprec.getreports("pytest_runtest_logreport") if r.failed]
+    assert [(r.when, r.passed) for r in failures] == [("call", False), ("call", False)]
+    passed_calls = [
+        r
+        for r in result.reprec.getreports("pytest_runtest_logreport")
+        if r.when == "call" and r.passed
+    ]
+    assert passed_calls == []
+    assert all(str(r.longrepr).startswith("boot 'shop' did not stop cleanly") for r in failures)
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_test_that_fails_and_a_teardown_that_fails_are_one_failure_naming_both(
+    project: pytest.Pytester,
+) -> None:
+    result = run(
+        project,
+        """
+import pytest
+from shop_boots import shop
+
+@pytest.mark.anyio
+@pytest.mark.smd_boot(shop(fail_teardown=True))
+async def test_it(smd_running):
+    assert 1 == 2, "the test's own failure"
+""",
+    )
+    result.assert_outcomes(failed=2)
+    failures = [r for r in result.reprec.getreports("pytest_runtest_logreport") if r.failed]
+    assert [r.when for r in failures] == ["call", "call"]
+    text = result.stdout.str()
+    assert "the test's own failure" in text
+    assert "RuntimeError: the pool would not close" in text
 
 
 def test_a_degraded_start_fails_unless_the_marker_allows_it(project: pytest.Pytester) -> None:
