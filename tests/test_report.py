@@ -74,7 +74,7 @@ RETRIED = PhaseRecord(
     start=0.1,
     end=0.9,
     attempt_log=(
-        AttemptRecord(1, 0.1, 0.3, "timed_out"),
+        AttemptRecord(1, 0.1, 0.3, "timed_out", "PhaseTimeout: 'database' timed out after 0.2s"),
         AttemptRecord(2, 0.5, 0.9, "completed"),
     ),
     retry_pauses=(RetryPause(1, 0.3, 0.5),),
@@ -100,12 +100,22 @@ def test_attempt_log_and_retry_pauses_are_lists_of_objects_with_sorted_keys() ->
     phase = json.loads(STOPPED.to_json())["phases"][0]
     assert phase["attempt_log"][0] == {
         "end": 0.3,
+        "error": "PhaseTimeout: 'database' timed out after 0.2s",
         "number": 1,
         "outcome": "timed_out",
         "start": 0.1,
     }
     assert phase["retry_pauses"] == [{"after_attempt": 1, "end": 0.5, "start": 0.3}]
     assert list(RETRIED.attempt_log[0].to_dict()) == sorted(RETRIED.attempt_log[0].to_dict())
+
+
+def test_an_attempt_written_before_attempts_kept_their_error_reads_with_no_error() -> None:
+    written = {"end": 0.3, "number": 1, "outcome": "failed", "start": 0.1}
+    assert AttemptRecord.from_dict(written).error is None
+
+
+def test_a_completed_attempt_writes_a_null_error() -> None:
+    assert RETRIED.attempt_log[1].to_dict()["error"] is None
 
 
 def test_stop_times_are_top_level_fields() -> None:

@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -207,3 +208,70 @@ async def test_retries_exhausted_report_the_attempt_count() -> None:
     with pytest.raises(BootAborted) as caught:
         await boot.run_once(sinks=[])
     assert caught.value.diagnostic.summary == "phase 'database' failed after 3 attempts"
+
+
+@pytest.mark.anyio
+async def test_each_failed_attempt_keeps_its_error_in_the_report() -> None:
+    boot = Boot("errors")
+    calls: list[int] = []
+
+    @boot.phase(retry=Retry(attempts=3, delay=0))
+    async def database() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionRefusedError(f"refused on try {len(calls)}")
+        return "db"
+
+    report = await boot.run_once()
+    assert [a.error for a in report["database"].attempt_log] == [
+        "ConnectionRefusedError: refused on try 1",
+        "ConnectionRefusedError: refused on try 2",
+        None,
+    ]
+
+
+@pytest.mark.anyio
+async def test_an_attempts_error_is_masked() -> None:
+    boot = Boot("masked")
+
+    @boot.phase(retry=Retry(attempts=2, delay=0))
+    def database() -> None:
+        raise OSError("cannot reach postgres://app:hunter2@db/app")
+
+    with pytest.raises(BootAborted) as caught:
+        await boot.run_once()
+    errors = [a.error or "" for a in caught.value.report["database"].attempt_log]
+    assert len(errors) == 2
+    assert all(e.startswith("OSError: cannot reach") and "hunter2" not in e for e in errors)
+
+
+@pytest.mark.anyio
+async def test_a_timed_out_attempt_keeps_the_timeout_as_its_error() -> None:
+    boot = Boot("slow")
+    gate = anyio.Event()
+
+    @boot.phase(timeout=0.01, retry=Retry(attempts=2, delay=0))
+    async def database() -> None:
+        await gate.wait()
+
+    with pytest.raises(BootAborted) as caught:
+        await boot.run_once()
+    attempts = caught.value.report["database"].attempt_log
+    assert [a.outcome for a in attempts] == ["timed_out", "timed_out"]
+    assert all((a.error or "").startswith("PhaseTimeout: ") for a in attempts)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("seconds", [None, 5])
+async def test_a_single_failed_attempt_keeps_its_error_on_the_flat_paths(
+    seconds: float | None,
+) -> None:
+    boot = Boot("flat")
+
+    @boot.phase(timeout=seconds)
+    async def database() -> None:
+        raise ValueError("broke")
+
+    with pytest.raises(BootAborted) as caught:
+        await boot.run_once()
+    assert caught.value.report["database"].attempt_log[0].error == "ValueError: broke"

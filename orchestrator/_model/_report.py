@@ -25,12 +25,15 @@ class AttemptRecord:
         end: seconds since the boot started, None if the attempt never ended
             (a thread abandoned at its deadline is recorded at its deadline).
         outcome: "completed", "failed", "timed_out" or "cancelled".
+        error: why it failed or timed out (`Type: message`, masked); None when it
+            completed or was cancelled, and in reports written before it existed.
     """
 
     number: int
     start: float
     end: float | None
     outcome: str
+    error: str | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in ATTEMPT_OUTCOMES:
@@ -46,6 +49,7 @@ class AttemptRecord:
         """The attempt as plain data."""
         return {
             "end": self.end,
+            "error": self.error,
             "number": self.number,
             "outcome": self.outcome,
             "start": self.start,
@@ -55,7 +59,11 @@ class AttemptRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> AttemptRecord:
         """Read back what `to_dict` wrote."""
         return cls(
-            number=data["number"], start=data["start"], end=data["end"], outcome=data["outcome"]
+            number=data["number"],
+            start=data["start"],
+            end=data["end"],
+            outcome=data["outcome"],
+            error=data.get("error"),
         )
 
 

@@ -56,14 +56,20 @@ class PhaseRun:
         self.teardown_end: float | None = None
         self.teardown_error: dict[str, str] | None = None
         self.teardown_exception: BaseException | None = None
-        self.attempt_log: list[tuple[int, float, float, str]] = []
+        self.attempt_log: list[AttemptRecord] = []
         self.pauses: list[tuple[int, float, float]] = []
         self.stuck: traceback.StackSummary | None = None
         self.abandoned: list[threading.Thread] = []
 
-    def log_attempt(self, start: float, end: float, outcome: str) -> None:
-        """Record how the current attempt ended ("completed", "failed", "timed_out"...)."""
-        self.attempt_log.append((self.attempts, start, end, outcome))
+    def log_attempt(
+        self, start: float, end: float, outcome: str, error: BaseException | None = None
+    ) -> None:
+        """Record how the current attempt ended ("completed", "failed", "timed_out"...).
+
+        A failed or timed-out attempt keeps its error, masked, so each retry's cause is told.
+        """
+        text = None if error is None else describe_exception(error)
+        self.attempt_log.append(AttemptRecord(self.attempts, start, end, outcome, text))
 
     def log_pause(self, after_attempt: int, start: float, end: float) -> None:
         """Record the retry pause that followed `after_attempt`."""
@@ -86,10 +92,7 @@ class PhaseRun:
             teardown_start=self.teardown_start,
             teardown_end=self.teardown_end,
             teardown_error=self.teardown_error,
-            attempt_log=tuple(
-                AttemptRecord(number, start, end, outcome)
-                for number, start, end, outcome in self.attempt_log
-            ),
+            attempt_log=tuple(self.attempt_log),
             retry_pauses=tuple(RetryPause(after, start, end) for after, start, end in self.pauses),
         )
 

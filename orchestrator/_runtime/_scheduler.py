@@ -296,7 +296,7 @@ class Engine:
             self._cancelled(run)
             return
         if error is not None:
-            run.log_attempt(started, end, "failed")
+            run.log_attempt(started, end, "failed", error)
             await self._failed(run, _Failed(error, timed_out=False), end)
             return
         run.log_attempt(started, end, "completed")
@@ -347,7 +347,7 @@ class Engine:
         elif error is None and spec.kind == "gate":
             error = gate_refusal(spec, value)
         if error is not None:
-            run.log_attempt(started, end, "timed_out" if timed_out else "failed")
+            run.log_attempt(started, end, "timed_out" if timed_out else "failed", error)
             await self._failed(run, _Failed(error, timed_out=timed_out), end)
             return
         run.log_attempt(started, end, "completed")
@@ -424,7 +424,9 @@ class Engine:
                 run.log_attempt(started, self.now(), "cancelled")
                 raise _Stopped
             error = outcome.error
-            run.log_attempt(started, self.now(), "timed_out" if outcome.timed_out else "failed")
+            run.log_attempt(
+                started, self.now(), "timed_out" if outcome.timed_out else "failed", error
+            )
             if outcome.timed_out:
                 run.stuck = outcome.trace.stuck
             last = retry is None or attempt >= attempts or not retry.retries(error)
@@ -520,7 +522,8 @@ class Engine:
         outcome = await self._attempt(run, arguments, run.attempts, None)
         ended = "timed_out" if outcome.timed_out else "failed"
         ended = "cancelled" if outcome.cancelled else ended
-        run.log_attempt(started, self.now(), "completed" if outcome.error is None else ended)
+        error = None if outcome.cancelled else outcome.error
+        run.log_attempt(started, self.now(), "completed" if outcome.error is None else ended, error)
         return outcome
 
     async def start_recovered(self, run: PhaseRun, value: Any, teardown: Teardown | None) -> None:
