@@ -62,5 +62,9 @@ def test_the_summary_after_a_degraded_boot_shows_the_error_and_the_retries() -> 
     )
     assert result.returncode == 0
     assert "'metrics' failed: ConnectionError: statsd unreachable" in result.stdout
-    assert "'database': attempt 1 of 2 failed, paused" in result.stdout
-    assert "attempt 2 of 2 completed" in result.stdout
+    assert "'database' took 2 attempts:" in result.stdout
+    assert (
+        "  attempt 1 of 2 failed: ConnectionRefusedError: first attempt refused; paused"
+        in result.stdout
+    )
+    assert "  attempt 2 of 2 completed\n" in result.stdout

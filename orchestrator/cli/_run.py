@@ -245,7 +245,11 @@ def timings_table(report: BootReport) -> Table:
 
 
 def outcome_notes(report: BootReport) -> list[str]:
-    """What the table does not say: each failed phase's error, each phase's retries."""
+    """What the table does not say: each failed phase's error, each phase's retries.
+
+    A phase tried more than once gets a line per attempt: attempt n of m, how
+    it ended, its error, and the pause before the next one.
+    """
     notes: list[str] = []
     for record in report.phases:
         if record.status in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT) and record.error:
@@ -254,14 +258,15 @@ def outcome_notes(report: BootReport) -> list[str]:
             notes.append(f"'{record.name}' {record.status.value}: {text}")
         if len(record.attempt_log) > 1:
             pauses = {pause.after_attempt: pause for pause in record.retry_pauses}
-            steps = []
+            notes.append(f"'{record.name}' took {len(record.attempt_log)} attempts:")
             for attempt in record.attempt_log:
-                step = f"attempt {attempt.number} of {len(record.attempt_log)} {attempt.outcome}"
+                step = f"  attempt {attempt.number} of {len(record.attempt_log)} {attempt.outcome}"
+                if attempt.error is not None:
+                    step += f": {attempt.error}"
                 pause = pauses.get(attempt.number)
                 if pause is not None and pause.end is not None:
-                    step += f", paused {(pause.end - pause.start) * 1000:.1f} ms"
-                steps.append(step)
-            notes.append(f"'{record.name}': " + "; ".join(steps))
+                    step += f"; paused {(pause.end - pause.start) * 1000:.1f} ms"
+                notes.append(step)
     return notes
 
 
