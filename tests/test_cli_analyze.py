@@ -298,3 +298,68 @@ def test_a_failed_teardown_shows_its_error_in_blame(
     broken.write_text(json.dumps(document))
     assert main(["analyze", str(broken), "blame"]) == 0
     assert "teardown_failed: OSError: socket already closed" in capsys.readouterr().out
+
+
+RECOVERING_BOOT_FILE = """
+from orchestrator import Boot, Retry
+
+boot = Boot("recovering")
+
+
+@boot.phase(critical=False, recover=Retry(attempts=3, delay=1.0), expected_duration=0.5)
+async def cache() -> str:
+    return "cache"
+
+
+@boot.phase(expected_duration=0.25)
+async def warm(cache: str) -> str:
+    return cache
+
+
+@boot.phase()
+async def api() -> str:
+    return "api"
+"""
+
+
+@pytest.fixture
+def recovering_target(tmp_path: Path) -> str:
+    path = tmp_path / "recovering_target.py"
+    path.write_text(RECOVERING_BOOT_FILE)
+    return f"{path}:boot"
+
+
+def test_simulate_recover_predicts_the_healing_in_service(
+    recovering_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", recovering_target, "--recover", "cache=2", "--format", "json"]) == 0
+    prediction = json.loads(capsys.readouterr().out)
+    assert prediction["outcome"] == "degraded"
+    phases = {phase["name"]: phase for phase in prediction["phases"]}
+    # failed at 0; recovery 1 after 1 s fails at once; recovery 2 after 1 s more takes 0.5 s
+    assert phases["cache"]["recovered_at"] == pytest.approx(2.5)
+    assert phases["warm"]["status"] == "completed"
+    assert prediction["healed_at"] == pytest.approx(2.75)
+
+
+def test_simulate_recover_names_the_healing_in_text(
+    recovering_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", recovering_target, "--recover", "cache"]) == 0
+    out = capsys.readouterr().out
+    assert "recovered in service: cache @" in out
+    assert "healed: READY again at" in out
+
+
+def test_simulate_recover_refuses_a_phase_without_recover(
+    recovering_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", recovering_target, "--recover", "api"]) == 64
+    assert "phase 'api' has no recover=" in capsys.readouterr().err
+
+
+def test_simulate_recover_refuses_a_bad_attempt_number(
+    recovering_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", recovering_target, "--recover", "cache=two"]) == 64
+    assert "is not PHASE or PHASE=N" in capsys.readouterr().err

@@ -57,6 +57,15 @@ def register(commands: Any) -> None:
         help="fail these phases as they start (PHASE=SECONDS: that far into each attempt)",
     )
     command.add_argument(
+        "--recover",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PHASE",
+        help="fail these recover= phases, then heal them in service on their recovery "
+        "(PHASE=N: on recovery attempt N; default 1)",
+    )
+    command.add_argument(
         "--budget",
         metavar="FILE",
         help="check the prediction against this budget "
@@ -82,6 +91,45 @@ def parse_failures(target: str, items: list[str]) -> dict[str, float]:
                 "Write --fail database or --fail database=2.5",
             ) from exc
     return failures
+
+
+def parse_recoveries(plan: BootPlan, target: str, items: list[str]) -> dict[str, int]:
+    """`PHASE` or `PHASE=N` items as the recovery attempt that heals each phase.
+
+    Raises:
+        TargetError: an item is not of that form, or names a phase without `recover=`.
+    """
+    recoveries: dict[str, int] = {}
+    specs = {spec.name: spec for spec in plan.phases}
+    for item in items:
+        name, sep, number = item.partition("=")
+        try:
+            attempt = int(number) if sep else 1
+        except ValueError as exc:
+            raise usage_error(
+                target,
+                f"--recover {item!r} is not PHASE or PHASE=N",
+                f"{number!r} is not a recovery attempt number",
+                "Write --recover cache or --recover cache=2",
+            ) from exc
+        spec = specs.get(name)
+        if spec is None:
+            raise usage_error(
+                target,
+                f"--recover {name}: boot '{plan.boot}' has no phase '{name}'",
+                f"its phases: {', '.join(plan.order[:20])}" + (" ..." if len(plan) > 20 else ""),
+                "Name a phase of this boot (`smd plan TARGET` lists them).",
+            )
+        if spec.recover is None:
+            raise usage_error(
+                target,
+                f"--recover {name}: phase '{name}' has no recover=",
+                "only a non-critical phase declared with recover=Retry(...) heals in service",
+                f"Give '{name}' recover=Retry(...) (and critical=False), or simulate its "
+                f"failure with --fail {name}.",
+            )
+        recoveries[name] = attempt
+    return recoveries
 
 
 def load_durations(
@@ -141,16 +189,23 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     plan = load_boot(arguments.target).plan()
     durations = load_durations(plan, arguments.durations, arguments.percentile)
     failures = parse_failures(arguments.target, arguments.fail)
+    recoveries = parse_recoveries(plan, arguments.target, arguments.recover)
+    for name in recoveries:
+        failures.setdefault(name, 0.0)  # a phase heals only from a failure
     try:
         result = simulate(
-            plan, durations=durations, max_concurrency=arguments.max_concurrency, fail=failures
+            plan,
+            durations=durations,
+            max_concurrency=arguments.max_concurrency,
+            fail=failures,
+            recover=recoveries,
         )
     except ValueError as exc:
         raise usage_error(
             arguments.target,
             "the simulation cannot run as asked",
             str(exc),
-            "Name phases of this boot in --fail (`smd plan TARGET` lists them).",
+            "Name phases of this boot in --fail and --recover (`smd plan TARGET` lists them).",
         ) from exc
     if arguments.plot is not None:
         write_output(arguments.plot, render_svg(result.to_report()), arguments.target)
@@ -197,6 +252,14 @@ def describe(result: SimulatedBoot) -> str:
     ):
         if names:
             lines.append(f"{title}: {', '.join(names)}")
+    recovered = [phase for phase in result.phases if phase.recovered_at is not None]
+    if recovered:
+        lines.append(
+            "recovered in service: "
+            + ", ".join(f"{p.name} @{format_seconds(p.recovered_at or 0.0)}" for p in recovered)
+        )
+    if result.healed_at is not None:
+        lines.append(f"healed: READY again at {format_seconds(result.healed_at)}")
     if result.root_cause is not None and not result.torn_down:
         lines.append("torn down: nothing (no completed phase has a teardown)")
     lines.append(f"exit code: {result.exit_code}")
