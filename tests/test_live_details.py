@@ -68,3 +68,33 @@ def test_the_summary_after_a_degraded_boot_shows_the_error_and_the_retries() -> 
         in result.stdout
     )
     assert "  attempt 2 of 2 completed\n" in result.stdout
+
+
+def test_escape_sequences_in_a_retry_error_are_shown_not_obeyed_in_the_live_view() -> None:
+    console = Console(record=True, width=200, force_terminal=True)
+    boot = Boot("live")
+    boot.add(lambda: None, name="database", retry=Retry(attempts=3, delay=0.2))
+    view = LiveView(boot.plan(), console)
+    view(
+        PhaseRetrying(
+            boot="live", at=0.1, phase="database", attempt=1, delay=0.2, error="OSError: x\x1b[2J"
+        )
+    )
+    console.print(view._render())
+    text = console.export_text()
+    assert "OSError: x\\x1b[2J" in text
+    assert "\x1b[2J" not in text
+
+
+def test_escape_sequences_in_error_text_are_shown_not_obeyed_in_the_summary() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "run", "--once", f"{BOOTS}/hostile_error.py"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "\x1b" not in result.stdout
+    assert "'metrics' failed: ConnectionError: down\\x1b]0;pwned\\x07" in result.stdout
+    assert "attempt 1 of 2 failed: ConnectionRefusedError: refused\\x1b[2J" in result.stdout

@@ -38,6 +38,7 @@ from .._model._events import (
 )
 from .._model._plan import BootPlan
 from .._model._status import BootState, PhaseStatus
+from ._output import neutralise
 
 STYLES = {
     PhaseStatus.PENDING: "dim",
@@ -166,7 +167,7 @@ class LiveView:
         self._status[phase] = status
 
     def _notice(self, line: str, style: str) -> None:
-        text = Text(line, style=style)
+        text = Text(neutralise(line), style=style)  # error text cannot drive the terminal
         self._notices.append(text)
         if self._closed:
             self._console.print(text)

@@ -37,6 +37,7 @@ from ._load import TargetError, load_boot, usage_error
 from ._output import (
     configure_logging,
     flush_by_line,
+    neutralise,
     positive_float,
     positive_int,
     print_diagnostic,
@@ -155,7 +156,7 @@ def run_command(arguments: argparse.Namespace) -> int:
             markup=False,
         )
         for line in outcome_notes(report):
-            console.print(line, markup=False)
+            console.print(neutralise(line), markup=False)
         if arguments.fail_over_budget and (overruns := budget_overruns(report)):
             over = ", ".join(
                 f"{name} {spent:.3g}s > {budget:g}s" for name, budget, spent in overruns
