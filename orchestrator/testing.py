@@ -142,8 +142,17 @@ def _require_stopped(report: BootReport) -> None:
     )
 
 
-async def verify_gates(boot: Boot, *, deadline: float | None = None) -> Verification:
+async def verify_gates(
+    boot: Boot, *, deadline: float | None = None, stop_timeout: float | None = None
+) -> Verification:
     """Run every gate of `boot` with only what the gates need, as `smd verify` does.
+
+    Failures are described by the boot's failure analyzers, as in a real boot.
+
+    Args:
+        boot: the boot whose gates to verify.
+        deadline: seconds for the whole verification run.
+        stop_timeout: seconds for its teardown.
 
     Returns:
         The verification: a `GateVerdict` per gate, `exit_code`, the run's report.
@@ -153,7 +162,12 @@ async def verify_gates(boot: Boot, *, deadline: float | None = None) -> Verifica
     """
     from ._runtime._verify import verify_gates as run_gates
 
-    return await run_gates(boot.plan(), deadline=deadline)
+    return await run_gates(
+        boot.plan(),
+        deadline=deadline,
+        stop_timeout=stop_timeout,
+        analyzers=tuple(boot._analyzers),
+    )
 
 
 @contextmanager

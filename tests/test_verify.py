@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import Boot, GateFailed, GateResult, PhaseStatus, TeardownOutcome
+from orchestrator import (
+    Boot,
+    FailureAnalysis,
+    GateFailed,
+    GateResult,
+    PhaseStatus,
+    TeardownOutcome,
+    testing,
+)
 from orchestrator._runtime._verify import verify_gates
 from orchestrator.cli import main
 
@@ -249,3 +257,63 @@ def test_smd_verify_as_json_keeps_its_shape_when_the_target_cannot_load(
     assert invalid.keys() == verified.keys()
     assert invalid["schema"] == "smd.verify/1"
     assert len(invalid["problems"]) == 2
+
+
+VAULT_IS_DOWN = FailureAnalysis("the vault refused the connection", "start the vault")
+
+
+def vault_boot() -> Boot:
+    """secrets (raises ConnectionError) -> secrets_ok; tls_ok raises ConnectionError itself."""
+    boot = Boot("vaulted")
+    boot.failure_analyzer(ConnectionError, lambda exc: VAULT_IS_DOWN)
+
+    @boot.phase()
+    def secrets() -> str:
+        raise ConnectionError("vault:8200 refused")
+
+    @boot.gate()
+    def secrets_ok(secrets: str) -> GateResult:
+        return GateResult(True)
+
+    @boot.gate()
+    def tls_ok() -> GateResult:
+        raise ConnectionError("vault:8200 refused")
+
+    return boot
+
+
+@pytest.mark.anyio
+async def test_a_gate_that_fails_is_described_by_the_boots_failure_analyzer() -> None:
+    verdict = (await testing.verify_gates(vault_boot()))["tls_ok"]
+    assert verdict.violations[0] == "the vault refused the connection"
+    assert verdict.action is not None
+    assert verdict.action.startswith("start the vault")
+
+
+@pytest.mark.anyio
+async def test_a_failed_phase_the_gates_need_is_described_by_the_boots_failure_analyzer() -> None:
+    verification = await testing.verify_gates(vault_boot())
+    assert verification.diagnostic is not None
+    assert verification.diagnostic.phase == "secrets"
+    assert verification.diagnostic.details[0] == "the vault refused the connection"
+
+
+def test_smd_verify_describes_failures_with_the_boots_failure_analyzers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "vaulted.py"
+    target.write_text(
+        "from orchestrator import Boot, FailureAnalysis, GateResult\n"
+        "boot = Boot('vaulted')\n"
+        "boot.failure_analyzer(\n"
+        "    ConnectionError, lambda exc: FailureAnalysis('the vault is down', 'start the vault')\n"
+        ")\n"
+        "@boot.gate()\n"
+        "def tls_ok() -> GateResult:\n"
+        "    raise ConnectionError('vault:8200 refused')\n"
+    )
+    code = main(["verify", f"{target}:boot", "--format", "json", "--log-format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 69
+    assert document["gates"][0]["violations"][0] == "the vault is down"
+    assert document["gates"][0]["action"].startswith("start the vault")

@@ -14,7 +14,7 @@ from rich.markup import escape
 from .._model._diagnostic import Diagnostic
 from .._model._errors import GraphError
 from .._model._verification import SCHEMA, GateVerdict, Verification
-from .._runtime._verify import verify_gates
+from ..testing import verify_gates
 from ._load import TargetError, load_boot
 from ._output import configure_logging, positive_float, stdout
 
@@ -52,7 +52,8 @@ def register(commands: Any) -> None:
 def run_verify(arguments: argparse.Namespace) -> int:
     """Verify the gates; print a verdict per gate; return 0 or the diagnostic's code."""
     try:
-        plan = load_boot(arguments.target).plan()
+        boot = load_boot(arguments.target)
+        boot.plan()
     except (TargetError, GraphError) as exc:
         if arguments.format != "json":
             raise
@@ -64,7 +65,7 @@ def run_verify(arguments: argparse.Namespace) -> int:
     configure_logging(arguments.log_format)
     verification = anyio.run(
         lambda: verify_gates(
-            plan, deadline=arguments.deadline, stop_timeout=arguments.stop_timeout
+            boot, deadline=arguments.deadline, stop_timeout=arguments.stop_timeout
         ),
         backend=arguments.backend,
     )
