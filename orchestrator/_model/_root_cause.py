@@ -9,6 +9,7 @@ from ._analyzers import analyze
 from ._diagnostic import Diagnostic, describe_exception, exit_code_for, failure_kind
 from ._errors import GateFailed, PhaseTimeout
 from ._frames import Frame, location_of, raised_frames, user_frames
+from ._phase import PhaseSpec
 from ._report import PhaseRecord
 from ._snapshot import RunSnapshot
 from ._status import PhaseStatus
@@ -120,7 +121,7 @@ def _diagnose_phase(snapshot: RunSnapshot, root: PhaseRecord, common: dict[str, 
             summary=f"phase '{spec.name}' timed out{attempts}",
             details=tuple(details),
             action=f"Find why '{spec.name}' is slow, or raise its timeout= (declared at "
-            f"{spec.source}); add retry=Retry(...) if the slowness is transient.",
+            f"{spec.source}); if the slowness is transient, {_retry_advice(spec, error)}.",
             cause=describe_exception(error),
             **_where(stuck),
             **common,
@@ -129,8 +130,8 @@ def _diagnose_phase(snapshot: RunSnapshot, root: PhaseRecord, common: dict[str, 
     lines = _exception_lines(error) + notes
     action = (
         f"Fix the cause in '{spec.name}' (declared at {spec.source}); if the service "
-        "can run without it, declare it critical=False; if the failure is transient, add "
-        "retry=Retry(...)."
+        "can run without it, declare it critical=False; if the failure is transient, "
+        f"{_retry_advice(spec, error)}."
     )
     if analysis is not None:
         lines = (analysis.description, *lines)
@@ -145,6 +146,16 @@ def _diagnose_phase(snapshot: RunSnapshot, root: PhaseRecord, common: dict[str, 
         **_where(raised_frames(error)),
         **common,
     )
+
+
+def _retry_advice(spec: PhaseSpec, error: BaseException) -> str:
+    """What to do about a transient failure, given the retry the phase already has."""
+    retry = spec.retry
+    if retry is None:
+        return "add retry=Retry(...)"
+    if not retry.retries(error):
+        return f"add {type(error).__qualname__} to its retry's on= (it is not retried now)"
+    return f"give its retry= more than {retry.attempts} attempts or a longer delay"
 
 
 def _where(frames: tuple[Frame, ...]) -> dict[str, Any]:
