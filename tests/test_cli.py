@@ -166,6 +166,24 @@ def test_plan_prints_the_order_and_fingerprint(capsys: pytest.CaptureFixture[str
     assert len(plan["fingerprint"]) == 12
 
 
+def test_plan_as_json_has_one_shape_on_success_and_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["plan", f"{BOOTS}/ok.py", "--format", "json"])
+    valid = json.loads(capsys.readouterr().out)
+    code = main(["plan", f"{BOOTS}/failing.py:invalid", "--format", "json"])
+    invalid = json.loads(capsys.readouterr().out)
+    main(["plan", f"{BOOTS}/nope.py", "--format", "json"])
+    unloadable = json.loads(capsys.readouterr().out)
+    assert valid.keys() == invalid.keys() == unloadable.keys()
+    assert valid["schema"] == invalid["schema"] == unloadable["schema"] == "smd.plan/1"
+    assert (valid["ok"], valid["exit_code"], valid["problems"]) == (True, 0, [])
+    assert (code, invalid["ok"], invalid["exit_code"]) == (65, False, 65)
+    assert (invalid["fingerprint"], invalid["phases"], invalid["edges"]) == (None, [], [])
+    assert [d["schema"] for d in invalid["problems"]] == ["smd.diagnostic/1"] * 2
+    assert (unloadable["ok"], unloadable["exit_code"]) == (False, 64)
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [

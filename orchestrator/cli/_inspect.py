@@ -92,12 +92,39 @@ def run_check(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def plan_document(
+    boot: str, plan: BootPlan | None, problems: Sequence[Diagnostic]
+) -> dict[str, Any]:
+    """What `smd plan --format json` prints: the plan's `smd.plan/1` shape, valid or not.
+
+    Without a plan (an invalid graph, a TARGET that cannot be loaded) the plan's
+    keys are empty and `problems` says why.
+    """
+    document: dict[str, Any] = (
+        plan.to_dict()
+        if plan is not None
+        else {
+            "schema": "smd.plan/1",
+            "boot": boot,
+            "fingerprint": None,
+            "phases": [],
+            "edges": [],
+            "overrides": [],
+            "left_out": [],
+            "budget": None,
+        }
+    )
+    document["ok"] = not problems
+    document["exit_code"] = problems[0].exit_code if problems else 0
+    document["problems"] = [diagnostic.to_dict() for diagnostic in problems]
+    return document
+
+
 def run_plan(arguments: argparse.Namespace) -> int:
     """Print the plan in order with each phase's options."""
-    plan = load_boot(arguments.target).plan()
     if arguments.format == "json":
-        sys.stdout.write(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
-        return 0
+        return _print_plan_document(arguments.target)
+    plan = load_boot(arguments.target).plan()
     stdout().print(plan_table(plan))
     for line in override_lines(plan):
         stdout().print(line, markup=False)
@@ -150,3 +177,17 @@ def describe_options(spec: PhaseSpec) -> str:
     """The non-default options of a phase, compactly, as each option summarises itself."""
     parts = (option.summary(getattr(spec, option.name)) for option in PHASE_OPTIONS)
     return " ".join(part for part in parts if part is not None) or "-"
+
+
+def _print_plan_document(target: str) -> int:
+    try:
+        boot = load_boot(target)
+    except TargetError as exc:
+        document = plan_document(target, None, [exc.diagnostic])
+    else:
+        try:
+            document = plan_document(boot.name, boot.plan(), ())
+        except GraphError as exc:
+            document = plan_document(boot.name, None, exc.diagnostics)
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return int(document["exit_code"])
