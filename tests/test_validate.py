@@ -69,6 +69,44 @@ def test_unknown_after_name_is_reported() -> None:
     assert "unknown phase 'migrations'" in problems(boot)[0]
 
 
+def action_for(boot: Boot) -> str:
+    with pytest.raises(GraphError) as caught:
+        boot.validate()
+    (diagnostic,) = caught.value.diagnostics
+    return diagnostic.action
+
+
+def test_an_after_typo_is_told_to_rename_or_remove_the_after_name_not_a_parameter() -> None:
+    boot = Boot("after-typo")
+
+    @boot.phase()
+    def database() -> None: ...
+
+    @boot.phase(after=["databse"])
+    def api() -> None: ...
+
+    action = action_for(boot)
+    assert "parameter" not in action
+    assert action == (
+        "Rename it to 'database', or remove it from the after= of 'api' if 'api' need not "
+        "wait for it."
+    )
+
+
+def test_a_parameter_typo_is_told_to_rename_it_or_give_it_a_default() -> None:
+    boot = Boot("parameter-typo")
+
+    @boot.phase()
+    def database() -> None: ...
+
+    @boot.phase()
+    def api(databse: None) -> None: ...
+
+    assert action_for(boot) == (
+        "Rename it to 'database', or give the parameter a default value if it is not a dependency."
+    )
+
+
 def test_every_problem_is_reported_at_once() -> None:
     boot = Boot("broken")
 

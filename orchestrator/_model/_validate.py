@@ -87,7 +87,12 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
                     if guesses
                     else f"Declare a phase named '{dependency}'"
                 )
-                + ", or give the parameter a default value if it is not a dependency.",
+                + (
+                    ", or give the parameter a default value if it is not a dependency."
+                    if dependency in spec.requires
+                    else f", or remove it from the after= of '{spec.name}' if "
+                    f"'{spec.name}' need not wait for it."
+                ),
             )
     found += _cycles(boot, declared)
     return found
