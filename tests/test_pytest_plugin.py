@@ -169,6 +169,30 @@ async def test_it(smd_running):
     result.assert_outcomes(passed=2)
 
 
+def test_the_marker_gives_faults_to_the_boot_an_smd_boot_fixture_builds(
+    project: pytest.Pytester,
+) -> None:
+    result = run(
+        project,
+        """
+import pytest
+from orchestrator.testing import Fault
+from shop_boots import shop
+
+@pytest.fixture
+def smd_boot():
+    return shop().override(settings={"dsn": "memory://"})
+
+@pytest.mark.anyio
+@pytest.mark.smd_boot(faults=[Fault("database", error=ConnectionError("refused"))])
+async def test_it(smd_running):
+    raise AssertionError("never reached")
+""",
+    )
+    result.assert_outcomes(failed=2)
+    assert "ConnectionError: refused" in result.stdout.str()
+
+
 def test_a_teardown_that_fails_fails_the_test(project: pytest.Pytester) -> None:
     result = run(
         project,
