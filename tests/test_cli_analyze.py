@@ -121,7 +121,37 @@ def test_simulate_takes_durations_from_a_report(
 
 def test_simulate_refuses_an_unknown_phase(target: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", target, "--fail", "nope"]) == 64
-    assert "unknown phase(s) to fail: nope" in capsys.readouterr().err
+    assert "--fail nope: boot 'service' has no phase 'nope'" in capsys.readouterr().err
+
+
+def test_simulate_suggests_the_closest_name_for_an_unknown_fail(
+    target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", target, "--fail", "qeue"]) == 64
+    err = capsys.readouterr().err
+    assert "has no phase 'qeue' (did you mean 'queue'?)" in err
+    assert "Write --fail queue." in err
+
+
+def test_simulate_takes_the_target_after_fail(
+    target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", target, "--fail", "queue", "--format", "json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert main(["simulate", "--format", "json", "--fail", "queue", target]) == 0
+    assert json.loads(capsys.readouterr().out) == before
+
+
+def test_simulate_finds_the_target_between_two_fail_lists(
+    target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--format", "json", "--fail", "queue", target, "--fail", "api"]) == 0
+    assert json.loads(capsys.readouterr().out)["exit_code"] == 69
+
+
+def test_simulate_without_a_target_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate"]) == 64
+    assert "smd simulate needs a TARGET" in capsys.readouterr().err
 
 
 def test_simulate_refuses_a_bad_failure_time(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from .._analysis._simulator import simulate
 from .._analysis._stats import PERCENTILES, BootStats
 from .._analysis._stats import SCHEMA as STATS_SCHEMA
 from .._analysis._svg_canvas import format_seconds
+from .._model._phase import PhaseSpec
 from .._model._plan import BootPlan
 from .._model._report import BootReport
 from ._budgets import (
@@ -34,7 +37,8 @@ def register(commands: Any) -> None:
         "simulate",
         help="predict the boot's time, critical chain, and what a failure would block",
     )
-    command.add_argument("target", metavar="TARGET")
+    # TARGET may come after --fail/--recover, whose lists then take it: see `take_target`.
+    command.add_argument("target", metavar="TARGET", nargs="?")
     command.add_argument(
         "--durations",
         metavar="FILE",
@@ -51,7 +55,7 @@ def register(commands: Any) -> None:
     command.add_argument(
         "--fail",
         nargs="+",
-        action="extend",
+        action=_PhaseNames,
         default=[],
         metavar="PHASE",
         help="fail these phases as they start (PHASE=SECONDS: that far into each attempt)",
@@ -59,7 +63,7 @@ def register(commands: Any) -> None:
     command.add_argument(
         "--recover",
         nargs="+",
-        action="extend",
+        action=_PhaseNames,
         default=[],
         metavar="PHASE",
         help="fail these recover= phases, then heal them in service on their recovery "
@@ -74,6 +78,78 @@ def register(commands: Any) -> None:
     command.add_argument("--format", choices=("text", "json"), default="text")
     command.add_argument("--plot", metavar="FILE", type=Path, help="also write an SVG Gantt chart")
     command.set_defaults(handler=run_simulate)
+
+
+_PHASE_ITEM = re.compile(r"[^\W\d]\w*(=.*)?")
+
+
+class _PhaseNames(argparse.Action):
+    """Like `extend`, remembering where each use ended: a TARGET after it lands there."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        items = [*(getattr(namespace, self.dest) or ()), *values]
+        setattr(namespace, self.dest, items)
+        ends = getattr(namespace, "phase_list_ends", None) or []
+        namespace.phase_list_ends = [*ends, (self.dest, len(items) - 1)]
+
+
+def take_target(arguments: argparse.Namespace) -> str:
+    """TARGET, wherever it was written: `smd simulate --fail NAME TARGET` works too.
+
+    A list option takes every word after it, so a TARGET written after `--fail`
+    or `--recover` is the last word of one of their uses: the last such word
+    that cannot be a phase (`PHASE` or `PHASE=N`), else the very last word.
+
+    Raises:
+        TargetError: no TARGET was given at all.
+    """
+    if arguments.target is not None:
+        return str(arguments.target)
+    ends: list[tuple[str, int]] = getattr(arguments, "phase_list_ends", None) or []
+    if not ends:
+        raise usage_error(
+            "smd",
+            "smd simulate needs a TARGET",
+            "TARGET names the boot to simulate: module:attribute or path/to/file.py:attribute",
+            "Write smd simulate TARGET [--fail PHASE ...].",
+        )
+    dest, index = next(
+        (
+            (dest, index)
+            for dest, index in reversed(ends)
+            if not _PHASE_ITEM.fullmatch(getattr(arguments, dest)[index])
+        ),
+        ends[-1],
+    )
+    arguments.target = getattr(arguments, dest).pop(index)
+    return str(arguments.target)
+
+
+def phase_named(plan: BootPlan, target: str, option: str, name: str) -> PhaseSpec:
+    """The phase `name` given to `option`, or a usage error with a did-you-mean.
+
+    Raises:
+        TargetError: the boot has no phase of that name.
+    """
+    for spec in plan.phases:
+        if spec.name == name:
+            return spec
+    guesses = difflib.get_close_matches(name, plan.order, n=1, cutoff=0.6)
+    hint = f"did you mean '{guesses[0]}'?" if guesses else "no phase has a similar name"
+    raise usage_error(
+        target,
+        f"{option} {name}: boot '{plan.boot}' has no phase '{name}' ({hint})",
+        f"its phases: {', '.join(plan.order[:20])}" + (" ..." if len(plan) > 20 else ""),
+        f"Write {option} {guesses[0]}."
+        if guesses
+        else "Name a phase of this boot (`smd plan TARGET` lists them).",
+    )
 
 
 def parse_failures(target: str, items: list[str]) -> dict[str, float]:
@@ -100,7 +176,6 @@ def parse_recoveries(plan: BootPlan, target: str, items: list[str]) -> dict[str,
         TargetError: an item is not of that form, or names a phase without `recover=`.
     """
     recoveries: dict[str, int] = {}
-    specs = {spec.name: spec for spec in plan.phases}
     for item in items:
         name, sep, number = item.partition("=")
         try:
@@ -112,14 +187,7 @@ def parse_recoveries(plan: BootPlan, target: str, items: list[str]) -> dict[str,
                 f"{number!r} is not a recovery attempt number",
                 "Write --recover cache or --recover cache=2",
             ) from exc
-        spec = specs.get(name)
-        if spec is None:
-            raise usage_error(
-                target,
-                f"--recover {name}: boot '{plan.boot}' has no phase '{name}'",
-                f"its phases: {', '.join(plan.order[:20])}" + (" ..." if len(plan) > 20 else ""),
-                "Name a phase of this boot (`smd plan TARGET` lists them).",
-            )
+        spec = phase_named(plan, target, "--recover", name)
         if spec.recover is None:
             raise usage_error(
                 target,
@@ -186,9 +254,12 @@ def _percentile_needs_summary(subject: str) -> TargetError:
 
 def run_simulate(arguments: argparse.Namespace) -> int:
     """Simulate and print the prediction; exit 0 (the prediction's own exit code is printed)."""
-    plan = load_boot(arguments.target).plan()
+    target = take_target(arguments)
+    plan = load_boot(target).plan()
     durations = load_durations(plan, arguments.durations, arguments.percentile)
-    failures = parse_failures(arguments.target, arguments.fail)
+    failures = parse_failures(target, arguments.fail)
+    for name in failures:
+        phase_named(plan, target, "--fail", name)
     recoveries = parse_recoveries(plan, arguments.target, arguments.recover)
     for name in recoveries:
         failures.setdefault(name, 0.0)  # a phase heals only from a failure
