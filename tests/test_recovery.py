@@ -245,3 +245,59 @@ async def test_the_simulator_and_the_engine_recover_the_same_phases_in_the_same_
     engine_order = [r.name for r in sorted(report.phases, key=lambda r: r.start or 0.0)]
     assert list(predicted.order) == engine_order
     assert predicted.healed_at is not None
+
+
+def _waiting_recoveries() -> Boot:
+    """`slow` and `quick` fail as they start; `slow`'s recovery takes 2 s, `quick`'s none."""
+    boot = Boot("recovery")
+    calls: dict[str, int] = {"slow": 0, "quick": 0}
+
+    @boot.phase(critical=False, recover=Retry(attempts=2, delay=1.0))
+    async def slow() -> str:
+        calls["slow"] += 1
+        if calls["slow"] == 1:
+            raise ConnectionError("slow down")
+        await anyio.sleep(2.0)
+        return "slow"
+
+    @boot.phase(critical=False, recover=Retry(attempts=2, delay=1.5))
+    async def quick() -> str:
+        calls["quick"] += 1
+        if calls["quick"] == 1:
+            raise ConnectionError("quick down")
+        return "quick"
+
+    @boot.phase()
+    async def feed(slow: str, quick: str) -> str:
+        return f"{slow} and {quick}"
+
+    return boot
+
+
+def test_the_simulator_and_the_engine_agree_that_recoveries_wait_for_each_other(
+    anyio_backend: str,
+) -> None:
+    from test_twin import run_on_virtual_clock
+
+    from orchestrator._analysis._simulator import simulate
+
+    async def recover() -> dict[str, float]:
+        waiter = Waiter()
+        async with _waiting_recoveries().start(sinks=[waiter]):
+            await waiter.wait_for("boot.state_changed")
+        return {e.phase: e.at for e in waiter.events if isinstance(e, PhaseRecovered)}
+
+    recovered = run_on_virtual_clock(anyio_backend, recover)
+    # `slow`'s recovery holds the engine's one-at-a-time recovery from 1 s to 3 s, so
+    # `quick`, due at 1.5 s, recovers at 3 s, not 1.5 s.
+    assert recovered == {"slow": pytest.approx(3.0), "quick": pytest.approx(3.0)}
+    predicted = simulate(
+        _waiting_recoveries().plan(),
+        durations={"slow": 2.0, "quick": 0.0},
+        fail=["slow", "quick"],
+        recover=["slow", "quick"],
+    )
+    assert {p.name: p.recovered_at for p in predicted.phases if p.recovered_at is not None} == (
+        recovered
+    )
+    assert predicted.healed_at == pytest.approx(3.0)

@@ -7,8 +7,8 @@ queue in plan order, `max_concurrency`, fail fast, blocked and skipped
 dependents, retries, timeouts and the boot's deadline, then the rollback or
 the orderly stop with independent teardowns at once, `teardown_timeout` and
 `stop_timeout`. A DEGRADED boot's recoveries (`recover=`) are replayed once
-it is in service, what they unblock starting in plan order through the same
-`StartQueue.reopen`. An aborted prediction is diagnosed by the engine's own
+it is in service, one at a time as the engine applies them, what they unblock
+starting in plan order through the same `StartQueue.reopen`. An aborted prediction is diagnosed by the engine's own
 `diagnose`. Durations come from a past report or from each phase's
 `expected_duration`; no phase code runs and nothing sleeps, so 10,000 phases
 take milliseconds. `tests/test_twin.py` holds it to the engine, phase by phase.
@@ -27,6 +27,7 @@ from .._model._errors import GateFailed, PhaseTimeout
 from .._model._phase import PhaseSpec, PhaseStyle
 from .._model._plan import BootPlan
 from .._model._report import AttemptRecord, BootReport, RetryPause
+from .._model._retry import Retry
 from .._model._root_cause import diagnose
 from .._model._schedule import StartQueue, StopQueue
 from .._model._snapshot import RunSnapshot
@@ -187,61 +188,88 @@ class _Start:
                 self.status[index] = PhaseStatus.BLOCKED
 
     def heal(self, recover: Mapping[str, int]) -> None:
-        """Replay, once in service, the recoveries of the failed phases in `recover`.
+        """Replay, once in service, the recoveries of the failed `recover=` phases.
 
-        A phase named there with `recover=Retry(...)` succeeds on that recovery
-        attempt (its earlier ones fail as its start did); each attempt follows the
-        policy's pause, as in the engine. What a recovery unblocks starts in plan
-        order; the boot is healed (READY again) once nothing failed or blocked is left.
-        Recoveries are predicted as if none waited for another.
+        Like the engine's `Recovery`: each failed phase with `recover=Retry(...)`
+        waits the policy's pause, then takes the one recovery lock for its attempt
+        (and, when it succeeds, for the start of what it unblocked), so recoveries
+        wait for each other, first come first served (plan order on a tie). A
+        phase named in `recover` succeeds on that recovery attempt (its earlier
+        ones fail as its start did); any other recovery fails every attempt, which
+        still holds the lock, and is left out of the phase's attempts. What a
+        recovery unblocks starts in plan order; the boot is healed (READY again)
+        once nothing failed or blocked is left.
         """
-        due: list[tuple[float, int, _Attempts]] = []
-        for index, spec in enumerate(self.specs):
-            attempts = self.attempts[index]
+        due: list[tuple[float, int, int]] = []  # (ready at, plan position, attempt number)
+        recovering: set[int] = set()
+        added: dict[int, list[AttemptRecord]] = {}
+        healed_any = False
+
+        def recover_failed() -> None:
+            for index, spec in enumerate(self.specs):
+                if (
+                    spec.recover is not None
+                    and index not in recovering
+                    and self.status[index] in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT)
+                ):
+                    recovering.add(index)
+                    heapq.heappush(due, (self.now + spec.recover.delay_before(2), index, 1))
+
+        recover_failed()
+        lock_free = self.now
+        while due and not self.failures:
+            ready, index, number = heapq.heappop(due)
+            spec = self.specs[index]
             policy = spec.recover
-            succeeds_on = recover.get(spec.name)
-            if (
-                policy is None
-                or succeeds_on is None
-                or succeeds_on > policy.attempts
-                or attempts is None
-                or self.status[index] not in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT)
-            ):
-                continue
+            attempts = self.attempts[index]
+            assert policy is not None
+            assert attempts is not None
             failed = attempts.log[-1]
-            each = (failed.end or failed.start) - failed.start
-            duration = self.durations.get(spec.name, spec.expected_duration or 0.0)
-            log = list(attempts.log)
-            clock = self.now
-            for number in range(1, succeeds_on + 1):
-                clock += policy.delay_before(number + 1)
-                last = number == succeeds_on
-                took = duration if last else each
-                outcome = "completed" if last else failed.outcome
-                log.append(AttemptRecord(len(log) + 1, clock, clock + took, outcome))
-                clock += took
-            due.append(
-                (clock, index, _Attempts(PhaseStatus.COMPLETED, tuple(log), attempts.pauses))
-            )
-        for at, index, attempts in sorted(due, key=lambda item: (item[0], item[1])):
-            while self.expiries and self.expiries[0][0] <= at and not self.failures:
-                self._expire()
-            if self.failures:
-                break
+            begin = max(ready, lock_free)
+            succeeds_on = recover.get(spec.name)
+            if number != succeeds_on:
+                lock_free = begin + ((failed.end or failed.start) - failed.start)
+                if spec.name in recover:
+                    record = AttemptRecord(0, begin, lock_free, failed.outcome)
+                    added.setdefault(index, []).append(record)
+                if number < policy.attempts and self._retried(index, policy):
+                    heapq.heappush(
+                        due, (lock_free + policy.delay_before(number + 2), index, number + 1)
+                    )
+                else:
+                    recovering.discard(index)
+                continue
+            at = begin + self.durations.get(spec.name, spec.expected_duration or 0.0)
+            log = [*attempts.log, *added.pop(index, []), AttemptRecord(0, begin, at, "completed")]
+            numbered = tuple(replace(record, number=n) for n, record in enumerate(log, 1))
             self.now = at
-            self.attempts[index] = attempts
+            self.attempts[index] = _Attempts(PhaseStatus.COMPLETED, numbered, attempts.pauses)
             self.status[index] = PhaseStatus.COMPLETED
             self.end[index] = self.recovered_at[index] = at
+            recovering.discard(index)
+            healed_any = True
             for position in self.queue.reopen(index):
                 self.status[position] = PhaseStatus.PENDING
             self._release(index)
             self._dispatch()
-        while self.expiries and not (self.failures and self.expiries[0][0] > self.now):
-            self._expire()
+            # The lock is held until everything the recovery started has settled.
+            while self.expiries and not (self.failures and self.expiries[0][0] > self.now):
+                self._expire()
+            lock_free = self.now
+            recover_failed()
         self._cancel_in_flight()
         degrading = (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT, PhaseStatus.BLOCKED)
-        if due and not self.failures and not any(s in degrading for s in self.status):
+        if healed_any and not self.failures and not any(s in degrading for s in self.status):
             self.healed_at = self.now
+
+    def _retried(self, index: int, policy: Retry) -> bool:
+        """Whether a failed recovery attempt of phase `index` is followed by another."""
+        spec = self.specs[index]
+        if self.status[index] is PhaseStatus.TIMED_OUT:
+            return policy.retries(PhaseTimeout(spec.name, spec.timeout or 0.0))
+        if spec.kind == "gate":
+            return policy.retries(GateFailed("simulated refusal"))
+        return True  # the injected error is unknown: assumed retried, as for `retry=`
 
     def _dispatch(self) -> None:
         while self.queue and self.in_flight < self.limit:
@@ -435,7 +463,8 @@ def simulate(
             the boot is in service; a mapping gives the recovery attempt that
             succeeds (1 by default). What they blocked then starts in plan order,
             and the prediction says when the boot is READY again (`healed_at`);
-            a stop simulated with `stop=True` begins after the healing.
+            recoveries wait for each other, as in the engine; a stop simulated
+            with `stop=True` begins after the healing.
 
     Returns:
         The `SimulatedBoot`.
