@@ -8,10 +8,11 @@ dependents, retries, timeouts and the boot's deadline, then the rollback or
 the orderly stop with independent teardowns at once, `teardown_timeout` and
 `stop_timeout`. A DEGRADED boot's recoveries (`recover=`) are replayed once
 it is in service, one at a time as the engine applies them, what they unblock
-starting in plan order through the same `StartQueue.reopen`. An aborted prediction is diagnosed by the engine's own
-`diagnose`. Durations come from a past report or from each phase's
-`expected_duration`; no phase code runs and nothing sleeps, so 10,000 phases
-take milliseconds. `tests/test_twin.py` holds it to the engine, phase by phase.
+starting in plan order through the same `StartQueue.reopen`. An aborted
+prediction is diagnosed by the engine's own `diagnose`. Durations come from a
+past report or from each phase's `expected_duration`; no phase code runs and
+nothing sleeps, so 10,000 phases take milliseconds. `tests/test_twin.py` holds
+it to the engine, phase by phase.
 """
 
 from __future__ import annotations
