@@ -11,6 +11,7 @@ BENCHMARKS = (
     "benchmarks.bench_boot",
     "benchmarks.bench_floor",
     "benchmarks.bench_scaling",
+    "benchmarks.bench_import",
     "benchmarks.bench_analysis",
     "benchmarks.bench_masking",
     "benchmarks.bench_history",

@@ -2,28 +2,16 @@
 
 Boot a service as a dependency graph of phases, in the same order every time,
 and refuse to start when something that must hold does not.
+
+The analysis names (blame, critical chain, simulation, charts, diagrams) are
+loaded on first use: for a boot orchestrator, import time is boot time.
 """
 
-from ._analysis._chain import Blame as Blame
-from ._analysis._chain import BlameEntry as BlameEntry
-from ._analysis._chain import ChainLink as ChainLink
-from ._analysis._chain import CriticalChain as CriticalChain
-from ._analysis._chain import PhaseSlack as PhaseSlack
-from ._analysis._chain import blame as blame
-from ._analysis._chain import critical_chain as critical_chain
-from ._analysis._chart import plot_data as plot_data
-from ._analysis._chart import render_svg as render_svg
-from ._analysis._diagram import to_dot as to_dot
-from ._analysis._diagram import to_mermaid as to_mermaid
-from ._analysis._prediction import SimulatedBoot as SimulatedBoot
-from ._analysis._prediction import SimulatedPhase as SimulatedPhase
-from ._analysis._simulator import simulate as simulate
-from ._analysis._stop import StopBlame as StopBlame
-from ._analysis._stop import StopChain as StopChain
-from ._analysis._stop import TeardownEntry as TeardownEntry
-from ._analysis._stop import TeardownSlack as TeardownSlack
-from ._analysis._stop import stop_blame as stop_blame
-from ._analysis._stop import stop_critical_chain as stop_critical_chain
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._boot import Boot as Boot
 from ._model._analyzers import FailureAnalysis as FailureAnalysis
 from ._model._diagnostic import Diagnostic as Diagnostic
@@ -71,6 +59,67 @@ from ._runtime._context import PhaseContext as PhaseContext
 from ._runtime._interrupt import BootInterrupt as BootInterrupt
 from ._runtime._running import RunningBoot as RunningBoot
 from ._runtime._sinks import StructlogSink as StructlogSink
+
+if TYPE_CHECKING:
+    from ._analysis._chain import Blame as Blame
+    from ._analysis._chain import BlameEntry as BlameEntry
+    from ._analysis._chain import ChainLink as ChainLink
+    from ._analysis._chain import CriticalChain as CriticalChain
+    from ._analysis._chain import PhaseSlack as PhaseSlack
+    from ._analysis._chain import blame as blame
+    from ._analysis._chain import critical_chain as critical_chain
+    from ._analysis._chart import plot_data as plot_data
+    from ._analysis._chart import render_svg as render_svg
+    from ._analysis._diagram import to_dot as to_dot
+    from ._analysis._diagram import to_mermaid as to_mermaid
+    from ._analysis._prediction import SimulatedBoot as SimulatedBoot
+    from ._analysis._prediction import SimulatedPhase as SimulatedPhase
+    from ._analysis._simulator import simulate as simulate
+    from ._analysis._stop import StopBlame as StopBlame
+    from ._analysis._stop import StopChain as StopChain
+    from ._analysis._stop import TeardownEntry as TeardownEntry
+    from ._analysis._stop import TeardownSlack as TeardownSlack
+    from ._analysis._stop import stop_blame as stop_blame
+    from ._analysis._stop import stop_critical_chain as stop_critical_chain
+
+# Public name -> the private module that defines it, imported on first access.
+_LAZY: dict[str, str] = {
+    "Blame": "_analysis._chain",
+    "BlameEntry": "_analysis._chain",
+    "ChainLink": "_analysis._chain",
+    "CriticalChain": "_analysis._chain",
+    "PhaseSlack": "_analysis._chain",
+    "SimulatedBoot": "_analysis._prediction",
+    "SimulatedPhase": "_analysis._prediction",
+    "StopBlame": "_analysis._stop",
+    "StopChain": "_analysis._stop",
+    "TeardownEntry": "_analysis._stop",
+    "TeardownSlack": "_analysis._stop",
+    "blame": "_analysis._chain",
+    "critical_chain": "_analysis._chain",
+    "plot_data": "_analysis._chart",
+    "render_svg": "_analysis._chart",
+    "simulate": "_analysis._simulator",
+    "stop_blame": "_analysis._stop",
+    "stop_critical_chain": "_analysis._stop",
+    "to_dot": "_analysis._diagram",
+    "to_mermaid": "_analysis._diagram",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily loaded public name on first access and keep it in the module."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AnyEvent",

@@ -12,18 +12,19 @@ from importlib import metadata
 
 from .._model._diagnostic import Diagnostic, describe_exception
 from .._model._errors import GraphError
-from . import _analyze, _history, _inspect, _plugins, _run, _verify
 from ._load import TargetError, usage_error
 from ._output import print_diagnostic
 
 Handler = Callable[[argparse.Namespace], int]
 
-# Each command module adds its sub-commands; `handler` in the namespace runs it.
-COMMAND_MODULES = (_run, _inspect, _analyze, _history, _verify, _plugins)
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The `smd` argument parser with every sub-command."""
+    # Imported here, not at the top: `smd --version` needs none of them.
+    from . import _analyze, _history, _inspect, _plugins, _run, _verify
+
+    # Each command module adds its sub-commands; `handler` in the namespace runs it.
+    command_modules = (_run, _inspect, _analyze, _history, _verify, _plugins)
     parser = argparse.ArgumentParser(
         prog="smd",
         description="Startup, Made Deterministic: run, check, plan, simulate and analyse a boot.",
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"smd {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
+    for module in command_modules:
         module.register(commands)
     return parser
 
@@ -46,6 +47,10 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `smd` console script; returns the exit code."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # Answered before any sub-command's parser is built: version checks run in scripts.
+        print(f"smd {_version()}")
+        return 0
     arguments = build_parser().parse_args(argv)
     # A sync phase abandoned at its deadline runs in a daemon thread: nothing to wait for.
     return _dispatch(arguments.handler, arguments)

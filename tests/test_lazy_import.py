@@ -1,0 +1,86 @@
+"""`import orchestrator` loads only the engine; analysis and the faces load on first use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import orchestrator
+
+# Modules that `import orchestrator` must not load beyond what anyio, structlog and networkx
+# load themselves (structlog loads part of rich for its tracebacks when rich is installed).
+HEAVY = (
+    "orchestrator._analysis",
+    "orchestrator.health",
+    "orchestrator.systemd",
+    "orchestrator.otel",
+    "orchestrator.cli",
+    "rich",
+    "starlette",
+    "opentelemetry",
+)
+
+
+def _modules_loaded_by(code: str) -> list[str]:
+    """The modules `code` adds to sys.modules after anyio, structlog and networkx, in a fresh
+    interpreter."""
+    script = (
+        "import sys, json, anyio, structlog, networkx\n"
+        "before = set(sys.modules)\n"
+        f"{code}\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    return list(json.loads(completed.stdout))
+
+
+def _heavy(modules: list[str]) -> list[str]:
+    return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+
+
+def test_import_orchestrator_loads_no_analysis_rich_starlette_otel_health_or_systemd() -> None:
+    assert _heavy(_modules_loaded_by("import orchestrator")) == []
+
+
+def test_an_analysis_name_loads_its_module_on_first_access() -> None:
+    loaded = _modules_loaded_by("from orchestrator import critical_chain")
+    assert "orchestrator._analysis._chain" in loaded
+
+
+def test_every_public_name_is_reachable_as_an_attribute() -> None:
+    for name in orchestrator.__all__:
+        assert getattr(orchestrator, name) is not None, name
+
+
+def test_lazy_names_are_the_objects_their_modules_define() -> None:
+    from orchestrator._analysis._chain import critical_chain
+    from orchestrator._analysis._simulator import simulate
+
+    assert orchestrator.critical_chain is critical_chain
+    assert orchestrator.simulate is simulate
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        orchestrator.no_such_name  # noqa: B018
+
+
+def test_public_names_are_listed_by_dir() -> None:
+    assert set(orchestrator.__all__) <= set(dir(orchestrator))
+
+
+def test_smd_version_builds_no_sub_command_parser() -> None:
+    loaded = _modules_loaded_by(
+        "from orchestrator.cli import main\n"
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--version'])"
+    )
+    assert [
+        m for m in loaded if m.startswith(("orchestrator.cli._run", "orchestrator.cli._analyze"))
+    ] == []
