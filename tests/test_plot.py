@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sleeping_boot import add_sleeper, service_boot
 from orchestrator import (
     AttemptRecord,
     Boot,
+    BootPlan,
     BootReport,
     BootState,
     PhaseRecord,
@@ -103,6 +105,62 @@ def test_mermaid_marks_gates_after_edges_and_outcomes() -> None:
     assert 'n_schema{{"schema<br/>blocked"}}' in text
     assert "n_metrics -.-> n_api" in text
     assert "class n_queue failed" in text
+
+
+def two_failures() -> tuple[BootPlan, BootReport]:
+    plan = service_boot().plan()
+    return plan, simulate(plan, fail={"queue", "metrics"}).to_report()
+
+
+def node_line(dot: str, name: str) -> str:
+    return next(line for line in dot.splitlines() if line.startswith(f'  "{name}" ['))
+
+
+def test_dot_sets_the_root_cause_apart_from_a_non_critical_failure() -> None:
+    dot = to_dot(*two_failures())
+    queue, metrics = node_line(dot, "queue"), node_line(dot, "metrics")
+    assert 'color="#5c0000", penwidth=4, xlabel="root cause"' in queue
+    assert 'xlabel="non-critical"' in metrics
+    assert "root cause" not in metrics
+
+
+def test_mermaid_sets_the_root_cause_apart_from_a_non_critical_failure() -> None:
+    text = to_mermaid(*two_failures())
+    assert 'n_queue("queue<br/>failed<br/>root cause")' in text
+    assert "class n_queue root_cause" in text
+    assert 'n_metrics("metrics<br/>failed<br/>non-critical")' in text
+
+
+def test_an_interrupted_boot_has_no_root_cause_in_the_graph() -> None:
+    plan, report = two_failures()
+    interrupted = dataclasses.replace(report, diagnostic={"kind": "interrupted", "phase": None})
+    assert "root cause" not in to_dot(plan, interrupted)
+    assert "root_cause" not in to_mermaid(plan, interrupted)
+
+
+def test_dot_has_a_legend_of_the_marks_it_uses() -> None:
+    plan = service_boot().plan()
+    bare = to_dot(plan)
+    assert "subgraph cluster_legend {" in bare
+    assert '"key: gate" [label="gate", shape=hexagon' in bare
+    assert '"key: non-critical" [label="non-critical", peripheries=2]' in bare
+    assert '[label="after=: C only waits for B", style=dashed' in bare
+    assert "key: failed" not in bare
+    assert "key: root cause" not in bare
+    coloured = to_dot(*two_failures())
+    assert '"key: failed" [label="failed", fillcolor="#f4a6a6"' in coloured
+    assert '"key: root cause" [label="root cause"' in coloured
+    assert '[label="critical chain", penwidth=2.5]' in coloured
+
+
+def test_mermaid_has_a_legend_of_the_marks_it_uses() -> None:
+    text = to_mermaid(*two_failures())
+    legend = text[text.index("  subgraph legend [legend]") :]
+    assert 'k_gate{{"gate"}}' in legend
+    assert "k_a ==>|critical chain| k_d" in legend
+    assert "class k_failed failed" in legend
+    assert "class k_root_cause root_cause" in legend
+    assert legend.rstrip().endswith("end")
 
 
 def test_mermaid_node_ids_never_collide_with_its_keywords() -> None:
