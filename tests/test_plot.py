@@ -331,12 +331,18 @@ RETRIED = stopped(
         attempts=3,
         attempt_log=(
             AttemptRecord(1, 0.0, 0.2, "timed_out"),
-            AttemptRecord(2, 0.3, 0.4, "failed"),
+            AttemptRecord(2, 0.3, 0.4, "failed", "ConnectionRefusedError: db:5432 refused"),
             AttemptRecord(3, 0.6, 1.0, "completed"),
         ),
         retry_pauses=(RetryPause(1, 0.2, 0.3), RetryPause(2, 0.4, 0.6)),
     )
 )
+
+
+def test_a_failed_attempts_tooltip_carries_its_error() -> None:
+    tooltips = [a.findtext(f"{SVG}title") for a in shapes(render_svg(RETRIED), "attempt")]
+    assert tooltips[1] == "db: attempt 2 failed +100 ms: ConnectionRefusedError: db:5432 refused"
+    assert tooltips[2] == "db: attempt 3 completed +400 ms"
 
 
 def test_each_attempt_is_drawn_coloured_by_its_outcome() -> None:

@@ -295,6 +295,7 @@ def _draw_attempts(canvas: Canvas, layout: _Layout, top: float, row: dict[str, A
         x0 = layout.x(attempt["start"])
         x1 = layout.x(attempt["end"] if attempt["end"] is not None else attempt["start"])
         spent = "" if attempt["end"] is None else f" +{format_seconds(_spent(attempt))}"
+        error = f": {attempt['error']}" if attempt.get("error") else ""
         canvas.rect(
             x0,
             inset_top,
@@ -303,7 +304,8 @@ def _draw_attempts(canvas: Canvas, layout: _Layout, top: float, row: dict[str, A
             fill=style.fill,
             stroke=style.stroke,
             stroke_width=0.6,
-            tooltip=f"{row['name']}: attempt {attempt['number']} {attempt['outcome']}{spent}",
+            tooltip=f"{row['name']}: attempt {attempt['number']} {attempt['outcome']}{spent}"
+            f"{error}",
             css_class=f"attempt {attempt['outcome']}",
         )
     for pause in row["retry_pauses"]:
