@@ -462,3 +462,16 @@ async def test_simulation_predicts_what_a_real_boot_does_on_random_graphs(
             predicted.cancelled,
         )
         assert tuple(name for name, _ in diagnostic.teardown) == predicted.torn_down
+
+
+def test_a_failure_retried_only_on_some_types_is_diagnosed_as_retried() -> None:
+    boot = Boot("narrow-retry")
+
+    @boot.phase(retry=Retry(attempts=2, on=(ConnectionError,)))
+    def database() -> None: ...
+
+    predicted = simulate(boot.plan(), fail=["database"])
+    assert predicted["database"].attempts == 2
+    assert predicted.diagnostic is not None
+    assert "give its retry= more than 2 attempts" in predicted.diagnostic.action
+    assert "is not retried now" not in predicted.diagnostic.action

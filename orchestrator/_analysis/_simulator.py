@@ -26,6 +26,7 @@ from dataclasses import replace
 from .._model._checks import is_finite, is_number, shown
 from .._model._diagnostic import Diagnostic
 from .._model._errors import GateFailed, PhaseTimeout
+from .._model._phase import PhaseSpec
 from .._model._plan import BootPlan
 from .._model._report import BootReport
 from .._model._root_cause import diagnose
@@ -283,6 +284,24 @@ class SimulatedFailure(Exception):
     """The error a phase set to fail in a simulation stands for (its real one is unknown)."""
 
 
+def _stand_in(spec: PhaseSpec) -> BaseException:
+    """The error standing for an injected failure of `spec`, retried as the prediction assumed.
+
+    Every attempt was predicted on the assumption that the phase's `retry=` retries
+    the unknown error, so the stand-in is of a type its `on=` covers: the diagnosis
+    then advises what the engine's would for a retried error.
+    """
+    message = "the simulation was asked to fail it"
+    failure: BaseException = SimulatedFailure(message)
+    retry = spec.retry
+    if retry is None or retry.retries(failure):
+        return failure
+    kind = retry.on[0]
+    failure = kind.__new__(kind)  # no __init__: its arguments are the unknown error's
+    failure.args = (message,)
+    return failure
+
+
 def _diagnose(prediction: SimulatedBoot, start: StartDriver, root: int | None) -> Diagnostic:
     """The engine's own diagnosis of the predicted run: the same blame, kind and exit code."""
     plan = prediction.plan
@@ -297,7 +316,7 @@ def _diagnose(prediction: SimulatedBoot, start: StartDriver, root: int | None) -
                 ("the simulation was asked to fail it",),
             )
         else:
-            exceptions[spec.name] = SimulatedFailure("the simulation was asked to fail it")
+            exceptions[spec.name] = _stand_in(spec)
     snapshot = RunSnapshot(
         plan=plan,
         records=prediction.to_report().phases,
