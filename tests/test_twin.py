@@ -385,7 +385,11 @@ def rounded(value: float | None) -> float | None:
 
 
 def timeline(phases: Sequence[PhaseRecord] | Sequence[SimulatedPhase]) -> list[tuple[Any, ...]]:
-    """Each phase's outcome, attempts, times and teardown, as comparable tuples."""
+    """Each phase's outcome, attempts, times and teardown, as comparable tuples.
+
+    An attempt's `error` is left out: the engine records what the phase raised,
+    which the twin cannot know (it predicts none, see the test below).
+    """
     return [
         (
             p.name,
@@ -490,6 +494,17 @@ def test_a_spent_stop_budget_cuts_the_same_teardowns_short(
     predicted = predict(STOP_BUDGET_SPENT, limit)
     assert predicted.exit_code == 1
     assert_twins(anyio_backend, STOP_BUDGET_SPENT, limit, predicted)
+
+
+def test_the_twin_predicts_no_error_text_for_a_failed_attempt() -> None:
+    boot = Boot("errors")
+
+    @boot.phase(retry=Retry(attempts=2, delay=0.1), timeout=1)
+    async def database() -> None: ...
+
+    predicted = simulate(boot.plan(), fail={"database"})
+    attempts = predicted.phases[0].attempt_log
+    assert [(a.outcome, a.error) for a in attempts] == [("failed", None), ("failed", None)]
 
 
 def assert_twins(backend: str, drawn: Drawn, limit: int | None, predicted: SimulatedBoot) -> None:

@@ -23,7 +23,8 @@ class SimulatedPhase:
     """One phase's predicted outcome; times are seconds since the boot started.
 
     `teardown` is how its teardown would end (NOT_NEEDED when none would run);
-    `attempt_log` and `retry_pauses` time each attempt and pause, as a report does;
+    `attempt_log` and `retry_pauses` time each attempt and pause, as a report does
+    (an attempt's `error` stays None: what a phase would raise cannot be predicted);
     `recovered_at` is when a recovery in service would heal it (None: none would).
     """
 
