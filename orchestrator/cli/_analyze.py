@@ -12,14 +12,21 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.tree import Tree
 
-from .._analysis._chain import Blame, CriticalChain, blame, critical_chain
+from .._analysis._chain import Blame, ChainLink, CriticalChain, blame, critical_chain
 from .._analysis._chart import plot_data, render_svg
-from .._analysis._stop import StopBlame, StopChain, stop_blame, stop_critical_chain
+from .._analysis._stop import (
+    StopBlame,
+    StopChain,
+    TeardownEntry,
+    stop_blame,
+    stop_critical_chain,
+)
 from .._analysis._svg_canvas import format_seconds
 from .._analysis._trace import trace_events
 from . import _budgets, _graph, _simulate
 from ._output import stderr, stdout
 from ._reports import load_report, write_output
+from ._summary import ALL_OPTION_HELP, ends_of, first_rows, more_line
 
 STATUS_STYLES = {
     "completed": "green",
@@ -55,6 +62,7 @@ def register(commands: Any) -> None:
         help=f"budget: seconds allowed (default: {_budgets.BUDGET_FILE} next to REPORT)",
     )
     analyze.add_argument("--fail", action="store_true", help="budget: exit 1 when over budget")
+    analyze.add_argument("--all", action="store_true", dest="show_all", help=ALL_OPTION_HELP)
     analyze.set_defaults(handler=run_analyze)
     _graph.register(commands)
     _simulate.register(commands)
@@ -65,6 +73,7 @@ def run_analyze(arguments: argparse.Namespace) -> int:
     report = load_report(arguments.report)
     as_json = arguments.format == "json"
     plain = arguments.output is not None
+    show_all: bool = arguments.show_all
     code = 0
     _budgets.refuse_budget_options(arguments)
     if arguments.view == "trace":
@@ -76,16 +85,18 @@ def run_analyze(arguments: argparse.Namespace) -> int:
         if as_json:
             text = _json({**result.to_dict(), "stop": stop.to_dict()})
         else:
-            text = _render(blame_table(result), teardown_table(stop), plain=plain)
+            text = _render(
+                blame_table(result, show_all), teardown_table(stop, show_all), plain=plain
+            )
     elif arguments.view == "critical-chain":
         chain, stop_chain = critical_chain(report), stop_critical_chain(report)
         if as_json:
             text = _json({**chain.to_dict(), "stop": stop_chain.to_dict()})
         else:
-            views: list[RenderableType] = [chain_tree(chain)]
-            views += [slack_table(chain)] if chain.slack else []
-            views += [stop_tree(stop_chain)]
-            views += [teardown_slack_table(stop_chain)] if stop_chain.slack else []
+            views: list[RenderableType] = [chain_tree(chain, show_all)]
+            views += [slack_table(chain, show_all)] if chain.slack else []
+            views += [stop_tree(stop_chain, show_all)]
+            views += [teardown_slack_table(stop_chain, show_all)] if stop_chain.slack else []
             text = _render(*views, plain=plain)
     else:
         text = _json(plot_data(report)) if as_json else render_svg(report)
@@ -114,15 +125,26 @@ def _status(status: str) -> str:
     return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
 
 
-def blame_table(result: Blame) -> Table:
-    """Phases slowest first, like `systemd-analyze blame`."""
+def _caption(*lines: str) -> str | None:
+    return "\n".join(line for line in lines if line) or None
+
+
+def _more(hidden: int, what: str = "rows") -> str:
+    return more_line(hidden, what) if hidden else ""
+
+
+def blame_table(result: Blame, show_all: bool = False) -> Table:
+    """Phases slowest first, like `systemd-analyze blame`; the slowest only unless `show_all`."""
+    entries, hidden = first_rows(result.entries, show_all)
     took = format_seconds(result.duration)
     if result.import_duration is not None:
         took = f"import {format_seconds(result.import_duration)} + boot {took}"
     table = Table(
         title=f"blame of '{result.boot}' ({took})",
         title_justify="left",
-        caption="a long phase delayed the boot only if it is on the critical chain",
+        caption=_caption(
+            "a long phase delayed the boot only if it is on the critical chain", _more(hidden)
+        ),
         caption_justify="left",
     )
     table.add_column("duration", justify="right")
@@ -133,7 +155,7 @@ def blame_table(result: Blame) -> Table:
     if result.import_duration is not None:
         imported = format_seconds(result.import_duration)
         table.add_row(imported, "(import of the target)", "-", "-", "-")
-    for entry in result.entries:
+    for entry in entries:
         table.add_row(
             format_seconds(entry.duration),
             entry.name if entry.kind == "phase" else f"{entry.name} (gate)",
@@ -144,35 +166,54 @@ def blame_table(result: Blame) -> Table:
     return table
 
 
-def chain_tree(chain: CriticalChain) -> Tree:
-    """The chain as systemd-analyze prints it: last link first, `@start +duration`."""
+def chain_tree(chain: CriticalChain, show_all: bool = False) -> Tree:
+    """The chain as systemd-analyze prints it: last link first, `@start +duration`.
+
+    Every link is a child of the root, not of the link after it: a nested tree
+    draws one guide per level on every line, quadratic in the chain's length.
+    A long chain shows its two ends unless `show_all`.
+    """
     outcome = chain.outcome.value.upper()
     root = Tree(
         f"[bold]critical chain of '{chain.boot}'[/]: {outcome} after "
         f"{format_seconds(chain.finished)} ([dim]@ started, + took[/])"
     )
-    node = root
-    for link in reversed(chain.links):
-        label = f"{link.name} @{format_seconds(link.start)} +{format_seconds(link.duration)}"
-        if link.status.value != "completed":
-            label += f" {_status(link.status.value)}"
-        if link.waited > 1e-3:
-            label += f" [dim](waited {format_seconds(link.waited)} for a free slot)[/]"
-        node = node.add(label)
+    last, hidden, first = ends_of(chain.links[::-1], show_all)
+    for link in last:
+        root.add(_chain_label(link))
+    if hidden:
+        root.add(f"[dim]{more_line(hidden, 'links')}[/]")
+    for link in first:
+        root.add(_chain_label(link))
     if chain.import_duration is not None:
         imported = format_seconds(chain.import_duration)
-        node.add(f"(import of the target) +{imported} [dim]before the boot started[/]")
+        root.add(f"(import of the target) +{imported} [dim]before the boot started[/]")
     return root
 
 
-def slack_table(chain: CriticalChain) -> Table:
+def _chain_label(link: ChainLink) -> str:
+    label = f"{link.name} @{format_seconds(link.start)} +{format_seconds(link.duration)}"
+    if link.status.value != "completed":
+        label += f" {_status(link.status.value)}"
+    if link.waited > 1e-3:
+        label += f" [dim](waited {format_seconds(link.waited)} for a free slot)[/]"
+    return label
+
+
+def slack_table(chain: CriticalChain, show_all: bool = False) -> Table:
     """Phases off the chain, least slack first: the next ones to delay the boot."""
-    table = Table(title="slack off the chain", title_justify="left")
+    entries, hidden = first_rows(sorted(chain.slack, key=lambda e: e.slack), show_all)
+    table = Table(
+        title="slack off the chain",
+        title_justify="left",
+        caption=_caption(_more(hidden)),
+        caption_justify="left",
+    )
     table.add_column("phase")
     table.add_column("status")
     table.add_column("ended", justify="right")
     table.add_column("slack", justify="right")
-    for entry in sorted(chain.slack, key=lambda e: e.slack):
+    for entry in entries:
         table.add_row(
             entry.name,
             _status(entry.status.value),
@@ -187,7 +228,7 @@ def _since(seconds: float, began: float | None) -> str:
     return f"+{format_seconds(seconds - (began or 0.0))}"
 
 
-def teardown_table(stop: StopBlame) -> RenderableType:
+def teardown_table(stop: StopBlame, show_all: bool = False) -> RenderableType:
     """Teardowns slowest first: the stop's half of `blame`."""
     if not stop.entries and not stop.never_started:
         return f"[dim]no teardown ran in the stop of '{stop.boot}'[/]"
@@ -195,6 +236,8 @@ def teardown_table(stop: StopBlame) -> RenderableType:
     caption = "only teardowns on the stop chain delayed the stop"
     if stop.never_started:
         caption += f"\nnever started (stop timeout): {', '.join(stop.never_started)}"
+    entries, hidden = first_rows(stop.entries, show_all)
+    caption = _caption(caption, _more(hidden)) or ""
     table = Table(
         title=f"teardowns of '{stop.boot}' (stop: {took})",
         title_justify="left",
@@ -206,7 +249,7 @@ def teardown_table(stop: StopBlame) -> RenderableType:
     table.add_column("outcome")
     table.add_column("started", justify="right")
     table.add_column("waited", justify="right")
-    for entry in stop.entries:
+    for entry in entries:
         outcome = _status(entry.outcome.value)
         table.add_row(
             format_seconds(entry.duration),
@@ -218,8 +261,11 @@ def teardown_table(stop: StopBlame) -> RenderableType:
     return table
 
 
-def stop_tree(chain: StopChain) -> RenderableType:
-    """The stop's chain, last teardown first, `@` counted from the stop's beginning."""
+def stop_tree(chain: StopChain, show_all: bool = False) -> RenderableType:
+    """The stop's chain, last teardown first, `@` counted from the stop's beginning.
+
+    Flat, like `chain_tree`; a long chain shows its two ends unless `show_all`.
+    """
     if not chain.links:
         return f"[dim]no teardown ran in the stop of '{chain.boot}': no stop chain[/]"
     took = format_seconds(chain.duration) if chain.duration is not None else "?"
@@ -228,27 +274,41 @@ def stop_tree(chain: StopChain) -> RenderableType:
         f"[bold]stop chain of '{chain.boot}'[/]: stopped after {took} "
         f"([dim]@ since the stop began at {began}, + took[/])"
     )
-    node = root
-    for link in reversed(chain.links):
-        label = f"{link.name} @{_since(link.start, chain.began)} +{format_seconds(link.duration)}"
-        if link.outcome.value != "torn_down":
-            label += f" {_status(link.outcome.value)}"
-        if link.error:
-            label += f" ({link.error})"
-        if link.waited > 1e-3:
-            label += f" [dim](waited {format_seconds(link.waited)} for a free slot)[/]"
-        node = node.add(label)
+    last, hidden, first = ends_of(chain.links[::-1], show_all)
+    for link in last:
+        root.add(_stop_label(link, chain.began))
+    if hidden:
+        root.add(f"[dim]{more_line(hidden, 'links')}[/]")
+    for link in first:
+        root.add(_stop_label(link, chain.began))
     return root
 
 
-def teardown_slack_table(chain: StopChain) -> Table:
+def _stop_label(link: TeardownEntry, began: float | None) -> str:
+    label = f"{link.name} @{_since(link.start, began)} +{format_seconds(link.duration)}"
+    if link.outcome.value != "torn_down":
+        label += f" {_status(link.outcome.value)}"
+    if link.error:
+        label += f" ({link.error})"
+    if link.waited > 1e-3:
+        label += f" [dim](waited {format_seconds(link.waited)} for a free slot)[/]"
+    return label
+
+
+def teardown_slack_table(chain: StopChain, show_all: bool = False) -> Table:
     """Teardowns off the stop's chain, least slack first: the next ones to delay the stop."""
-    table = Table(title="teardown slack off the stop's chain", title_justify="left")
+    entries, hidden = first_rows(sorted(chain.slack, key=lambda e: e.slack), show_all)
+    table = Table(
+        title="teardown slack off the stop's chain",
+        title_justify="left",
+        caption=_caption(_more(hidden)),
+        caption_justify="left",
+    )
     table.add_column("phase")
     table.add_column("outcome")
     table.add_column("ended", justify="right")
     table.add_column("slack", justify="right")
-    for entry in sorted(chain.slack, key=lambda e: e.slack):
+    for entry in entries:
         table.add_row(
             entry.name,
             _status(entry.outcome.value),
