@@ -13,6 +13,7 @@ BENCHMARKS = (
     "benchmarks.bench_scaling",
     "benchmarks.bench_import",
     "benchmarks.bench_analysis",
+    "benchmarks.bench_views",
     "benchmarks.bench_masking",
     "benchmarks.bench_history",
     "benchmarks.bench_bridge",
