@@ -379,6 +379,8 @@ def test_a_critical_service_spent_in_service_stops_the_server_with_exit_69(
         assert server.process.wait(timeout=30) == 69
     stderr = "".join(server.lines)
     assert stderr.count("phase_failed") == 1
+    assert "BOOT FAILED IN SERVICE" in stderr
+    assert "BOOT FAILED TO START" not in stderr
     assert "Traceback" not in stderr
     assert re.search(r"teardown\.completed .*phase=database", server.stdout.read_text())
 

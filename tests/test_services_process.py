@@ -70,6 +70,8 @@ def test_a_critical_service_whose_restarts_are_spent_exits_69_after_an_orderly_s
     report = json.loads(report_path.read_text())
     assert (report["outcome"], report["state"]) == ("failed", "stopped")
     assert report["diagnostic"]["kind"] == "phase_failed"
+    assert report["diagnostic"]["in_service"] is True
+    assert b"BOOT FAILED IN SERVICE" in output
     assert report["diagnostic"]["summary"] == (
         "service 'consumer' stopped after it was restarted 2 times; its restarts are spent"
     )
