@@ -131,3 +131,49 @@ def test_a_short_view_has_no_summary_line(
     path = tmp_path / "report.json"
     path.write_text(simulate(boot.plan()).to_report().to_json())
     assert "--all" not in _analyze(path, "blame", capsys=capsys)
+
+
+TARGET = """
+from test_cli_summary import long_boot
+
+boot = long_boot()
+"""
+
+
+@pytest.fixture
+def long_target(tmp_path: Path) -> str:
+    path = tmp_path / "long_target.py"
+    path.write_text(TARGET)
+    return f"{path}:boot"
+
+
+def test_run_once_of_a_long_boot_says_how_many_rows_it_leaves_out(
+    long_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--once", long_target]) == 0
+    out = capsys.readouterr().out
+    assert f"{CHAIN + SIDE - ROWS_SHOWN} more rows: --all to see them" in out
+    assert f"{CHAIN - ROWS_SHOWN} more links: --all to see them" in out
+
+
+def test_run_once_with_all_shows_a_row_for_every_phase(
+    long_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--once", "--all", long_target]) == 0
+    out = capsys.readouterr().out
+    assert len(_names_shown(out, "link", CHAIN)) == CHAIN
+    assert len(_names_shown(out, "side", SIDE)) == SIDE
+    assert "--all to see them" not in out
+
+
+def test_run_once_shows_a_failed_phase_however_fast_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "failing_target.py"
+    path.write_text(
+        TARGET
+        + "\n\ndef broken() -> None:\n    raise RuntimeError('no')\n\n"
+        + "boot.add(broken, name='broken', critical=False)\n"
+    )
+    assert main(["run", "--once", f"{path}:boot"]) == 0
+    assert "broken" in capsys.readouterr().out.split("more rows")[0]

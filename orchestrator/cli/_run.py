@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import heapq
 import sys
 import time
 from contextlib import ExitStack
@@ -46,6 +47,7 @@ from ._output import (
     stdout,
     wants_traceback,
 )
+from ._summary import ALL_OPTION_HELP, ROWS_SHOWN, ends_of, more_line
 
 
 def register(commands: Any) -> None:
@@ -88,6 +90,7 @@ def register(commands: Any) -> None:
         help="exit 1 after an orderly stop when the boot was over its declared budget "
         "(without it, over budget is only a warning)",
     )
+    run.add_argument("--all", action="store_true", dest="show_all", help=ALL_OPTION_HELP)
     run.set_defaults(handler=run_command)
 
 
@@ -147,9 +150,13 @@ def run_command(arguments: argparse.Namespace) -> int:
             exit_code = exit_code or CANNOT_CREATE
     if exit_code == 0:
         console = stdout()
-        console.print(timings_table(report))
+        console.print(timings_table(report, arguments.show_all))
         chain = critical_chain(report)
-        links = " -> ".join(f"{link.name} +{link.duration * 1000:.1f}ms" for link in chain.links)
+        first, hidden, last = ends_of(chain.links, arguments.show_all)
+        steps = [f"{link.name} +{link.duration * 1000:.1f}ms" for link in first]
+        steps += [f"({more_line(hidden, 'links')})"] if hidden else []
+        steps += [f"{link.name} +{link.duration * 1000:.1f}ms" for link in last]
+        links = " -> ".join(steps)
         console.print(
             f"critical chain ({chain.finished * 1000:.1f} ms, after {imported * 1000:.1f} ms "
             f"starting and importing the target): {links}",
@@ -220,19 +227,28 @@ def name_the_deadline_option(diagnostic: Diagnostic, deadline: float | None) -> 
 STYLES_BY_STATE = {"ready": "bold green", "degraded": "bold yellow"}
 
 
-def timings_table(report: BootReport) -> Table:
-    """The plan order with each phase's status, start offset, duration and teardown."""
+def timings_table(report: BootReport, show_all: bool = False) -> Table:
+    """The plan order with each phase's status, start offset, duration and teardown.
+
+    A long boot shows `ROWS_SHOWN` rows in plan order unless `show_all`: the
+    phases that failed, then those that did not complete, then the slowest.
+    """
     outcome = (report.outcome or report.state).value
+    shown = _rows_worth_showing(report, show_all)
+    hidden = len(report.phases) - len(shown)
     table = Table(
         title=escape(f"boot '{report.boot}' [{report.fingerprint}] {outcome} ")
         + f"in {report.duration * 1000:.1f} ms",
         title_justify="left",
+        caption=more_line(hidden) if hidden else None,
+        caption_justify="left",
     )
     for column in ("#", "phase", "kind", "status", "start", "duration", "teardown"):
         table.add_column(
             column, justify="right" if column in ("#", "start", "duration") else "left"
         )
-    for position, record in enumerate(report.phases, start=1):
+    for position in shown:
+        record = report.phases[position - 1]
         table.add_row(
             str(position),
             record.name,
@@ -243,6 +259,24 @@ def timings_table(report: BootReport) -> Table:
             record.teardown.value,
         )
     return table
+
+
+def _rows_worth_showing(report: BootReport, show_all: bool) -> list[int]:
+    """Plan positions (from 1) of the rows to show: all, or the failed, the unfinished and
+    then the slowest, at most `ROWS_SHOWN`."""
+    positions = range(1, len(report.phases) + 1)
+    if show_all or len(report.phases) <= ROWS_SHOWN:
+        return list(positions)
+
+    def worth(position: int) -> tuple[int, float]:
+        record = report.phases[position - 1]
+        if record.status.is_failure:
+            return 0, position
+        if record.status is not PhaseStatus.COMPLETED:
+            return 1, position
+        return 2, -(record.duration or 0.0)
+
+    return sorted(heapq.nsmallest(ROWS_SHOWN, positions, key=worth))
 
 
 def outcome_notes(report: BootReport) -> list[str]:
