@@ -6,8 +6,9 @@ methods and flags, which uvicorn does not document: `startup()` and
 `shutdown()` (extended, not replaced: the boot starts once the socket listens,
 the teardown runs once the server has stopped), `handle_exit()` (replaced:
 the signals drain instead of stopping at once), and `should_exit`,
-`force_exit` and `started`. The versions tested are pinned in the `dev`
-extra of pyproject.toml.
+`force_exit` and `started`. The versions tested (`TESTED_UVICORN`) are pinned
+in the `dev` extra of pyproject.toml; under any other, `serve_asgi` says so in
+a warning before it serves.
 """
 
 from __future__ import annotations
@@ -31,6 +32,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger("uvicorn.error")
 STARTUP_FAILURE = 3
 """uvicorn's own exit code for a lifespan that failed to start."""
+TESTED_UVICORN = ("0.54",)
+"""The uvicorn releases (major.minor) whose undocumented `Server` methods smd is tested on."""
+
+
+def untested_uvicorn(version: str) -> str | None:
+    """The warning for a uvicorn `version` that smd is not tested on, or None for a tested one."""
+    if ".".join(version.split(".")[:2]) in TESTED_UVICORN:
+        return None
+    return (
+        f"serve_asgi is tested with uvicorn {', '.join(TESTED_UVICORN)} and uvicorn {version} "
+        "is installed: it extends uvicorn.Server's undocumented startup(), shutdown() and "
+        "handle_exit(), which may differ; run its tests (tests/test_asgi.py) on this version"
+    )
 
 
 class DrainingServer(uvicorn.Server):
@@ -185,6 +199,9 @@ def serve_with_drain(
         retry_after=retry_after,
     )
     config = uvicorn.Config(front, host=host, port=port, lifespan="off", **uvicorn_options)
+    notice = untested_uvicorn(uvicorn.__version__)
+    if notice is not None:
+        logger.warning(notice)
     server = DrainingServer(
         config,
         lifespan=lifespan,
