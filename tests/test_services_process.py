@@ -97,3 +97,44 @@ def test_a_degraded_boot_heals_then_stops_on_sigterm(tmp_path: Path, backend: st
     assert phases["cache"]["recovered_at"] is not None
     assert phases["search"]["status"] == "completed"
     assert interval["start"] < phases["cache"]["recovered_at"] <= interval["end"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_under_systemd_smd_run_notifies_and_pings_the_watchdog_from_its_loop(
+    tmp_path: Path, backend: str
+) -> None:
+    import socket
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="smd-", dir="/tmp"))  # a short socket path
+    address = str(directory / "notify")
+    messages: list[str] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(address)
+        systemd.settimeout(20)
+        env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "100000"}
+        env.pop("WATCHDOG_PID", None)
+        process = subprocess.Popen(
+            [*SMD, "run", "tests/boots/ok.py", "--backend", backend, "--log-format", "json"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            while not ("READY=1" in messages and messages[-1] == "WATCHDOG=1"):
+                messages += systemd.recv(65536).decode().splitlines()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+            systemd.settimeout(0)
+            while True:
+                try:
+                    messages += systemd.recv(65536).decode().splitlines()
+                except BlockingIOError:
+                    break
+        finally:
+            process.kill()
+    Path(address).unlink()
+    directory.rmdir()
+    assert "STOPPING=1" in messages
+    assert any(message.startswith("STATUS=booting cli-ok") for message in messages)

@@ -27,6 +27,7 @@ from .._runtime._serve import STOP_FAILED
 from .._runtime._sinks import StructlogSink
 from .._runtime._termination import write_termination_message
 from ..otel import sink_if_configured
+from ..systemd import SystemdNotifier
 from ._importing import (
     ImportInterrupted,
     end_interrupted_import,
@@ -137,6 +138,9 @@ def run_command(arguments: argparse.Namespace) -> int:
         tracing = sink_if_configured(plan)
         if tracing is not None:
             sinks.append(tracing)
+        notifier = SystemdNotifier(plan, stop_timeout=arguments.stop_timeout)
+        if notifier.enabled:  # under systemd (NOTIFY_SOCKET): READY=1, STATUS=, watchdog
+            sinks.append(notifier)
         outcome = anyio.run(
             _boot_and_serve, boot, arguments, sinks, stack, backend=arguments.backend
         )
@@ -174,6 +178,26 @@ def run_command(arguments: argparse.Namespace) -> int:
 
 
 async def _boot_and_serve(
+    boot: Boot, arguments: argparse.Namespace, sinks: list[EventSink], stack: ExitStack
+) -> tuple[BootReport, int]:
+    watchdogs = [
+        sink
+        for sink in sinks
+        if isinstance(sink, SystemdNotifier) and sink.watchdog_interval is not None
+    ]
+    if not watchdogs:  # no task group, so no exception of the boot is wrapped in a group
+        return await _boot_and_wait(boot, arguments, sinks, stack)
+    async with anyio.create_task_group() as keepers:
+        for notifier in watchdogs:
+            keepers.start_soon(notifier.keep_alive)  # WATCHDOG=1 from this event loop
+        try:
+            outcome = await _boot_and_wait(boot, arguments, sinks, stack)
+        finally:
+            keepers.cancel_scope.cancel()
+    return outcome
+
+
+async def _boot_and_wait(
     boot: Boot, arguments: argparse.Namespace, sinks: list[EventSink], stack: ExitStack
 ) -> tuple[BootReport, int]:
     try:
