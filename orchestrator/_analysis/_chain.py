@@ -296,6 +296,9 @@ def latest_finishes(report: BootReport, finished: float) -> dict[str, float]:
     Returns:
         Latest finish per phase name, seconds since the boot started.
     """
+    in_plan_order = _latest_finishes_in_plan_order(report, finished)
+    if in_plan_order is not None:
+        return in_plan_order
     graph = nx.DiGraph()
     durations: dict[str, float] = {}
     for record in report.phases:
@@ -309,6 +312,23 @@ def latest_finishes(report: BootReport, finished: float) -> dict[str, float]:
             (latest[after] - durations.get(after, 0.0) for after in graph.successors(name)),
             default=finished,
         )
+    return latest
+
+
+def _latest_finishes_in_plan_order(report: BootReport, finished: float) -> dict[str, float] | None:
+    """`latest_finishes` in one backward pass when the report lists every phase after the
+    phases it depends on (a plan order always does); None when it does not."""
+    seen: set[str] = set()
+    for record in report.phases:
+        if not seen.issuperset(record.depends_on):
+            return None
+        seen.add(record.name)
+    latest: dict[str, float] = {}
+    for record in reversed(report.phases):
+        latest.setdefault(record.name, finished)
+        must_start = latest[record.name] - (record.duration or 0.0)
+        for name in record.depends_on:
+            latest[name] = min(latest.get(name, finished), must_start)
     return latest
 
 

@@ -23,9 +23,10 @@ from .._analysis._stop import (
 )
 from .._analysis._svg_canvas import format_seconds
 from .._analysis._trace import trace_events
+from .._model._report import BootReport
 from . import _budgets, _graph, _simulate
 from ._output import stderr, stdout
-from ._reports import load_report, write_output
+from ._reports import cyclic_gc_paused, load_report, write_output
 from ._summary import ALL_OPTION_HELP, ends_of, first_rows, more_line
 
 STATUS_STYLES = {
@@ -70,7 +71,14 @@ def register(commands: Any) -> None:
 
 def run_analyze(arguments: argparse.Namespace) -> int:
     """Show one view of a report, on stdout or in the `--output` file."""
-    report = load_report(arguments.report)
+    # The report and its views are acyclic: without the pause, each collection walks
+    # every record still alive, and a view of 100,000 phases takes twice as long.
+    with cyclic_gc_paused():
+        report = load_report(arguments.report)
+        return _show(report, arguments)
+
+
+def _show(report: BootReport, arguments: argparse.Namespace) -> int:
     as_json = arguments.format == "json"
     plain = arguments.output is not None
     show_all: bool = arguments.show_all
