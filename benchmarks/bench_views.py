@@ -19,9 +19,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.console import Console
+
 from benchmarks.bench_analysis import build_boot
+from orchestrator._analysis._chain import critical_chain
 from orchestrator._analysis._simulator import simulate
+from orchestrator._model._report import BootReport
 from orchestrator.cli import main as smd
+from orchestrator.cli._run import timings_table
 
 SIZES = (10_000, 100_000)
 
@@ -45,6 +50,15 @@ def _smd(arguments: Sequence[str]) -> float:
     elapsed = time.perf_counter() - began
     assert code == 0, (arguments, code)
     return elapsed
+
+
+def _run_summary(report: BootReport) -> float:
+    """What `smd run` prints after the boot: the timings table and the critical chain."""
+    began = time.perf_counter()
+    console = Console(file=io.StringIO(), width=120)
+    console.print(timings_table(report))
+    console.print(" -> ".join(link.name for link in critical_chain(report).links[:20]))
+    return time.perf_counter() - began
 
 
 def _run_once(directory: Path, count: int) -> float:
@@ -71,6 +85,9 @@ def main() -> dict[str, dict[int, float]]:
                 for label, view in VIEWS:
                     row = f"{label} --all"
                     times[row] = {count: _smd(["analyze", str(path), *view, "--all"])}
+            times.setdefault("smd run summary alone (table + chain)", {})[count] = _run_summary(
+                report
+            )
             times.setdefault("smd run --once (boot, log, summary)", {})[count] = _run_once(
                 directory, count
             )
