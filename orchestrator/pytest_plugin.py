@@ -8,21 +8,27 @@ It adds nothing to a test that does not ask for its fixtures.
 - fixture `smd_boot`: that `Boot` (override it to build one, with overrides);
 - fixture `smd_running`: the running boot, on the test's anyio backend; it
   requires a clean start (READY) before the test and a clean stop after it,
-  and a boot that fails fails the test with its diagnostic as the message;
+  and a boot that fails (at start, in service while the test runs, or at its
+  stop) fails the test, once, with its diagnostic as the message;
 - fixture `smd_events`: every event of that boot, in order.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import AsyncIterator, Generator
 from typing import Any
 
+import anyio
 import pytest
 from _pytest._code.code import ExceptionRepr
 from _pytest.runner import runtestprotocol
+from anyio.abc import TaskStatus
 
 from ._boot import Boot
-from ._model._events import Event
+from ._model._errors import BootAborted
+from ._model._events import Event, EventSink
 from ._runtime._running import RunningBoot
 from .testing import BootTestFailure, booted
 
@@ -66,12 +72,81 @@ async def smd_running(
 ) -> AsyncIterator[RunningBoot]:
     """The running boot, started before the test and stopped after it, both cleanly.
 
-    Runs on the test's anyio backend (`anyio_backend`).
+    Runs on the test's anyio backend (`anyio_backend`). The boot lives in a
+    task of its own beside the test: a boot that fails in service interrupts
+    the test and fails it with its diagnostic.
     """
     marker = request.node.get_closest_marker(MARKER)
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
-    async with booted(smd_boot, sinks=[smd_events.append], **options) as running:
-        yield running
+    host = _BootHost(smd_boot, [smd_events.append, *options.pop("sinks", ())], options)
+    async with anyio.create_task_group() as group:  # its one task never raises
+        running = await group.start(host.run)
+        if running is not None:
+            request.node.stash[_HOST] = host
+            yield running
+            host.test_ended.set()
+    if host.failure is not None:  # raised outside the group: not wrapped in a group
+        raise host.failure
+
+
+class _BootHost:
+    """Runs one boot in its own task, from its start until the test has ended."""
+
+    def __init__(self, boot: Boot, sinks: list[EventSink], options: dict[str, Any]) -> None:
+        self.boot = boot
+        self.sinks = sinks
+        self.options = options
+        self.test_ended = anyio.Event()
+        self.failure: BootTestFailure | None = None
+        self.test_scope: anyio.CancelScope | None = None
+
+    async def run(self, *, task_status: TaskStatus[RunningBoot | None]) -> None:
+        started = False
+        try:
+            async with booted(self.boot, sinks=self.sinks, **self.options) as running:
+                started = True
+                task_status.started(running)
+                await self.test_ended.wait()  # cancelled by a stop request
+        except BootTestFailure as failure:
+            self.failure = failure
+        except BootAborted as aborted:  # failed in service while the test ran
+            self.failure = BootTestFailure(
+                f"boot '{self.boot.name}' failed in service while the test ran:\n"
+                f"{aborted.diagnostic}",
+                diagnostic=aborted.diagnostic,
+                report=aborted.report,
+            )
+            if self.test_scope is not None:
+                self.test_scope.cancel()
+        if not started:
+            task_status.started(None)
+
+
+_HOST = pytest.StashKey[_BootHost]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """Run a test that boots in a cancel scope its boot cancels when it fails in service."""
+    host = pyfuncitem.stash.get(_HOST, None)
+    test = pyfuncitem.obj
+    if host is None or not inspect.iscoroutinefunction(test):
+        return (yield)
+
+    @functools.wraps(test)
+    async def interruptible(*args: Any, **kwargs: Any) -> None:
+        with anyio.CancelScope() as scope:
+            host.test_scope = scope
+            if host.failure is not None:
+                scope.cancel()
+            await test(*args, **kwargs)
+        host.test_scope = None
+
+    pyfuncitem.obj = interruptible
+    try:
+        return (yield)
+    finally:
+        pyfuncitem.obj = test
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -128,9 +203,13 @@ def pytest_runtest_makereport(
 
 
 def pytest_report_teststatus(
-    report: pytest.TestReport, config: pytest.Config
+    report: pytest.TestReport | pytest.CollectReport, config: pytest.Config
 ) -> tuple[str, str, str] | None:
-    """Count a boot that failed in the fixture as a failed test, not as an error in setup."""
-    if report.failed and ("smd_boot_failed", True) in report.user_properties:
+    """Count a boot that failed in the fixture as a failed test, not as an error in setup.
+
+    A collection report (a test file that cannot be imported) has no user properties.
+    """
+    properties = getattr(report, "user_properties", ())
+    if report.failed and ("smd_boot_failed", True) in properties:
         return "failed", "F", "FAILED"
     return None

@@ -193,6 +193,45 @@ async def test_it(smd_running):
     assert "ConnectionError: refused" in result.stdout.str()
 
 
+def test_a_boot_that_fails_in_service_interrupts_the_test_and_fails_it_with_its_diagnostic(
+    project: pytest.Pytester,
+) -> None:
+    result = run(
+        project,
+        """
+import anyio
+import pytest
+from orchestrator import Boot
+
+def pumping():
+    boot = Boot("pumping")
+
+    @boot.service()
+    async def pump(ctx):
+        ctx.started("pump")
+        raise RuntimeError("the pump broke")
+
+    return boot
+
+@pytest.mark.anyio
+@pytest.mark.smd_boot(pumping())
+async def test_it(smd_running):
+    await anyio.sleep_forever()
+""",
+    )
+    result.assert_outcomes(failed=2)
+    failures = [r for r in result.reprec.getreports("pytest_runtest_logreport") if r.failed]
+    assert [r.when for r in failures] == ["call", "call"]
+    assert all(
+        str(r.longrepr).startswith("boot 'pumping' failed in service while the test ran")
+        for r in failures
+    )
+    output = result.stdout.str()
+    assert "RuntimeError: the pump broke" in output
+    assert "Cancelled" not in output
+    assert "ClosedResourceError" not in output
+
+
 def test_a_teardown_that_fails_fails_the_test(project: pytest.Pytester) -> None:
     result = run(
         project,
