@@ -8,8 +8,20 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator import Boot, PhaseFailed, PhaseRetrying, Retry
+from orchestrator import (
+    AttemptRecord,
+    Boot,
+    BootReport,
+    BootState,
+    PhaseFailed,
+    PhaseRecord,
+    PhaseRetrying,
+    PhaseStatus,
+    Retry,
+    RetryPause,
+)
 from orchestrator.cli._live import LiveView
+from orchestrator.cli._run import outcome_notes
 
 BOOTS = Path(__file__).parent / "boots"
 
@@ -98,3 +110,35 @@ def test_escape_sequences_in_error_text_are_shown_not_obeyed_in_the_summary() ->
     assert "\x1b" not in result.stdout
     assert "'metrics' failed: ConnectionError: down\\x1b]0;pwned\\x07" in result.stdout
     assert "attempt 1 of 2 failed: ConnectionRefusedError: refused\\x1b[2J" in result.stdout
+
+
+def test_the_summary_counts_attempts_out_of_what_the_retry_allows() -> None:
+    boot = Boot("summary")
+    boot.add(lambda: None, name="database", retry=Retry(attempts=5, delay=0.1))
+    report = BootReport(
+        "summary",
+        "f" * 12,
+        BootState.READY,
+        "2024-01-01T00:00:00Z",
+        1.0,
+        (
+            PhaseRecord(
+                "database",
+                "phase",
+                PhaseStatus.COMPLETED,
+                attempts=2,
+                start=0.0,
+                end=1.0,
+                attempt_log=(
+                    AttemptRecord(1, 0.0, 0.2, "failed", "OSError: refused"),
+                    AttemptRecord(2, 0.3, 1.0, "completed"),
+                ),
+                retry_pauses=(RetryPause(1, 0.2, 0.3),),
+            ),
+        ),
+    )
+    assert outcome_notes(report, boot.plan()) == [
+        "'database' took 2 attempts:",
+        "  attempt 1 of 5 failed: OSError: refused; paused 100.0 ms",
+        "  attempt 2 of 5 completed",
+    ]

@@ -21,6 +21,7 @@ from .._model._budget import budget_overruns
 from .._model._diagnostic import Diagnostic
 from .._model._errors import BootAborted
 from .._model._events import EventSink
+from .._model._plan import BootPlan
 from .._model._report import BootReport
 from .._model._status import PhaseStatus
 from .._runtime._serve import STOP_FAILED
@@ -166,7 +167,7 @@ def run_command(arguments: argparse.Namespace) -> int:
             f"starting and importing the target): {links}",
             markup=False,
         )
-        for line in outcome_notes(report):
+        for line in outcome_notes(report, plan):
             console.print(neutralise(line), markup=False)
         if arguments.fail_over_budget and (overruns := budget_overruns(report)):
             over = ", ".join(
@@ -303,12 +304,14 @@ def _rows_worth_showing(report: BootReport, show_all: bool) -> list[int]:
     return sorted(heapq.nsmallest(ROWS_SHOWN, positions, key=worth))
 
 
-def outcome_notes(report: BootReport) -> list[str]:
+def outcome_notes(report: BootReport, plan: BootPlan | None = None) -> list[str]:
     """What the table does not say: each failed phase's error, each phase's retries.
 
-    A phase tried more than once gets a line per attempt: attempt n of m, how
-    it ended, its error, and the pause before the next one.
+    A phase tried more than once gets a line per attempt: attempt n of m (m is
+    what its retry= allows, as in the live view), how it ended, its error, and
+    the pause before the next one.
     """
+    specs = {} if plan is None else {spec.name: spec for spec in plan.phases}
     notes: list[str] = []
     for record in report.phases:
         if record.status in (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT) and record.error:
@@ -318,8 +321,11 @@ def outcome_notes(report: BootReport) -> list[str]:
         if len(record.attempt_log) > 1:
             pauses = {pause.after_attempt: pause for pause in record.retry_pauses}
             notes.append(f"'{record.name}' took {len(record.attempt_log)} attempts:")
+            spec = specs.get(record.name)
+            allowed = spec.retry.attempts if spec is not None and spec.retry is not None else 0
+            of = max(allowed, len(record.attempt_log))  # recoveries in service add attempts
             for attempt in record.attempt_log:
-                step = f"  attempt {attempt.number} of {len(record.attempt_log)} {attempt.outcome}"
+                step = f"  attempt {attempt.number} of {of} {attempt.outcome}"
                 if attempt.error is not None:
                     step += f": {attempt.error}"
                 pause = pauses.get(attempt.number)
