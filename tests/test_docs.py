@@ -237,6 +237,7 @@ assert "db_pool" in [phase.name for phase in report.phases]
     "from starlette.applications import Starlette\nfrom starlette.responses": Setup(
         SMALL_BOOT, serves=("/readyz", "/hello")
     ),
+    "from fastapi import FastAPI, Request": Setup(SMALL_BOOT, serves=("/readyz", "/hello")),
     "from orchestrator import StructlogSink\nfrom orchestrator.systemd": Setup(SMALL_BOOT),
     # docs/migrating.md: the seed's own test is refused, which is the page's point
     "# before: startup": Setup(
