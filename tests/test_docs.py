@@ -5,6 +5,9 @@ elsewhere on the page) runs after a short setup written here; a block that
 defines tests runs under pytest in a file of its own; a block that serves
 runs the app in Starlette's test client instead of binding a port. A new
 block needs no entry here if it runs on its own.
+
+The shell blocks that run `smd` run too, each command with the exit code the
+page shows; those that cannot run here are skipped with their reason.
 """
 
 from __future__ import annotations
@@ -409,3 +412,101 @@ def test_the_code_block_runs(
 
 def test_every_block_is_found() -> None:
     assert len(blocks()) >= 20
+
+
+# Shell blocks: each `smd ...` command a page shows runs here, in a scratch
+# directory that sees the repository's examples, and must exit as the page says
+# (`echo $?` after it), 0 otherwise. A block that cannot run here is listed
+# below, keyed by its first line, with the reason.
+SHELL_LANGUAGES = ("", "sh", "console", "bash")
+RUNS_SMD = re.compile(r"^(\$ )?([A-Z_]+=\S+ )*smd ", re.MULTILINE)
+ECHO_STATUS = "; echo $?"
+SHELL_SKIPS: dict[str, str] = {
+    "smd analyze boot.json blame": "needs boot.json, a report not in the repository, and a TARGET",
+    "smd run examples/chat_service.py": "serves until a signal; the other lines name a TARGET",
+    "$ smd analyze boot.json blame": "needs boot.json, a report not in the repository",
+    "$ smd analyze boot.json critical-chain": "needs boot.json, a report not in the repository",
+    "$ smd simulate app.py": "needs app.py and boot.json, which are not in the repository",
+    "$ smd stats before.json boot-*.json": "needs boot-*.json, reports of earlier boots",
+    "$ SMD_SIMULATE_LATENCY=1 smd simulate": "needs stats.json from the smd stats block",
+    "$ smd plot before.json boot-*.json": "needs boot-*.json, reports of earlier boots",
+    "$ smd analyze after.json budget": "needs after.json and smd-budget.json, not in the repo",
+    "$ smd analyze before.json trace": "needs before.json from the smd diff block",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    line: str
+    exit_code: int
+
+
+def shell_blocks() -> list[Block]:
+    """The shell blocks (no language, sh, console or bash) that run `smd`."""
+    found = []
+    for page in PAGES:
+        lines = page.read_text(encoding="utf-8").splitlines()
+        opened: tuple[int, str] | None = None
+        for number, line in enumerate(lines, start=1):
+            if not line.startswith("```"):
+                continue
+            if opened is None:
+                opened = (number, line.removeprefix("```").strip())
+                continue
+            start, language = opened
+            opened = None
+            code = "\n".join(lines[start : number - 1]) + "\n"
+            if language in SHELL_LANGUAGES and RUNS_SMD.search(code):
+                found.append(Block(page, start + 1, code))
+    return found
+
+
+def commands(block: Block) -> list[Command]:
+    """The block's commands with the exit code each must give (`echo $?` shows it)."""
+    lines = block.code.splitlines()
+    if not any(line.startswith("$ ") for line in lines):  # a script: every line a command
+        return [Command(line.split("  #")[0].strip(), 0) for line in lines if line.strip()]
+    found: list[Command] = []
+    for index, line in enumerate(lines):
+        if not line.startswith("$ "):
+            continue
+        command = line.removeprefix("$ ")
+        shown = lines[index + 1] if index + 1 < len(lines) else ""
+        if command == "echo $?":
+            found[-1] = Command(found[-1].line, int(shown))
+        elif command.endswith(ECHO_STATUS):
+            found.append(Command(command.removesuffix(ECHO_STATUS), int(shown)))
+        else:
+            found.append(Command(command, 0))
+    return found
+
+
+def shell_skip(block: Block) -> str | None:
+    """Why the block cannot run here, or None."""
+    return next((why for key, why in SHELL_SKIPS.items() if block.opening.startswith(key)), None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", shell_blocks(), ids=lambda block: block.name)
+def test_the_shell_block_exits_as_the_page_says(block: Block, tmp_path: Path) -> None:
+    if reason := shell_skip(block):
+        pytest.skip(reason)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
+    for command in commands(block):
+        result = subprocess.run(
+            ["bash", "-c", command.line],
+            cwd=tmp_path,
+            env={**os.environ, "PATH": path, "SMD_CHAT_DATA_DIR": str(tmp_path / "data")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == command.exit_code, (command.line, result.stderr[-2000:])
+        assert "Traceback" not in result.stdout + result.stderr, command.line
+
+
+def test_every_shell_skip_names_a_block() -> None:
+    openings = [block.opening for block in shell_blocks()]
+    assert [key for key in SHELL_SKIPS if not any(o.startswith(key) for o in openings)] == []
