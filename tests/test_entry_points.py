@@ -93,10 +93,12 @@ def test_smd_run_once_exits_with_the_diagnostic_code(case: str) -> None:
 
 
 @pytest.mark.slow
-def test_smd_run_once_reports_a_target_that_fails_to_import() -> None:
-    result = _run("-m", "orchestrator.cli", "run", "--once", f"{BOOTS}/raises_on_import.py")
+@pytest.mark.parametrize("target", ["raises_on_import.py", "imports_missing.py"])
+def test_smd_run_once_reports_a_target_that_fails_to_import(target: str) -> None:
+    result = _run("-m", "orchestrator.cli", "run", "--once", f"{BOOTS}/{target}")
     assert result.returncode == 64, result.stderr
     assert "(invalid_target)" in result.stdout + result.stderr
+    assert f"Location:    {BOOTS}/{target}:" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
