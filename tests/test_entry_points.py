@@ -8,7 +8,14 @@ refusal, a timeout and an interrupt, each a boot of `tests/boots/entry_points.py
 An import error applies only where the entry point imports the target, the
 CLI. The library, the lifespan and `serve_asgi` are handed a `Boot` the user's
 own module has already built: when that module fails to import, no smd code has
-run yet, so the error is Python's to report, not smd's.
+run yet, so the error is Python's to report, not smd's. A signal that arrives
+while the CLI imports its target is tested in `tests/test_cli_location.py`.
+
+The `phase.failed` log line carries the failed phase's masked traceback on
+purpose (a log pipeline alone must say where it failed); without a structlog
+configuration, structlog writes it to stdout. What must never show a traceback
+is what the entry point ends with: the diagnostic on stderr, and under `smd
+run` (JSON logs when not on a terminal) everything it prints.
 """
 
 from __future__ import annotations
