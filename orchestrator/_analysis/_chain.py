@@ -282,12 +282,32 @@ def _walk_back(last: PhaseRecord, ran: dict[str, PhaseRecord]) -> list[ChainLink
     return links
 
 
+def dependency_order(report: BootReport) -> tuple[str, ...]:
+    """The phases dependencies first, ties in report order (a plan's order already is)."""
+    position = {record.name: i for i, record in enumerate(report.phases)}
+    if all(
+        position.get(name, -1) < position[record.name]
+        for record in report.phases
+        for name in record.depends_on
+    ):
+        return tuple(position)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(position)
+    graph.add_edges_from(
+        (name, record.name)
+        for record in report.phases
+        for name in record.depends_on
+        if name in position
+    )
+    return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+
+
 def latest_finishes(report: BootReport, finished: float) -> dict[str, float]:
     """The latest each phase could have finished without the boot finishing after `finished`.
 
-    Computed backwards over the graph of `depends_on` in reverse topological
-    order with the measured durations (0 for a phase that never ran): a phase
-    must finish by the time each phase waiting for it must start.
+    One backward pass over the phases, dependencies first, with the measured
+    durations (0 for a phase that never ran): a phase must finish by the time
+    each phase waiting for it must start.
 
     Args:
         report: the boot's report.
@@ -296,39 +316,13 @@ def latest_finishes(report: BootReport, finished: float) -> dict[str, float]:
     Returns:
         Latest finish per phase name, seconds since the boot started.
     """
-    in_plan_order = _latest_finishes_in_plan_order(report, finished)
-    if in_plan_order is not None:
-        return in_plan_order
-    graph = nx.DiGraph()
-    durations: dict[str, float] = {}
-    for record in report.phases:
-        graph.add_node(record.name)
-        durations[record.name] = record.duration or 0.0
-        for name in record.depends_on:
-            graph.add_edge(name, record.name)
+    records = {record.name: record for record in report.phases}
     latest: dict[str, float] = {}
-    for name in reversed(list(nx.topological_sort(graph))):
-        latest[name] = min(
-            (latest[after] - durations.get(after, 0.0) for after in graph.successors(name)),
-            default=finished,
-        )
-    return latest
-
-
-def _latest_finishes_in_plan_order(report: BootReport, finished: float) -> dict[str, float] | None:
-    """`latest_finishes` in one backward pass when the report lists every phase after the
-    phases it depends on (a plan order always does); None when it does not."""
-    seen: set[str] = set()
-    for record in report.phases:
-        if not seen.issuperset(record.depends_on):
-            return None
-        seen.add(record.name)
-    latest: dict[str, float] = {}
-    for record in reversed(report.phases):
-        latest.setdefault(record.name, finished)
-        must_start = latest[record.name] - (record.duration or 0.0)
-        for name in record.depends_on:
-            latest[name] = min(latest.get(name, finished), must_start)
+    for name in reversed(dependency_order(report)):
+        record = records[name]
+        must_start = latest.setdefault(name, finished) - (record.duration or 0.0)
+        for dependency in record.depends_on:
+            latest[dependency] = min(latest.get(dependency, finished), must_start)
     return latest
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
-
 from .._model._report import BootReport
 from .._model._status import TeardownOutcome
+from ._chain import dependency_order
 
 # One monotonic clock times a boot and its stop; this only absorbs float rounding.
 _EPSILON = 1e-9
@@ -216,7 +215,7 @@ def _stop_of(report: BootReport) -> _Stop:
             spans[record.name] = (record.teardown_start, end)
     if ended is None and spans:
         ended = max(end for _, end in spans.values())
-    order = _plan_order(report)
+    order = dependency_order(report)
     position = {name: i for i, name in enumerate(order)}
     dependents: dict[str, list[str]] = {name: [] for name in order}
     for record in report.phases:
@@ -238,26 +237,6 @@ def _stop_of(report: BootReport) -> _Stop:
     )
     errors = {r.name: _describe(r.teardown_error) for r in report.phases}
     return _Stop(began, ended, order, spans, waited_for, errors, _outcomes(report), never)
-
-
-def _plan_order(report: BootReport) -> tuple[str, ...]:
-    """The phases dependencies first, ties in plan order (a plan's order already is)."""
-    position = {record.name: i for i, record in enumerate(report.phases)}
-    if all(
-        position.get(name, -1) < position[record.name]
-        for record in report.phases
-        for name in record.depends_on
-    ):
-        return tuple(position)
-    graph = nx.DiGraph()
-    graph.add_nodes_from(position)
-    graph.add_edges_from(
-        (name, record.name)
-        for record in report.phases
-        for name in record.depends_on
-        if name in position
-    )
-    return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
 
 
 def _describe(error: dict[str, str] | None) -> str | None:
