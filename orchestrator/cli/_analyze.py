@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,20 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.tree import Tree
 
-from .._analysis._chain import Blame, ChainLink, CriticalChain, blame, critical_chain
+from .._analysis._chain import (
+    Blame,
+    ChainLink,
+    CriticalChain,
+    PhaseSlack,
+    blame,
+    critical_chain,
+)
 from .._analysis._chart import plot_data, render_svg
 from .._analysis._stop import (
     StopBlame,
     StopChain,
     TeardownEntry,
+    TeardownSlack,
     stop_blame,
     stop_critical_chain,
 )
@@ -210,25 +219,13 @@ def _chain_label(link: ChainLink) -> str:
 
 def slack_table(chain: CriticalChain, show_all: bool = False) -> Table:
     """Phases off the chain, least slack first: the next ones to delay the boot."""
-    entries, hidden = first_rows(sorted(chain.slack, key=lambda e: e.slack), show_all)
-    table = Table(
-        title="slack off the chain",
-        title_justify="left",
-        caption=_caption(_more(hidden)),
-        caption_justify="left",
+    return _slack_table(
+        "slack off the chain",
+        ("status", lambda entry: entry.status.value),
+        lambda entry: format_seconds(entry.end),
+        chain.slack,
+        show_all,
     )
-    table.add_column("phase")
-    table.add_column("status")
-    table.add_column("ended", justify="right")
-    table.add_column("slack", justify="right")
-    for entry in entries:
-        table.add_row(
-            entry.name,
-            _status(entry.status.value),
-            format_seconds(entry.end),
-            format_seconds(entry.slack),
-        )
-    return table
 
 
 def _since(seconds: float, began: float | None) -> str:
@@ -305,22 +302,33 @@ def _stop_label(link: TeardownEntry, began: float | None) -> str:
 
 def teardown_slack_table(chain: StopChain, show_all: bool = False) -> Table:
     """Teardowns off the stop's chain, least slack first: the next ones to delay the stop."""
-    entries, hidden = first_rows(sorted(chain.slack, key=lambda e: e.slack), show_all)
+    return _slack_table(
+        "teardown slack off the stop's chain",
+        ("outcome", lambda entry: entry.outcome.value),
+        lambda entry: _since(entry.end, chain.began),
+        chain.slack,
+        show_all,
+    )
+
+
+def _slack_table(
+    title: str,
+    state: tuple[str, Callable[[Any], str]],
+    ended: Callable[[Any], str],
+    entries: Sequence[PhaseSlack | TeardownSlack],
+    show_all: bool,
+) -> Table:
+    """A table of `entries` least slack first, with the state column named `state[0]`."""
+    shown, hidden = first_rows(sorted(entries, key=lambda e: e.slack), show_all)
     table = Table(
-        title="teardown slack off the stop's chain",
-        title_justify="left",
-        caption=_caption(_more(hidden)),
-        caption_justify="left",
+        title=title, title_justify="left", caption=_caption(_more(hidden)), caption_justify="left"
     )
     table.add_column("phase")
-    table.add_column("outcome")
+    table.add_column(state[0])
     table.add_column("ended", justify="right")
     table.add_column("slack", justify="right")
-    for entry in entries:
+    for entry in shown:
         table.add_row(
-            entry.name,
-            _status(entry.outcome.value),
-            _since(entry.end, chain.began),
-            format_seconds(entry.slack),
+            entry.name, _status(state[1](entry)), ended(entry), format_seconds(entry.slack)
         )
     return table
