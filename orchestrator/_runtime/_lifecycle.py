@@ -34,7 +34,7 @@ from .._model._events import (
 from .._model._plan import BootPlan
 from .._model._report import BootReport, DegradedInterval, PhaseRecord
 from .._model._snapshot import RunSnapshot
-from .._model._status import BootState, PhaseStatus
+from .._model._status import BootState, PhaseStatus, TeardownOutcome
 from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
 from ._phase_run import PhaseRun, error_info
@@ -372,8 +372,6 @@ class Lifecycle:
     @property
     def stop_failed(self) -> bool:
         """Whether a teardown failed or the stop budget ran out (exit 1 after a stop)."""
-        from .._model._status import TeardownOutcome
-
         return self.teardowns.budget_spent or any(
             run.teardown_outcome is TeardownOutcome.TEARDOWN_FAILED for run in self.engine.runs
         )
