@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from ._probe import describe_error, neutralise
 
@@ -68,8 +68,11 @@ def ids_of(value: object) -> tuple[set[str], str | None]:
     return set(items), None
 
 
-def mentions_any(value: object, needles: set[str]) -> bool:
-    """Say whether any string inside `value` (keys included) contains one of `needles`."""
+def _strings_in(value: object) -> Iterator[str]:
+    """Every string inside `value` (keys included), within the read budget.
+
+    An answer that cannot be read ends the walk: it reveals nothing readable.
+    """
     stack = [value]
     seen: set[int] = set()
     budget = _READ_BUDGET
@@ -78,8 +81,7 @@ def mentions_any(value: object, needles: set[str]) -> bool:
             budget -= 1
             item = stack.pop()
             if isinstance(item, str):
-                if any(needle in item for needle in needles):
-                    return True
+                yield item
             elif id(item) in seen:
                 continue
             elif isinstance(item, Mapping):
@@ -89,9 +91,16 @@ def mentions_any(value: object, needles: set[str]) -> bool:
             elif isinstance(item, list | tuple | set | frozenset):
                 seen.add(id(item))
                 stack.extend(item)
-    except BaseException:  # An answer that cannot be read reveals nothing readable.
+    except BaseException:  # A hostile container may raise anything: stop reading it.
+        return
+
+
+def mentions_any(value: object, needles: set[str]) -> bool:
+    """Say whether any string inside `value` (keys included) contains one of `needles`."""
+    try:
+        return any(needle in item for item in _strings_in(value) for needle in needles)
+    except BaseException:  # A hostile string may raise anything: it reveals nothing readable.
         return False
-    return False
 
 
 _SEPARATORS = re.compile(r"[\s/,;|=]+")
@@ -104,26 +113,11 @@ def words_in(value: object) -> set[str]:
     tenant-prefixed id stays whole, so an id is found only where it stands alone.
     """
     found: set[str] = set()
-    stack = [value]
-    seen: set[int] = set()
-    budget = _READ_BUDGET
     try:
-        while stack and budget > 0:
-            budget -= 1
-            item = stack.pop()
-            if isinstance(item, str):
-                found.add(item)
-                found.update(_SEPARATORS.split(item))
-            elif id(item) in seen:
-                continue
-            elif isinstance(item, Mapping):
-                seen.add(id(item))
-                stack.extend(item.keys())
-                stack.extend(item.values())
-            elif isinstance(item, list | tuple | set | frozenset):
-                seen.add(id(item))
-                stack.extend(item)
-    except BaseException:  # An answer that cannot be read reveals nothing readable.
+        for item in _strings_in(value):
+            found.add(item)
+            found.update(_SEPARATORS.split(item))
+    except BaseException:  # A hostile string may raise anything: keep what was read.
         return found
     return found
 
