@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 import anyio
@@ -59,6 +60,7 @@ class Teardowns:
         self.order: list[tuple[str, str]] = []
         self.budget_spent = False
         self._queue = StopQueue(plan.phases)
+        self._threads_of_dependents: dict[str, list[threading.Thread]] = {}
         self._in_flight = 0
         self._group: TaskGroup | None = None
         self._budget = anyio.CancelScope()
@@ -67,6 +69,9 @@ class Teardowns:
         """Run every teardown due; shielded from outside cancellation."""
         if not any(run.teardown is not None for run in self.runs):
             return
+        for other in self.runs:  # once, not per teardown: abandoned threads are rare
+            for name in other.spec.waits_for if other.abandoned else ():
+                self._threads_of_dependents.setdefault(name, []).extend(other.abandoned)
         with anyio.CancelScope(shield=True):
             if self.stop_timeout is not None:
                 self._budget.deadline = anyio.current_time() + self.stop_timeout
@@ -127,12 +132,7 @@ class Teardowns:
 
     async def _wait_for_abandoned_threads(self, run: PhaseRun, *, bounded: bool) -> None:
         """A dependency is not torn down under a thread of its dependent still using it."""
-        threads = [
-            thread
-            for other in self.runs
-            if run.spec.name in other.spec.waits_for
-            for thread in other.abandoned
-        ]
+        threads = self._threads_of_dependents.get(run.spec.name)
         if not threads:
             return
         grace = math.inf if bounded or self.stop_timeout is not None else THREAD_GRACE
