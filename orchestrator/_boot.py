@@ -405,7 +405,10 @@ class Boot:
             interrupt=interrupt,
         ) as running:
             pass
-        return running.report
+        from ._runtime._collector import older_objects_frozen
+
+        with older_objects_frozen():
+            return running.report
 
     def serve(self, **options: Any) -> int:
         """Boot, wait for SIGINT/SIGTERM, stop in order; returns the process exit code.

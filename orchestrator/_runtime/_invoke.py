@@ -69,17 +69,24 @@ def in_context(
     same task, and `on_wait` is called the first time `coro` waits, before the
     event loop gets control, so that the engine can hand the others on.
     """
-    send: Any = None
-    error: BaseException | None = None
-    waited = False
+    try:
+        step = context.run(coro.send, None)
+    except StopIteration as done:
+        return done.value
+    on_wait()
+    return (yield from continued(context, coro, step))
+
+
+@types.coroutine
+def continued(
+    context: contextvars.Context, coro: Coroutine[Any, Any, Any], step: Any
+) -> Generator[Any, Any, Any]:
+    """Go on driving `coro`, whose first step gave `step`, in the running task and in `context`.
+
+    What `in_context` does after a phase's first wait, for a phase the engine
+    stepped once itself.
+    """
     while True:
-        try:
-            step = context.run(coro.send, send) if error is None else context.run(coro.throw, error)
-        except StopIteration as done:
-            return done.value
-        if not waited:
-            waited = True
-            on_wait()
         try:
             send = yield step
             error = None
@@ -88,6 +95,10 @@ def in_context(
             raise
         except BaseException as exc:  # thrown in by the event loop: handed on to the phase
             send, error = None, exc
+        try:
+            step = context.run(coro.send, send) if error is None else context.run(coro.throw, error)
+        except StopIteration as done:
+            return done.value
 
 
 class _ThreadCall:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import signal
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +38,7 @@ from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
 from ._phase_run import PhaseRun, error_info
 from ._recovery import Recovery, degraded_phases
-from ._scheduler import Engine
+from ._scheduler import Engine, loop_clock
 from ._services import Services, spent_diagnostic
 from ._teardown import Teardowns
 
@@ -57,6 +56,10 @@ TRANSITIONS: Mapping[BootState, frozenset[BootState]] = {
 """Every transition of the lifecycle (DESIGN.md, Boot states); nothing else is allowed."""
 
 IN_SERVICE = (BootState.READY, BootState.DEGRADED)
+
+
+def _before_start() -> float:
+    return 0.0
 
 
 class LifecycleError(RuntimeError):
@@ -90,7 +93,8 @@ class Lifecycle:
         self.outcome = BootState.STARTING
         self.stop_timeout = stop_timeout
         self._sinks = SinkGroup([*sinks, *EXTRA_SINKS.get()], boot=plan.boot, now=self.now)
-        self._t0 = math.nan
+        self._clock: Callable[[], float] = _before_start
+        self._t0 = 0.0
         self.started_at = ""
         self.duration = 0.0
         self.stopped_at: float | None = None
@@ -144,7 +148,7 @@ class Lifecycle:
 
     def now(self) -> float:
         """Seconds since the boot started, on the event loop's clock."""
-        return 0.0 if math.isnan(self._t0) else anyio.current_time() - self._t0
+        return self._clock() - self._t0
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every sink; a sink that raises is detached and reported."""
@@ -310,7 +314,8 @@ class Lifecycle:
     async def start(self) -> None:
         """STARTING -> READY | DEGRADED | FAILED; a failed start is rolled back here."""
         self._serving = anyio.Event()
-        self._t0 = anyio.current_time()
+        self._clock = loop_clock()
+        self._t0 = self._clock()
         self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         if self._sinks:
             self.emit(
@@ -419,6 +424,8 @@ class Lifecycle:
 
     def _record(self, run: PhaseRun) -> PhaseRecord:
         record = run.record()
+        if not (self.services.restarts or self.recovery.recovered_at):
+            return record
         name = run.spec.name
         restarts = self.services.restarts.get(name)
         recovered_at = self.recovery.recovered_at.get(name)

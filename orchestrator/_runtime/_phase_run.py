@@ -56,10 +56,11 @@ class PhaseRun:
         self.teardown_end: float | None = None
         self.teardown_error: dict[str, str] | None = None
         self.teardown_exception: BaseException | None = None
-        self.attempt_log: list[AttemptRecord] = []
-        self.pauses: list[tuple[int, float, float]] = []
+        # Tuples, grown by concatenation: a phase has few attempts, and most phases one.
+        self.attempt_log: tuple[AttemptRecord, ...] = ()
+        self.pauses: tuple[RetryPause, ...] = ()
         self.stuck: traceback.StackSummary | None = None
-        self.abandoned: list[threading.Thread] = []
+        self.abandoned: tuple[threading.Thread, ...] = ()
 
     def log_attempt(
         self, start: float, end: float, outcome: str, error: BaseException | None = None
@@ -69,11 +70,11 @@ class PhaseRun:
         A failed or timed-out attempt keeps its error, masked, so each retry's cause is told.
         """
         text = None if error is None else describe_exception(error)
-        self.attempt_log.append(AttemptRecord(self.attempts, start, end, outcome, text))
+        self.attempt_log += (AttemptRecord(self.attempts, start, end, outcome, text),)
 
     def log_pause(self, after_attempt: int, start: float, end: float) -> None:
         """Record the retry pause that followed `after_attempt`."""
-        self.pauses.append((after_attempt, start, end))
+        self.pauses += (RetryPause(after_attempt, start, end),)
 
     def record(self) -> PhaseRecord:
         """A frozen snapshot for the report."""
@@ -92,8 +93,8 @@ class PhaseRun:
             teardown_start=self.teardown_start,
             teardown_end=self.teardown_end,
             teardown_error=self.teardown_error,
-            attempt_log=tuple(self.attempt_log),
-            retry_pauses=tuple(RetryPause(after, start, end) for after, start, end in self.pauses),
+            attempt_log=self.attempt_log,
+            retry_pauses=self.pauses,
         )
 
 

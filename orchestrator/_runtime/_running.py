@@ -16,6 +16,7 @@ from .._model._events import EventSink
 from .._model._plan import BootPlan
 from .._model._report import BootReport
 from .._model._status import BootState, PhaseStatus
+from ._collector import older_objects_frozen
 from ._interrupt import BootInterrupt
 from ._lifecycle import Lifecycle
 
@@ -100,13 +101,14 @@ async def open_boot(
     """
     from ._sinks import StructlogSink
 
-    lifecycle = Lifecycle(
-        plan,
-        max_concurrency=max_concurrency,
-        deadline=deadline,
-        stop_timeout=stop_timeout,
-        sinks=[StructlogSink()] if sinks is None else sinks,
-    )
+    with older_objects_frozen():
+        lifecycle = Lifecycle(
+            plan,
+            max_concurrency=max_concurrency,
+            deadline=deadline,
+            stop_timeout=stop_timeout,
+            sinks=[StructlogSink()] if sinks is None else sinks,
+        )
     lifecycle.analyzers = tuple(analyzers)
     running = RunningBoot(lifecycle)
     body_error: BaseException | None = None
@@ -117,14 +119,16 @@ async def open_boot(
                 await watchers.start(lifecycle.watch_signals)
             if interrupt is not None:
                 watchers.start_soon(lifecycle.watch_interrupt, interrupt)
-            await lifecycle.start()
+            with older_objects_frozen():
+                await lifecycle.start()
             if lifecycle.state is not BootState.FAILED:
                 try:
                     with lifecycle.in_service():
                         yield running
                 except BaseException as exc:  # re-raised once the stop is done
                     body_error = exc
-                await lifecycle.stop()
+                with older_objects_frozen():
+                    await lifecycle.stop()
         finally:
             watchers.cancel_scope.cancel()
     diagnostic = lifecycle.diagnostic or lifecycle.in_service_failure

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import gc
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine
+from types import CoroutineType
 from typing import Any
 
 import anyio
@@ -42,7 +41,14 @@ from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
 from ._context import PhaseContext
 from ._faults import Fault, FaultMoment, apply_fault
-from ._invoke import CURRENT_ATTEMPT, AttemptTrace, Teardown, in_context, start_phase
+from ._invoke import (
+    CURRENT_ATTEMPT,
+    AttemptTrace,
+    Teardown,
+    continued,
+    in_context,
+    start_phase,
+)
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
 
 
@@ -70,6 +76,11 @@ def _by_cancellation(error: BaseException | None) -> bool:
     )
 
 
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    """A coroutine awaiting what a phase returned that is awaitable but not a coroutine."""
+    return await awaitable
+
+
 class _Stopped(Exception):
     """Internal: the engine itself cancelled this phase (an abort or the boot's deadline)."""
 
@@ -88,30 +99,13 @@ class _Outcome:
         self.trace = AttemptTrace()
 
 
-def _loop_clock() -> Callable[[], float]:
+def loop_clock() -> Callable[[], float]:
     """The clock `anyio.current_time()` reads, without looking the backend up at every call."""
     if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
         return asyncio.get_running_loop().time
-    return anyio.current_time
+    import trio.lowlevel  # the backend in use: already loaded
 
-
-@contextmanager
-def _older_objects_frozen() -> Iterator[None]:
-    """Keep the collector's full collections during a start off what existed before it.
-
-    Every full collection walks every tracked object: with a large plan alive, a
-    start that allocates a little per phase would walk the plan again and again.
-    Handed back to the collector afterwards, so nothing is kept alive; left alone
-    when the application froze objects itself.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+    return trio.lowlevel.current_clock().current_time
 
 
 class Engine:
@@ -157,10 +151,10 @@ class Engine:
 
     async def start(self) -> None:
         """Start every phase in dependency order; return once every phase has settled."""
-        self._clock = _loop_clock()
+        self._clock = loop_clock()
         if self.deadline is not None:
             self._boot_scope.deadline = anyio.current_time() + self.deadline
-        with self._boot_scope, _older_objects_frozen():
+        with self._boot_scope:
             async with anyio.create_task_group() as group:
                 self._group = group
                 self._dispatch()
@@ -215,14 +209,71 @@ class Engine:
             self._launched.append(run)
 
     async def _work(self) -> None:
-        """Run launched phases until none is left; a spare takes over if one waits."""
+        """Run launched phases until none is left; a spare takes over if one waits.
+
+        A plain async phase (no timeout, retry, context or fault) is begun right
+        here: its first step runs at once, in a context of its own, and only if
+        it waits does it cost anything more than the call.
+        """
         launched = self._launched
+        values = self.values
         while launched:
             run = launched.popleft()
             if self.aborting:  # the abort came before it began: it never runs
                 self._never_began(run)
                 continue
-            await in_context(contextvars.copy_context(), self._runner(run), self._hand_on)
+            spec = run.spec
+            context = contextvars.copy_context()
+            if not (
+                spec.style is PhaseStyle.ASYNC
+                and spec.timeout is None
+                and spec.retry is None
+                and spec.kind != "service"
+                and not spec.wants_context
+                and not (self.faults and (spec.name, "start") in self.faults)
+            ):
+                await in_context(context, self._runner(run), self._hand_on)
+                continue
+            run.attempts = 1
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                phase = context.run(spec.target, **{name: values[name] for name in spec.requires})
+                if type(phase) is not CoroutineType:
+                    phase = _awaited(phase)
+                step = context.run(phase.send, None)
+            except StopIteration as done:
+                value = done.value
+            except BaseException as exc:  # any class: rule 7
+                error = exc
+            else:  # it waits: a spare takes the phases after it while it does
+                self._hand_on()
+                try:
+                    value = await continued(context, phase, step)
+                except BaseException as exc:  # any class: rule 7
+                    error = exc
+            end = self.now()
+            if error is None and spec.kind == "gate":
+                error = gate_refusal(spec, value)
+            if error is None:
+                run.log_attempt(run.start or 0.0, end, "completed")
+                self._completed(run, value, None, end)
+            else:
+                await self._plain_failed(run, error, end)
+
+    async def _plain_failed(self, run: PhaseRun, error: BaseException, end: float) -> None:
+        """A plain phase's one attempt raised (or its gate refused): failed, or cancelled."""
+        started = run.start or 0.0
+        if _by_cancellation(error) and (
+            self._cancel_requested() or await _cancelled_from_outside()
+        ):
+            run.log_attempt(started, end, "cancelled")
+            self.in_flight -= 1
+            run.end = end
+            self._cancelled(run)
+            return
+        run.log_attempt(started, end, "failed", error)
+        await self._failed(run, _Failed(error, timed_out=False), end)
 
     def _hand_on(self) -> None:
         """A phase waits: spawn workers for every launched phase no spare will take."""
@@ -236,7 +287,7 @@ class Engine:
         await self._work()
 
     def _runner(self, run: PhaseRun) -> Coroutine[Any, Any, None]:
-        """The coroutine that runs `run`: a flat one for an async phase with one attempt."""
+        """The coroutine that runs `run`: a flat one for an async phase with one timed attempt."""
         spec = run.spec
         if (
             spec.style is PhaseStyle.ASYNC
@@ -245,7 +296,7 @@ class Engine:
             and not spec.wants_context
             and not (self.faults and (spec.name, "start") in self.faults)
         ):
-            return self._run_plain(run) if spec.timeout is None else self._run_timed(run)
+            return self._run_timed(run)
         return self._run(run)
 
     def _never_began(self, run: PhaseRun) -> None:
@@ -267,43 +318,8 @@ class Engine:
             self._settle_unstarted(run, PhaseStatus.SKIPPED, "its when= condition is false")
         return holds
 
-    async def _run_plain(self, run: PhaseRun) -> None:
-        """`_run` for an async phase with no timeout, retry, context or fault: one attempt."""
-        spec = run.spec
-        values = self.values
-        arguments = {name: values[name] for name in spec.requires}
-        run.attempts = 1
-        trace = AttemptTrace()
-        CURRENT_ATTEMPT.set(trace)  # in the phase's own context: nothing to reset
-        started = run.start or 0.0  # launched and begun in the same step of the loop
-        error: BaseException | None = None
-        try:
-            value = await spec.target(**arguments)
-        except BaseException as exc:  # any class: rule 7
-            error = exc
-        end = self.now()
-        if trace.abandoned is not None:
-            run.abandoned.append(trace.abandoned)
-        if error is None:
-            if spec.kind == "gate":
-                error = gate_refusal(spec, value)
-        elif _by_cancellation(error) and (
-            self._cancel_requested() or await _cancelled_from_outside()
-        ):
-            run.log_attempt(started, end, "cancelled")
-            self.in_flight -= 1
-            run.end = end
-            self._cancelled(run)
-            return
-        if error is not None:
-            run.log_attempt(started, end, "failed", error)
-            await self._failed(run, _Failed(error, timed_out=False), end)
-            return
-        run.log_attempt(started, end, "completed")
-        self._completed(run, value, None, end)
-
     async def _run_timed(self, run: PhaseRun) -> None:
-        """`_run_plain` for a phase with a `timeout=`: its one attempt bounded by a scope."""
+        """A plain async phase with a `timeout=`: its one attempt bounded by a scope."""
         spec = run.spec
         timeout = spec.timeout or 0.0
         values = self.values
@@ -327,7 +343,7 @@ class Engine:
             error = exc
         end = self.now()
         if trace.abandoned is not None:
-            run.abandoned.append(trace.abandoned)
+            run.abandoned += (trace.abandoned,)
         requested = self._cancel_requested()
         if not requested and not scope.cancel_called and _by_cancellation(error):
             requested = await _cancelled_from_outside()
@@ -416,7 +432,7 @@ class Engine:
             started = self.now() if attempt == 1 else self._begin_attempt(run, attempt)
             outcome = await self._attempt(run, arguments, attempt, fault)
             if outcome.trace.abandoned is not None:
-                run.abandoned.append(outcome.trace.abandoned)
+                run.abandoned += (outcome.trace.abandoned,)
             if outcome.error is None:
                 run.log_attempt(started, self.now(), "completed")
                 return outcome.value, outcome.teardown

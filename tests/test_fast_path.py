@@ -1,0 +1,197 @@
+"""The engine begins plain async phases in its own task and spawns one only when a phase waits.
+
+None of that may be observable: each phase sees what a task of its own would
+give it (its context, its deadlines, its cancellation), whether it waits or not.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from orchestrator import Boot, BootAborted, PhaseStatus
+
+pytestmark = pytest.mark.anyio
+
+SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
+
+
+def setter_and_reader(*, setter_waits: bool, reader_waits: bool) -> tuple[Boot, dict[str, str]]:
+    """Two independent phases: the first sets a context variable, the second reads it."""
+    boot = Boot("context")
+    read: dict[str, str] = {}
+
+    @boot.phase()
+    async def setter() -> None:
+        SEEN.set("leaked")
+        if setter_waits:
+            await anyio.lowlevel.checkpoint()
+            SEEN.set("leaked after a wait")
+
+    @boot.phase()
+    async def reader() -> None:
+        if reader_waits:
+            await anyio.lowlevel.checkpoint()
+        read["reader"] = SEEN.get()
+
+    return boot, read
+
+
+@pytest.mark.parametrize("setter_waits", [False, True])
+@pytest.mark.parametrize("reader_waits", [False, True])
+async def test_a_context_variable_a_phase_sets_is_never_seen_by_another_phase(
+    setter_waits: bool, reader_waits: bool
+) -> None:
+    boot, read = setter_and_reader(setter_waits=setter_waits, reader_waits=reader_waits)
+
+    await boot.run_once(sinks=[])
+
+    assert read == {"reader": "unset"}
+
+
+async def test_a_context_variable_a_phase_sets_is_never_seen_by_the_caller() -> None:
+    boot, _ = setter_and_reader(setter_waits=False, reader_waits=False)
+
+    await boot.run_once(sinks=[])
+
+    assert SEEN.get() == "unset"
+
+
+async def test_every_phase_sees_the_context_variables_of_the_caller() -> None:
+    boot = Boot("inherited")
+    read: list[str] = []
+
+    @boot.phase()
+    async def first() -> None:
+        read.append(SEEN.get())
+
+    @boot.phase()
+    async def second(first: None) -> None:
+        await anyio.lowlevel.checkpoint()
+        read.append(SEEN.get())
+
+    token = SEEN.set("from the caller")
+    try:
+        await boot.run_once(sinks=[])
+    finally:
+        SEEN.reset(token)
+
+    assert read == ["from the caller", "from the caller"]
+
+
+async def test_a_phase_with_a_timeout_sees_its_deadline_before_it_first_waits() -> None:
+    boot = Boot("deadline")
+    deadlines: dict[str, float] = {}
+
+    @boot.phase(timeout=30)
+    async def timed() -> None:
+        deadlines["timed"] = anyio.current_effective_deadline() - anyio.current_time()
+
+    @boot.phase()
+    async def untimed() -> None:
+        deadlines["untimed"] = anyio.current_effective_deadline()
+
+    await boot.run_once(sinks=[])
+
+    assert 0 < deadlines["timed"] <= 30
+    assert deadlines["untimed"] == math.inf
+
+
+async def test_a_phase_sees_the_boots_deadline_before_it_first_waits() -> None:
+    boot = Boot("boot deadline")
+    deadlines: list[float] = []
+
+    @boot.phase()
+    async def plain() -> None:
+        deadlines.append(anyio.current_effective_deadline() - anyio.current_time())
+
+    await boot.run_once(sinks=[], deadline=60)
+
+    assert 0 < deadlines[0] <= 60
+
+
+@pytest.mark.parametrize("waits", [False, True])
+async def test_a_phase_that_raises_before_or_after_waiting_fails_the_same_way(
+    waits: bool,
+) -> None:
+    boot = Boot("raises")
+
+    @boot.phase()
+    async def broken() -> None:
+        if waits:
+            await anyio.lowlevel.checkpoint()
+        raise LookupError("no such thing")
+
+    @boot.phase()
+    async def after(broken: None) -> None:
+        raise AssertionError("never runs")
+
+    with pytest.raises(BootAborted) as caught:
+        await boot.run_once(sinks=[])
+
+    statuses = {record.name: record.status for record in caught.value.report.phases}
+    assert statuses == {"broken": PhaseStatus.FAILED, "after": PhaseStatus.BLOCKED}
+    assert isinstance(caught.value.__cause__, LookupError)
+
+
+async def test_phases_that_wait_begin_in_plan_order_and_all_wait_at_once() -> None:
+    boot = Boot("fan out")
+    began: list[str] = []
+    waiting = 0
+    most = 0
+    release = anyio.Event()
+
+    def waiter(name: str) -> Callable[[], Awaitable[None]]:
+        async def wait() -> None:
+            nonlocal waiting, most
+            began.append(name)
+            waiting += 1
+            most = max(most, waiting)
+            if waiting == 5:
+                release.set()
+            await release.wait()
+            waiting -= 1
+
+        wait.__name__ = wait.__qualname__ = name
+        return wait
+
+    for index in range(5):
+        boot.add(waiter(f"w{index}"))
+
+    await boot.run_once(sinks=[])
+
+    assert began == [f"w{index}" for index in range(5)]
+    assert most == 5
+
+
+@pytest.mark.skipif(
+    not hasattr(inspect, "markcoroutinefunction"), reason="inspect.markcoroutinefunction: 3.12+"
+)
+async def test_a_phase_marked_async_that_returns_another_awaitable_is_awaited() -> None:
+    class Later:
+        def __await__(self) -> Any:
+            yield from anyio.lowlevel.checkpoint().__await__()
+            return "later"
+
+    def later() -> Later:
+        return Later()
+
+    marked = inspect.markcoroutinefunction(later)  # type: ignore[attr-defined]
+    boot = Boot("awaitable")
+    boot.add(marked)
+    got: list[str] = []
+
+    @boot.phase()
+    async def after(later: str) -> None:
+        got.append(later)
+
+    await boot.run_once(sinks=[])
+
+    assert got == ["later"]
