@@ -148,3 +148,62 @@ def test_a_report_with_null_attempt_log_reads_as_empty() -> None:
 
 def test_retry_pause_duration_is_its_end_minus_its_start() -> None:
     assert RetryPause(1, 0.25, 0.75).duration == 0.5
+
+
+def every_field_of_a_record() -> dict[str, object]:
+    return {
+        "name": "cache",
+        "kind": "gate",
+        "status": PhaseStatus.FAILED,
+        "attempts": 2,
+        "start": 0.5,
+        "end": 1.5,
+        "error": {"type": "OSError", "message": "down"},
+        "teardown": TeardownOutcome.TORN_DOWN,
+        "depends_on": ("config",),
+        "critical": False,
+        "teardown_start": 2.0,
+        "teardown_end": 2.5,
+        "teardown_error": None,
+        "attempt_log": (AttemptRecord(1, 0.5, 1.0, "failed", "OSError: down"),),
+        "retry_pauses": (RetryPause(1, 1.0, 1.1),),
+        "restarts": (),
+        "recovered_at": 3.0,
+        "budget": 2.0,
+    }
+
+
+def test_the_engines_record_constructor_builds_what_the_dataclass_builds() -> None:
+    from orchestrator._model._report import new_phase_record
+
+    values = every_field_of_a_record()
+
+    built = new_phase_record(**values)
+
+    assert type(built) is PhaseRecord
+    assert built == PhaseRecord(**values)  # type: ignore[arg-type]
+    assert repr(built) == repr(PhaseRecord(**values))  # type: ignore[arg-type]
+    assert hash(built.depends_on) == hash(("config",))
+
+
+def test_the_engines_record_constructor_keeps_records_frozen() -> None:
+    import dataclasses
+
+    from orchestrator._model._report import new_phase_record
+
+    built = new_phase_record(**every_field_of_a_record())
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.status = PhaseStatus.COMPLETED  # type: ignore[misc]
+
+
+def test_the_engines_record_constructor_refuses_a_missing_or_unknown_field() -> None:
+    from orchestrator._model._report import new_phase_record
+
+    values = every_field_of_a_record()
+    missing = {key: value for key, value in values.items() if key != "budget"}
+
+    with pytest.raises(TypeError):
+        new_phase_record(**missing)
+    with pytest.raises(TypeError):
+        new_phase_record(**values, color="blue")

@@ -26,8 +26,9 @@ def dependents_of(phases: Sequence[PhaseSpec]) -> list[list[tuple[int, bool]]]:
     position = {spec.name: index for index, spec in enumerate(phases)}
     found: list[list[tuple[int, bool]]] = [[] for _ in phases]
     for index, spec in enumerate(phases):
+        requires = spec.requires
         for name in spec.waits_for:
-            found[position[name]].append((index, name in spec.requires))
+            found[position[name]].append((index, name in requires))
     return found
 
 
@@ -57,10 +58,7 @@ class StartQueue:
         self._waiting = [len(spec.waits_for) for spec in phases]
         self._block: list[tuple[PhaseStatus, str] | None] = [None] * len(phases)
         self._settled: list[PhaseStatus | None] = [None] * len(phases)
-        self._dependencies: list[list[tuple[int, bool]]] = [[] for _ in phases]
-        for index, dependents in enumerate(self._dependents):
-            for dependent, needs_value in dependents:
-                self._dependencies[dependent].append((index, needs_value))
+        self._dependencies: list[list[tuple[int, bool]]] | None = None  # only a recovery needs it
         self._ready = [index for index, waiting in enumerate(self._waiting) if waiting == 0]
 
     def __bool__(self) -> bool:
@@ -79,21 +77,22 @@ class StartQueue:
             come (a failure, a block), SKIPPED when it needs a skipped value.
         """
         never: list[Unstarted] = []
+        settled_of, blocks, waiting = self._settled, self._block, self._waiting
         work = [(position, status)]
         while work:
             index, settled = work.pop()
-            self._settled[index] = settled
+            settled_of[index] = settled
+            completed = settled is PhaseStatus.COMPLETED
             for dependent, needs_value in self._dependents[index]:
-                if self._settled[dependent] is not None:
+                if settled_of[dependent] is not None:
                     continue  # blocked earlier and reopened around: nothing left to wait for
-                if needs_value and settled is not PhaseStatus.COMPLETED:
-                    self._block[dependent] = _worse(
-                        self._block[dependent], self._names[index], settled
-                    )
-                self._waiting[dependent] -= 1
-                if self._waiting[dependent]:
+                if needs_value and not completed:
+                    blocks[dependent] = _worse(blocks[dependent], self._names[index], settled)
+                left = waiting[dependent] - 1
+                waiting[dependent] = left
+                if left:
                     continue
-                block = self._block[dependent]
+                block = blocks[dependent]
                 if block is None:
                     heapq.heappush(self._ready, dependent)
                     continue
@@ -113,6 +112,11 @@ class StartQueue:
             The positions no longer settled, `position` excluded, in plan order.
         """
         self._settled[position] = None
+        if self._dependencies is None:
+            self._dependencies = [[] for _ in self._names]
+            for index, dependents in enumerate(self._dependents):
+                for dependent, needs_value in dependents:
+                    self._dependencies[dependent].append((index, needs_value))
         reopened: list[int] = []
         for index in range(position + 1, len(self._names)):
             if self._settled[index] is not PhaseStatus.BLOCKED:

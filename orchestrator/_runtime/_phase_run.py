@@ -10,7 +10,14 @@ import anyio
 
 from .._model._diagnostic import describe_exception
 from .._model._phase import PhaseSpec
-from .._model._report import AttemptRecord, PhaseRecord, RetryPause
+from .._model._report import (
+    AttemptOutcome,
+    AttemptRecord,
+    PhaseRecord,
+    RetryPause,
+    new_attempt_record,
+    new_phase_record,
+)
 from .._model._status import PhaseStatus, TeardownOutcome
 
 if TYPE_CHECKING:
@@ -63,14 +70,21 @@ class PhaseRun:
         self.abandoned: tuple[threading.Thread, ...] = ()
 
     def log_attempt(
-        self, start: float, end: float, outcome: str, error: BaseException | None = None
+        self,
+        start: float,
+        end: float,
+        outcome: AttemptOutcome,
+        error: BaseException | None = None,
     ) -> None:
         """Record how the current attempt ended ("completed", "failed", "timed_out"...).
 
         A failed or timed-out attempt keeps its error, masked, so each retry's cause is told.
         """
         text = None if error is None else describe_exception(error)
-        self.attempt_log += (AttemptRecord(self.attempts, start, end, outcome, text),)
+        attempt = new_attempt_record(
+            number=self.attempts, start=start, end=end, outcome=outcome, error=text
+        )
+        self.attempt_log += (attempt,)
 
     def log_pause(self, after_attempt: int, start: float, end: float) -> None:
         """Record the retry pause that followed `after_attempt`."""
@@ -78,23 +92,26 @@ class PhaseRun:
 
     def record(self) -> PhaseRecord:
         """A frozen snapshot for the report."""
-        return PhaseRecord(
-            name=self.spec.name,
-            kind=self.spec.kind,
+        spec = self.spec
+        return new_phase_record(
+            name=spec.name,
+            kind=spec.kind,
             status=self.status,
             attempts=self.attempts,
             start=self.start,
             end=self.end,
             error=self.error,
             teardown=self.teardown_outcome,
-            depends_on=self.spec.waits_for,
-            critical=self.spec.critical,
-            budget=self.spec.budget,
+            depends_on=spec.waits_for,
+            critical=spec.critical,
             teardown_start=self.teardown_start,
             teardown_end=self.teardown_end,
             teardown_error=self.teardown_error,
             attempt_log=self.attempt_log,
             retry_pauses=self.pauses,
+            restarts=(),
+            recovered_at=None,
+            budget=spec.budget,
         )
 
 

@@ -60,7 +60,11 @@ class Recovery:
 
     def begin(self, group: TaskGroup) -> None:
         """Start recovering, in `group`, every failed phase that declares `recover=`."""
-        if self._ended is None and any(run.spec.recover for run in self.engine.runs):
+        if (
+            self._ended is None
+            and self.engine.degraded  # only a degraded boot has a failed phase to recover
+            and any(run.spec.recover for run in self.engine.runs)
+        ):
             self._ended = anyio.Event()
             group.start_soon(self._run, name="smd recovery")
 

@@ -37,6 +37,7 @@ from .._model._events import (
 from .._model._gate import gate_refusal
 from .._model._phase import PhaseStyle
 from .._model._plan import BootPlan
+from .._model._report import AttemptOutcome
 from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
 from ._context import PhaseContext
@@ -189,24 +190,28 @@ class Engine:
 
     # -- scheduling ---------------------------------------------------------------
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, at: float | None = None) -> None:
         """Launch every phase that may start now, in plan order (a worker then runs them).
 
         Called only from a worker (or `start` before it works), which runs what it launched.
+        `at` is the time now, when the caller has just read the clock.
         """
-        while self.queue and self.in_flight < self.limit and not self.halted:
-            run = self.runs[self.queue.pop()]
+        queue, runs, launch = self.queue, self.runs, self._launched.append
+        while queue and self.in_flight < self.limit and not self.halted:
+            run = runs[queue.pop()]
             spec = run.spec
-            if spec.when is not None and not self._condition_holds(run):
-                continue
+            if spec.when is not None:
+                if not self._condition_holds(run):
+                    continue
+                at = None  # the condition took its time
             self.in_flight += 1
             run.status = PhaseStatus.RUNNING
-            run.start = self.now()
+            run.start = self.now() if at is None else at
             if self.emit:  # emitted here, not in the task, so ties start in plan order
                 self.emit(
                     PhaseStarted(boot=self.plan.boot, at=run.start, phase=spec.name, attempt=1)
                 )
-            self._launched.append(run)
+            launch(run)
 
     async def _work(self) -> None:
         """Run launched phases until none is left; a spare takes over if one waits.
@@ -238,7 +243,8 @@ class Engine:
             value: Any = None
             error: BaseException | None = None
             try:
-                phase = context.run(spec.target, **{name: values[name] for name in spec.requires})
+                # Calling a coroutine function runs none of its code: only the steps need `context`.
+                phase = spec.target(**{name: values[name] for name in spec.requires})
                 if type(phase) is not CoroutineType:
                     phase = _awaited(phase)
                 step = context.run(phase.send, None)
@@ -404,7 +410,7 @@ class Engine:
                 )
             )
         self._release(run)
-        self._dispatch()
+        self._dispatch(end)
 
     async def _failed(self, run: PhaseRun, failure: _Failed, end: float) -> None:
         self.in_flight -= 1
@@ -536,10 +542,13 @@ class Engine:
         started = self._begin_attempt(run, run.attempts)
         arguments = {name: self.values[name] for name in run.spec.requires}
         outcome = await self._attempt(run, arguments, run.attempts, None)
-        ended = "timed_out" if outcome.timed_out else "failed"
-        ended = "cancelled" if outcome.cancelled else ended
+        ended: AttemptOutcome = "timed_out" if outcome.timed_out else "failed"
+        if outcome.cancelled:
+            ended = "cancelled"
+        elif outcome.error is None:
+            ended = "completed"
         error = None if outcome.cancelled else outcome.error
-        run.log_attempt(started, self.now(), "completed" if outcome.error is None else ended, error)
+        run.log_attempt(started, self.now(), ended, error)
         return outcome
 
     async def start_recovered(self, run: PhaseRun, value: Any, teardown: Teardown | None) -> None:

@@ -59,7 +59,7 @@ class Teardowns:
         self.faults = faults
         self.order: list[tuple[str, str]] = []
         self.budget_spent = False
-        self._queue = StopQueue(plan.phases)
+        self._queue: StopQueue | None = None  # built by the stop, if anything needs one
         self._threads_of_dependents: dict[str, list[threading.Thread]] = {}
         self._in_flight = 0
         self._group: TaskGroup | None = None
@@ -69,6 +69,7 @@ class Teardowns:
         """Run every teardown due; shielded from outside cancellation."""
         if not any(run.teardown is not None for run in self.runs):
             return
+        self._queue = StopQueue(self.plan.phases)
         for other in self.runs:  # once, not per teardown: abandoned threads are rare
             for name in other.spec.waits_for if other.abandoned else ():
                 self._threads_of_dependents.setdefault(name, []).extend(other.abandoned)
@@ -90,11 +91,13 @@ class Teardowns:
                         self._settle(run, StopBudgetSpent(self.stop_timeout or 0.0))
 
     def _dispatch(self) -> None:
+        queue = self._queue
         assert self._group is not None
-        while self._queue and self._in_flight < self.limit:
-            run = self.runs[self._queue.pop()]
+        assert queue is not None
+        while queue and self._in_flight < self.limit:
+            run = self.runs[queue.pop()]
             if run.teardown is None:
-                self._queue.done(run.position)
+                queue.done(run.position)
                 continue
             self._in_flight += 1
             self._group.start_soon(self._tear_down, run, name=f"smd teardown {run.spec.name}")
@@ -126,6 +129,7 @@ class Teardowns:
             error = PhaseTimeout(name, limit or 0.0, "teardown")
         self._in_flight -= 1
         self._settle(run, error)
+        assert self._queue is not None
         self._queue.done(run.position)
         if not self._budget.cancel_called:
             self._dispatch()
