@@ -269,3 +269,22 @@ def test_a_sink_group_with_every_sink_detached_is_empty() -> None:
     assert group
     group(_stopping(1.0))
     assert not group
+
+
+def test_a_lone_sink_that_raises_is_told_nothing_more() -> None:
+    only = Recording("only", fails_on=(BootStopping,))
+    group = SinkGroup([only], boot="b", now=lambda: 0.0)
+    group(_stopping(1.0))
+    group(_stopping(2.0))
+    assert only.received == [_stopping(1.0)]
+
+
+def test_a_lone_sink_that_raises_a_base_exception_is_not_detached() -> None:
+    class Interrupting:
+        def __call__(self, event: object) -> None:
+            raise KeyboardInterrupt
+
+    group = SinkGroup([Interrupting()], boot="b", now=lambda: 0.0)
+    with pytest.raises(KeyboardInterrupt):
+        group(_stopping(1.0))
+    assert group

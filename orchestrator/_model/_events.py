@@ -270,9 +270,12 @@ def narrow(event: Event) -> AnyEvent:
     Raises:
         TypeError: `event` is an `Event` subclass the boot never emits.
     """
-    if isinstance(event, AnyEvent):
-        return event
+    if type(event) in _MEMBERS or isinstance(event, AnyEvent):
+        return event  # type: ignore[return-value]
     raise TypeError(f"{type(event).__name__} is not one of the events a boot emits")
+
+
+_MEMBERS: frozenset[type] = frozenset(get_args(AnyEvent))
 
 
 class EventSink(Protocol):
@@ -313,6 +316,13 @@ class SinkGroup:
 
     def __call__(self, event: Event) -> None:
         """Hand `event` to every attached sink; report each sink that raised."""
+        if len(self._sinks) == 1:  # the common case: nobody else to tell if it raises
+            sink = self._sinks[0]
+            try:
+                sink(event)
+            except Exception:  # a sink must not raise: detach it
+                self._sinks.remove(sink)
+            return
         pending = [event]
         while pending:
             current = pending.pop(0)

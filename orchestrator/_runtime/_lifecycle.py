@@ -411,7 +411,7 @@ class Lifecycle:
             state=self.state,
             started_at=self.started_at,
             duration=self.now() if starting else self.duration,
-            phases=tuple(self._record(run) for run in self.engine.runs),
+            phases=self._records(),
             diagnostic=diagnostic,
             outcome=None if starting else self.outcome,
             stopped_at=self.stopped_at,
@@ -422,10 +422,14 @@ class Lifecycle:
             budget=self.plan.budget,
         )
 
+    def _records(self) -> tuple[PhaseRecord, ...]:
+        runs = self.engine.runs
+        if not (self.services.restarts or self.recovery.recovered_at):
+            return tuple([run.record() for run in runs])
+        return tuple([self._record(run) for run in runs])
+
     def _record(self, run: PhaseRun) -> PhaseRecord:
         record = run.record()
-        if not (self.services.restarts or self.recovery.recovered_at):
-            return record
         name = run.spec.name
         restarts = self.services.restarts.get(name)
         recovered_at = self.recovery.recovered_at.get(name)

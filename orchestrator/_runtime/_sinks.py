@@ -38,9 +38,21 @@ from .._model._events import (
 from .._model._status import BootState
 from ._tracebacks import logged_exception
 
+_LEVEL_OF_TYPE: dict[type[Event], str] = {}
+"""The level of each event type whose level does not depend on its fields, once matched."""
+
 
 def log_level(event: AnyEvent) -> str:
     """The structlog level of an event: errors for failures, warnings for what degrades or stops."""
+    level = _LEVEL_OF_TYPE.get(type(event))
+    if level is None:
+        level = _matched_level(event)
+        if not isinstance(event, BootStateChanged | BootReady):  # these depend on the state
+            _LEVEL_OF_TYPE[type(event)] = level
+    return level
+
+
+def _matched_level(event: AnyEvent) -> str:
     match event:
         case PhaseFailed() | TeardownFailed() | BootFailed() | SinkFailed():
             return "error"
