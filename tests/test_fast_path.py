@@ -195,3 +195,151 @@ async def test_a_phase_marked_async_that_returns_another_awaitable_is_awaited() 
     await boot.run_once(sinks=[])
 
     assert got == ["later"]
+
+
+def waits_first(boot: Boot, release: anyio.Event) -> None:
+    """A first phase that waits, so that every later independent phase begins in a spare."""
+
+    @boot.phase()
+    async def first() -> None:
+        await release.wait()
+
+
+async def test_a_phase_begun_by_a_spare_sees_the_deadline_of_the_boot() -> None:
+    boot = Boot("spare deadline")
+    release = anyio.Event()
+    waits_first(boot, release)
+    deadlines: list[float] = []
+
+    @boot.phase()
+    async def later() -> None:
+        await anyio.lowlevel.checkpoint()
+        deadlines.append(anyio.current_effective_deadline() - anyio.current_time())
+        release.set()
+
+    await boot.run_once(sinks=[], deadline=60)
+
+    assert 0 < deadlines[0] <= 60
+
+
+async def test_a_phase_begun_by_a_spare_sees_the_deadline_of_the_caller() -> None:
+    boot = Boot("caller deadline")
+    release = anyio.Event()
+    waits_first(boot, release)
+    deadlines: list[float] = []
+
+    @boot.phase()
+    async def later() -> None:
+        await anyio.lowlevel.checkpoint()
+        deadlines.append(anyio.current_effective_deadline() - anyio.current_time())
+        release.set()
+
+    with anyio.fail_after(60):
+        await boot.run_once(sinks=[])
+
+    assert 0 < deadlines[0] <= 60
+
+
+async def test_an_abort_lets_a_phase_in_a_spare_finish_its_shielded_cleanup() -> None:
+    boot = Boot("shielded")
+    cleaned: list[str] = []
+
+    @boot.phase()
+    async def first() -> None:
+        await anyio.sleep_forever()
+
+    @boot.phase()
+    async def holder() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)
+                await anyio.lowlevel.checkpoint()
+                cleaned.append("holder")
+
+    @boot.phase()
+    async def breaker() -> None:
+        await anyio.lowlevel.checkpoint()
+        raise RuntimeError("broken")
+
+    with pytest.raises(BootAborted) as caught:
+        await boot.run_once(sinks=[])
+
+    statuses = {record.name: record.status for record in caught.value.report.phases}
+    assert statuses == {
+        "first": PhaseStatus.CANCELLED,
+        "holder": PhaseStatus.CANCELLED,
+        "breaker": PhaseStatus.FAILED,
+    }
+    assert cleaned == ["holder"]
+
+
+async def test_the_caller_cancelling_the_boot_cancels_the_phases_in_spares() -> None:
+    boot = Boot("caller cancels")
+    release = anyio.Event()
+    waits_first(boot, release)
+    began: list[str] = []
+
+    @boot.phase()
+    async def later() -> None:
+        began.append("later")
+        await anyio.sleep_forever()
+
+    with anyio.move_on_after(0.05) as scope:
+        await boot.run_once(sinks=[])
+
+    assert scope.cancelled_caught
+    assert began == ["later"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_native_workers_hand_the_first_error_to_the_waiting_task_and_cancel_the_rest(
+    anyio_backend: str,
+) -> None:
+    from orchestrator._runtime._workers import NativeWorkers
+
+    stopped: list[str] = []
+
+    async def hangs() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stopped.append("hangs")
+
+    async def breaks() -> None:
+        await anyio.lowlevel.checkpoint()
+        raise ValueError("engine bug")
+
+    async def run_workers() -> None:
+        async with anyio.create_task_group() as group:
+            workers = NativeWorkers(group)
+            workers.spawn(hangs)
+            workers.spawn(breaks)
+            await workers.wait()
+
+    with pytest.raises(ExceptionGroup) as caught:  # as a task of the group would raise it
+        await run_workers()
+
+    assert [str(error) for error in caught.value.exceptions] == ["engine bug"]
+    assert stopped == ["hangs"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_native_workers_spawned_after_a_cancel_begin_cancelled(anyio_backend: str) -> None:
+    from orchestrator._runtime._workers import NativeWorkers
+
+    reached: list[str] = []
+
+    async def late() -> None:
+        await anyio.lowlevel.checkpoint()
+        reached.append("late")
+
+    async with anyio.create_task_group() as group:
+        workers = NativeWorkers(group)
+        workers.cancel()
+        workers.spawn(late)
+        with anyio.CancelScope(shield=True):
+            await workers.wait()
+
+    assert reached == []

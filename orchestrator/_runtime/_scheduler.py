@@ -20,7 +20,6 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskGroup
 
 from .._model._diagnostic import describe_exception
 from .._model._errors import PhaseTimeout
@@ -51,6 +50,7 @@ from ._invoke import (
     start_phase,
 )
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
+from ._workers import GroupWorkers, NativeWorkers, workers_for
 
 
 class _Failed(Exception):
@@ -142,7 +142,7 @@ class Engine:
         self.interrupted_by: int | None = None
         self.boot_timed_out = False
         self.degraded = False
-        self._group: TaskGroup | None = None
+        self._workers: GroupWorkers | NativeWorkers | None = None
         self._boot_scope = anyio.CancelScope()
         self.start_phase: Callable[..., Awaitable[tuple[Any, Teardown | None]]] = start_phase
         """How an attempt calls the phase; the lifecycle routes services to their supervisor."""
@@ -157,9 +157,10 @@ class Engine:
             self._boot_scope.deadline = anyio.current_time() + self.deadline
         with self._boot_scope:
             async with anyio.create_task_group() as group:
-                self._group = group
+                self._workers = workers = workers_for(group)
                 self._dispatch()
                 await self._work()
+                await workers.wait()
         if self._boot_scope.cancel_called and not self.aborting:
             self.boot_timed_out = True
         while self._launched:  # launched, but the abort came before any worker began it
@@ -182,8 +183,8 @@ class Engine:
     def abort(self) -> None:
         """Start nothing more and cancel the phases in flight."""
         self.halted = self.aborting = True
-        if self._group is not None:
-            self._group.cancel_scope.cancel()
+        if self._workers is not None:
+            self._workers.cancel()
 
     def _cancel_requested(self) -> bool:
         return self.aborting or self._boot_scope.cancel_called
@@ -283,10 +284,10 @@ class Engine:
 
     def _hand_on(self) -> None:
         """A phase waits: spawn workers for every launched phase no spare will take."""
-        assert self._group is not None
+        assert self._workers is not None
         for _ in range(len(self._launched) - self._spares):
             self._spares += 1
-            self._group.start_soon(self._take_over, name="smd worker")
+            self._workers.spawn(self._take_over)
 
     async def _take_over(self) -> None:
         self._spares -= 1
@@ -561,9 +562,10 @@ class Engine:
         run.error = run.exception = None
         self.in_flight += 1
         async with anyio.create_task_group() as group:
-            self._group = group
+            self._workers = workers = workers_for(group)
             self._completed(run, value, teardown, self.now())
             await self._work()
+            await workers.wait()
 
     # -- settling -------------------------------------------------------------------
 

@@ -1,0 +1,128 @@
+"""The engine's worker tasks: anyio's task group on trio, the loop's own tasks on asyncio.
+
+A worker runs phases one after another until none is left to run; the engine
+spawns one only when a phase waits (see `_scheduler`). On asyncio, anyio's
+`start_soon` costs about four times what the loop's own `create_task` does,
+and a boot whose phases wait spawns a worker for nearly every phase. There,
+`NativeWorkers` spawns the loop's own tasks and gives each one what anyio's
+task group would: a cancel scope of its own (so that shielded scopes inside a
+phase hold when the boot is aborted), the deadline the spawning task had, the
+cancellation of all of them when the task that waits for them is cancelled,
+and the first error a worker raised, re-raised by that task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+Work = Callable[[], Coroutine[Any, Any, None]]
+
+
+class GroupWorkers:
+    """Workers as tasks of an anyio task group (whose exit waits for them)."""
+
+    def __init__(self, group: TaskGroup) -> None:
+        self._group = group
+
+    def spawn(self, work: Work) -> None:
+        """Start `work` in a new task."""
+        self._group.start_soon(work, name="smd worker")
+
+    def cancel(self) -> None:
+        """Cancel every worker (and the task group's own task)."""
+        self._group.cancel_scope.cancel()
+
+    async def wait(self) -> None:
+        """Nothing to do: the task group's exit waits for its tasks."""
+
+
+class NativeWorkers:
+    """Workers as the asyncio loop's own tasks, each under an anyio cancel scope of its own.
+
+    `wait()` must be awaited, inside the task group whose scope `cancel()`
+    also cancels, by the task that spawned the first worker.
+    """
+
+    def __init__(self, group: TaskGroup) -> None:
+        self._group = group
+        self._loop = asyncio.get_running_loop()
+        self._deadline = anyio.current_effective_deadline()
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+        self._scopes: set[anyio.CancelScope] = set()
+        self._cancelled = False
+        self._idle: anyio.Event | None = None
+        self._error: BaseException | None = None
+
+    def spawn(self, work: Work) -> None:
+        """Start `work` in a new task of the loop."""
+        task = self._loop.create_task(self._worker(work), name="smd worker")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks and self._idle is not None:
+            self._idle.set()
+
+    async def _worker(self, work: Work) -> None:
+        with anyio.CancelScope(deadline=self._deadline) as scope:
+            self._scopes.add(scope)
+            if self._cancelled:
+                scope.cancel()
+            try:
+                await work()
+            except anyio.get_cancelled_exc_class():
+                raise
+            except BaseException as exc:  # handed to the waiting task, as a task group would
+                if self._error is None:
+                    self._error = exc
+                self.cancel()
+            finally:
+                self._scopes.discard(scope)
+
+    def cancel(self) -> None:
+        """Cancel every worker, those spawned from now on too, and the task group's task."""
+        self._cancel_workers()
+        self._group.cancel_scope.cancel()
+
+    def _cancel_workers(self) -> None:
+        self._cancelled = True
+        for scope in tuple(self._scopes):
+            scope.cancel()
+
+    async def wait(self) -> None:
+        """Return once every worker has returned; raise the first error one raised.
+
+        Cancelled while waiting, it cancels every worker and waits for them first.
+        """
+        try:
+            await self._until_idle()
+        except anyio.get_cancelled_exc_class():
+            self._cancel_workers()
+            with anyio.CancelScope(shield=True):
+                await self._until_idle()
+            self._raise_error()
+            raise
+        self._raise_error()
+
+    async def _until_idle(self) -> None:
+        while self._tasks:
+            self._idle = anyio.Event()
+            await self._idle.wait()
+
+    def _raise_error(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+
+def workers_for(group: TaskGroup) -> GroupWorkers | NativeWorkers:
+    """The cheapest workers that keep anyio's semantics on the running backend."""
+    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
+        return NativeWorkers(group)
+    return GroupWorkers(group)
