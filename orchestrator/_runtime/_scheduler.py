@@ -50,7 +50,7 @@ from ._invoke import (
     start_phase,
 )
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
-from ._workers import GroupWorkers, NativeWorkers, workers_for
+from ._workers import Workers, open_workers
 
 
 class _Failed(Exception):
@@ -142,7 +142,7 @@ class Engine:
         self.interrupted_by: int | None = None
         self.boot_timed_out = False
         self.degraded = False
-        self._workers: GroupWorkers | NativeWorkers | None = None
+        self._workers: Workers | None = None
         self._boot_scope = anyio.CancelScope()
         self.start_phase: Callable[..., Awaitable[tuple[Any, Teardown | None]]] = start_phase
         """How an attempt calls the phase; the lifecycle routes services to their supervisor."""
@@ -156,8 +156,8 @@ class Engine:
         if self.deadline is not None:
             self._boot_scope.deadline = anyio.current_time() + self.deadline
         with self._boot_scope:
-            async with anyio.create_task_group() as group:
-                self._workers = workers = workers_for(group)
+            async with open_workers() as workers:
+                self._workers = workers
                 self._dispatch()
                 await self._work()
                 await workers.wait()
@@ -561,8 +561,8 @@ class Engine:
             self.runs[position].status = PhaseStatus.PENDING
         run.error = run.exception = None
         self.in_flight += 1
-        async with anyio.create_task_group() as group:
-            self._workers = workers = workers_for(group)
+        async with open_workers() as workers:
+            self._workers = workers
             self._completed(run, value, teardown, self.now())
             await self._work()
             await workers.wait()

@@ -14,7 +14,8 @@ and the first error a worker raised, re-raised by that task.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -23,22 +24,27 @@ from anyio.abc import TaskGroup
 Work = Callable[[], Coroutine[Any, Any, None]]
 
 
-class GroupWorkers:
-    """Workers as tasks of an anyio task group (whose exit waits for them)."""
+class TrioWorkers:
+    """Workers as tasks of a trio nursery (whose exit waits for them).
 
-    def __init__(self, group: TaskGroup) -> None:
-        self._group = group
+    anyio's task group on trio is a nursery underneath, with a task handle and
+    a wrapper coroutine per task on top: the nursery alone gives every task
+    the same cancel scopes, deadlines and shields.
+    """
+
+    def __init__(self, nursery: Any) -> None:
+        self._nursery = nursery
 
     def spawn(self, work: Work) -> None:
         """Start `work` in a new task."""
-        self._group.start_soon(work, name="smd worker")
+        self._nursery.start_soon(work, name="smd worker")
 
     def cancel(self) -> None:
-        """Cancel every worker (and the task group's own task)."""
-        self._group.cancel_scope.cancel()
+        """Cancel every worker (and the nursery's own task)."""
+        self._nursery.cancel_scope.cancel()
 
     async def wait(self) -> None:
-        """Nothing to do: the task group's exit waits for its tasks."""
+        """Nothing to do: the nursery's exit waits for its tasks."""
 
 
 class NativeWorkers:
@@ -121,8 +127,20 @@ class NativeWorkers:
             raise error
 
 
-def workers_for(group: TaskGroup) -> GroupWorkers | NativeWorkers:
-    """The cheapest workers that keep anyio's semantics on the running backend."""
+Workers = TrioWorkers | NativeWorkers
+
+
+@asynccontextmanager
+async def open_workers() -> AsyncIterator[Workers]:
+    """The cheapest workers that keep anyio's semantics on the running backend.
+
+    The block must end by awaiting `wait()`.
+    """
     if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
-        return NativeWorkers(group)
-    return GroupWorkers(group)
+        async with anyio.create_task_group() as group:
+            yield NativeWorkers(group)
+    else:
+        import trio  # the backend in use: already loaded
+
+        async with trio.open_nursery() as nursery:
+            yield TrioWorkers(nursery)
