@@ -14,7 +14,7 @@ import asyncio
 import contextvars
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from types import CoroutineType
 from typing import Any
 
@@ -50,7 +50,7 @@ from ._invoke import (
     start_phase,
 )
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
-from ._workers import Workers, open_workers
+from ._workers import Workers, cancel_scope_class, open_workers
 
 
 class _Failed(Exception):
@@ -147,12 +147,14 @@ class Engine:
         self.start_phase: Callable[..., Awaitable[tuple[Any, Teardown | None]]] = start_phase
         """How an attempt calls the phase; the lifecycle routes services to their supervisor."""
         self._clock: Callable[[], float] = anyio.current_time  # the loop's own, from `start`
+        self._scope_class: Callable[..., anyio.CancelScope] = anyio.CancelScope  # idem
         self._launched: deque[PhaseRun] = deque()
         self._spares = 0  # workers spawned that have not begun yet
 
     async def start(self) -> None:
         """Start every phase in dependency order; return once every phase has settled."""
         self._clock = loop_clock()
+        self._scope_class = cancel_scope_class()
         if self.deadline is not None:
             self._boot_scope.deadline = anyio.current_time() + self.deadline
         with self._boot_scope:
@@ -232,13 +234,15 @@ class Engine:
             context = contextvars.copy_context()
             if not (
                 spec.style is PhaseStyle.ASYNC
-                and spec.timeout is None
                 and spec.retry is None
                 and spec.kind != "service"
                 and not spec.wants_context
                 and not (self.faults and (spec.name, "start") in self.faults)
             ):
-                await in_context(context, self._runner(run), self._hand_on)
+                await in_context(context, self._run(run), self._hand_on)
+                continue
+            if spec.timeout is not None:
+                await self._run_timed(run, context)
                 continue
             run.attempts = 1
             value: Any = None
@@ -293,19 +297,6 @@ class Engine:
         self._spares -= 1
         await self._work()
 
-    def _runner(self, run: PhaseRun) -> Coroutine[Any, Any, None]:
-        """The coroutine that runs `run`: a flat one for an async phase with one timed attempt."""
-        spec = run.spec
-        if (
-            spec.style is PhaseStyle.ASYNC
-            and spec.kind in ("phase", "gate")
-            and spec.retry is None
-            and not spec.wants_context
-            and not (self.faults and (spec.name, "start") in self.faults)
-        ):
-            return self._run_timed(run)
-        return self._run(run)
-
     def _never_began(self, run: PhaseRun) -> None:
         self.in_flight -= 1
         run.attempts = 1
@@ -325,32 +316,35 @@ class Engine:
             self._settle_unstarted(run, PhaseStatus.SKIPPED, "its when= condition is false")
         return holds
 
-    async def _run_timed(self, run: PhaseRun) -> None:
-        """A plain async phase with a `timeout=`: its one attempt bounded by a scope."""
+    async def _run_timed(self, run: PhaseRun, context: contextvars.Context) -> None:
+        """A plain async phase with a `timeout=`: its one attempt, in `context`, bounded by a scope.
+
+        Begun in this task like a phase without a timeout (see `_work`).
+        """
         spec = run.spec
         timeout = spec.timeout or 0.0
         values = self.values
         arguments = {name: values[name] for name in spec.requires}
         run.attempts = 1
         trace = AttemptTrace()
-        CURRENT_ATTEMPT.set(trace)  # in the phase's own context: nothing to reset
         started = run.start or 0.0  # launched and begun in the same step of the loop
         deadline = self._clock() + timeout
         cancelled = anyio.get_cancelled_exc_class()
         value: Any = None
         error: BaseException | None = None
         try:
-            with anyio.CancelScope(deadline=deadline) as scope:
+            with self._scope_class(deadline=deadline) as scope:
                 try:
-                    value = await spec.target(**arguments)
+                    phase = spec.target(**arguments)
+                    if type(phase) is not CoroutineType:
+                        phase = _awaited(phase)
+                    value = await in_context(context, phase, self._hand_on)
                 except cancelled as exc:
                     trace.note_cancelled(exc)
                     raise
         except BaseException as exc:  # any class: rule 7
             error = exc
         end = self.now()
-        if trace.abandoned is not None:
-            run.abandoned += (trace.abandoned,)
         requested = self._cancel_requested()
         if not requested and not scope.cancel_called and _by_cancellation(error):
             requested = await _cancelled_from_outside()
@@ -497,7 +491,7 @@ class Engine:
         cancelled = anyio.get_cancelled_exc_class()
         token = CURRENT_ATTEMPT.set(outcome.trace)
         try:
-            with anyio.CancelScope(deadline=deadline) as scope:
+            with self._scope_class(deadline=deadline) as scope:
                 try:
                     if spec.wants_context:
                         arguments["ctx"] = PhaseContext.create(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from anyio.abc import TaskGroup
@@ -128,6 +128,19 @@ class NativeWorkers:
 
 
 Workers = TrioWorkers | NativeWorkers
+
+
+def cancel_scope_class() -> Callable[..., anyio.CancelScope]:
+    """The class of the cancel scopes phases run in: trio's own on trio.
+
+    anyio's cancel scope on trio wraps trio's and only forwards to it; on
+    asyncio it is the implementation.
+    """
+    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
+        return anyio.CancelScope
+    import trio  # the backend in use: already loaded
+
+    return cast("Callable[..., anyio.CancelScope]", trio.CancelScope)
 
 
 @asynccontextmanager
