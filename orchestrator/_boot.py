@@ -405,9 +405,9 @@ class Boot:
             interrupt=interrupt,
         ) as running:
             pass
-        from ._runtime._collector import older_objects_frozen
+        from ._runtime._collector import smd_only
 
-        with older_objects_frozen():
+        with smd_only():
             return running.report
 
     def serve(self, **options: Any) -> int:

@@ -16,7 +16,7 @@ from .._model._events import EventSink
 from .._model._plan import BootPlan
 from .._model._report import BootReport
 from .._model._status import BootState, PhaseStatus
-from ._collector import older_objects_frozen
+from ._collector import older_objects_frozen, smd_only
 from ._interrupt import BootInterrupt
 from ._lifecycle import Lifecycle
 
@@ -101,7 +101,7 @@ async def open_boot(
     """
     from ._sinks import StructlogSink
 
-    with older_objects_frozen():
+    with smd_only():
         lifecycle = Lifecycle(
             plan,
             max_concurrency=max_concurrency,
