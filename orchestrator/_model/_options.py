@@ -290,6 +290,11 @@ PHASE_OPTIONS: tuple[PhaseOption, ...] = (
 
 OPTIONS_BY_NAME: dict[str, PhaseOption] = {option.name: option for option in PHASE_OPTIONS}
 
+DEFAULTS_STORED: dict[str, Any] = {
+    option.name: option.store(option.default) for option in PHASE_OPTIONS
+}
+"""Each option's default as a `PhaseSpec` keeps it (every default is a valid value)."""
+
 option_values = operator.attrgetter(*OPTIONS_BY_NAME)
 """A declaration's option values, as a tuple in `PHASE_OPTIONS` order."""
 
