@@ -324,10 +324,11 @@ class Boot:
             ordered = in_plan_order(effective)  # what is on or behind a cycle is left out
             self._refuse_problems(effective, acyclic=len(ordered) == len(effective))
             dropped = left_out(self._declared, effective) if self._stand_ins else ()
-            # Nothing kept waits for a dropped phase: the others keep their order without it.
+            if dropped:  # nothing kept waits for a dropped phase: the rest keep their order
+                ordered = tuple(spec for spec in ordered if spec.name not in dropped)
             self._plan = BootPlan.from_order(
                 self.name,
-                tuple(spec for spec in ordered if spec.name not in dropped),
+                ordered,
                 overrides=self.overrides,
                 left_out=dropped,
                 budget=self.budget,

@@ -274,8 +274,8 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
     if start is not None:
         requires, wants_context, found = inspect_parameters(start)
         problems += found
-    stored = dict(DEFAULTS_STORED)
-    for option in PHASE_OPTIONS if options else ():  # an option not given is its valid default
+    stored = dict(DEFAULTS_STORED)  # an option not given keeps its default, a valid value
+    for option in PHASE_OPTIONS if options else ():
         if option.name in options and option.name != "name":
             value = options[option.name]
             found = option.problems(value)
