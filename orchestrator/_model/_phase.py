@@ -77,11 +77,10 @@ class PhaseSpec:
     """Every phase this one waits for: dependencies first, then `after=` names."""
 
     def __post_init__(self) -> None:
-        waits_for = self.requires
+        extra: tuple[str, ...] = ()
         if self.after:
-            extra = dict.fromkeys(name for name in self.after if name not in self.requires)
-            waits_for += tuple(extra)
-        object.__setattr__(self, "waits_for", waits_for)
+            extra = tuple(dict.fromkeys(name for name in self.after if name not in self.requires))
+        object.__setattr__(self, "waits_for", self.requires + extra)
 
     def problems(self) -> list[str]:
         """Every invalid option of this phase, one line each (its name is checked apart)."""
