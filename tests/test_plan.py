@@ -9,7 +9,11 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 
+import networkx as nx
+import pytest
+
 from orchestrator import Boot, BootPlan, GateResult, Retry
+from orchestrator._model import _plan
 from orchestrator._model._options import fingerprint_form
 
 
@@ -165,3 +169,20 @@ def test_fingerprint_of_a_large_plan_is_the_sha256_of_its_whole_canonical_json()
     assert len(plan.phases) > 400
     assert plan.overrides
     assert plan.fingerprint == one_shot_fingerprint(plan)
+
+
+def test_planning_sorts_once_and_builds_no_networkx_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    sorts: list[int] = []
+    ready_order = _plan._ready_order
+
+    def counted(declared: object) -> list[int]:
+        sorts.append(1)
+        return ready_order(declared)  # type: ignore[arg-type]
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the plan of an acyclic declaration needs no networkx graph")
+
+    monkeypatch.setattr(_plan, "_ready_order", counted)
+    monkeypatch.setattr(nx, "DiGraph", refused)
+    assert sample().plan().order == ("settings", "database", "cache", "api")
+    assert len(sorts) == 1
