@@ -133,8 +133,14 @@ _SLICE = 100
 
 
 def _json(value: object) -> str:
-    """The canonical JSON text of `value`: sorted keys, no spaces, `repr` for anything else."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    """The canonical JSON text of `value`: sorted keys, no spaces, `repr` for anything else.
+
+    The canonical form is a tree of fresh lists and dicts around validated
+    values, so the encoder is spared its search for reference cycles.
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), default=repr, check_circular=False
+    )
 
 
 def _json_array(items: Sequence[T], form: Callable[[T], object]) -> str:
