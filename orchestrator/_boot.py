@@ -21,7 +21,7 @@ from ._model._overrides import (
     unknown_phase_error,
 )
 from ._model._phase import PhaseKind, PhaseSpec, build_spec
-from ._model._plan import BootPlan
+from ._model._plan import BootPlan, in_plan_order
 from ._model._retry import Retry
 from ._model._validate import find_problems
 from ._runtime._interrupt import BootInterrupt
@@ -305,8 +305,10 @@ class Boot:
             GraphError: listing every problem (cycles, unknown or duplicate
                 names, bad options), not only the first.
         """
-        effective = self._effective()
-        problems = find_problems(self.name, effective)
+        self._refuse_problems(self._effective())
+
+    def _refuse_problems(self, effective: list[PhaseSpec], *, acyclic: bool | None = None) -> None:
+        problems = find_problems(self.name, effective, acyclic=acyclic)
         problems += privacy_problems(self.name, effective, self._private)
         if problems:
             raise GraphError(problems)
@@ -318,12 +320,15 @@ class Boot:
             GraphError: the declaration is invalid.
         """
         if self._plan is None:
-            self.validate()
             effective = self._effective()
+            ordered = in_plan_order(effective)  # what is on or behind a cycle is left out
+            self._refuse_problems(effective, acyclic=len(ordered) == len(effective))
             dropped = left_out(self._declared, effective) if self._stand_ins else ()
-            self._plan = BootPlan.from_specs(
+            if dropped:  # nothing kept waits for a dropped phase: the rest keep their order
+                ordered = tuple(spec for spec in ordered if spec.name not in dropped)
+            self._plan = BootPlan.from_order(
                 self.name,
-                tuple(spec for spec in effective if spec.name not in dropped),
+                ordered,
                 overrides=self.overrides,
                 left_out=dropped,
                 budget=self.budget,

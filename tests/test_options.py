@@ -23,8 +23,8 @@ from orchestrator import (
     TeardownOutcome,
 )
 from orchestrator._model._checks import LONGEST_WAIT
-from orchestrator._model._options import PHASE_OPTIONS
-from orchestrator._model._phase import PhaseStyle
+from orchestrator._model._options import DEFAULTS_STORED, PHASE_OPTIONS, PhaseOption
+from orchestrator._model._phase import PhaseStyle, build_spec
 from orchestrator.cli._inspect import describe_options
 
 OPTION_NAMES = [option.name for option in PHASE_OPTIONS]
@@ -71,6 +71,22 @@ def test_canonical_form_holds_every_declared_option() -> None:
     boot.add(lambda: None, name="p")
     (spec,) = boot.plan().phases
     assert set(spec.canonical()) == {"kind", "style", "requires", *OPTION_NAMES}
+
+
+@pytest.mark.parametrize("option", PHASE_OPTIONS, ids=OPTION_NAMES)
+def test_every_default_is_a_valid_value_stored_as_it_is(option: PhaseOption) -> None:
+    assert option.problems(option.default) == []
+    assert DEFAULTS_STORED[option.name] == option.store(option.default) == option.default
+
+
+def test_an_option_left_out_gives_the_spec_its_default_would_give() -> None:
+    def settings(ctx: object) -> None: ...
+
+    every_default = {option.name: option.default for option in PHASE_OPTIONS}
+    given = build_spec(settings, kind="phase", **every_default)
+    left_out = build_spec(settings, kind="phase")
+    assert given == left_out
+    assert given.declared_problems == left_out.declared_problems == ()
 
 
 def test_plan_table_summarises_options_in_declared_order() -> None:

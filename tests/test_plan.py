@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 
-from orchestrator import Boot, GateResult, Retry
+import networkx as nx
+import pytest
+
+from orchestrator import Boot, BootPlan, GateResult, Retry
+from orchestrator._model import _plan
+from orchestrator._model._options import fingerprint_form
 
 
 def sample() -> Boot:
@@ -135,3 +142,47 @@ def test_fingerprints_of_known_declarations_never_change() -> None:
     # Reports are compared across releases by fingerprint: the canonical form is frozen.
     assert sample().plan().fingerprint == "cb30c244e421"
     assert every_option().plan().fingerprint == "5e4c4190254e"
+
+
+def one_shot_fingerprint(plan: BootPlan) -> str:
+    """The fingerprint as the sha256 of the whole canonical form dumped in one `json.dumps`."""
+    canonical = {
+        "boot": plan.boot,
+        "phases": [fingerprint_form(spec.canonical()) for spec in plan.phases],
+        "edges": [[edge.dependency, edge.dependent, edge.kind] for edge in plan.edges],
+    }
+    if plan.overrides:
+        canonical["overrides"] = [override.to_dict() for override in plan.overrides]
+    if plan.budget is not None:
+        canonical["budget"] = plan.budget
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def test_fingerprint_of_a_large_plan_is_the_sha256_of_its_whole_canonical_json() -> None:
+    boot = Boot("large", budget=30)
+    boot.add(lambda: None, name="p0", retry=Retry(attempts=3), budget=2)
+    for index in range(1, 450):
+        needs = ", ".join(f"p{i}" for i in range(max(0, index - 3), index, 2))
+        boot.add(eval(f"lambda {needs}: None"), name=f"p{index}", after=f"p{index // 2}")
+    plan = boot.override(p3="fixed").replace("p5", lambda p4: None).plan()
+    assert len(plan.phases) > 400
+    assert plan.overrides
+    assert plan.fingerprint == one_shot_fingerprint(plan)
+
+
+def test_planning_sorts_once_and_builds_no_networkx_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    sorts: list[int] = []
+    ready_order = _plan._ready_order
+
+    def counted(declared: object) -> list[int]:
+        sorts.append(1)
+        return ready_order(declared)  # type: ignore[arg-type]
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the plan of an acyclic declaration needs no networkx graph")
+
+    monkeypatch.setattr(_plan, "_ready_order", counted)
+    monkeypatch.setattr(nx, "DiGraph", refused)
+    assert sample().plan().order == ("settings", "database", "cache", "api")
+    assert len(sorts) == 1

@@ -269,3 +269,15 @@ def test_any_run_argument_passes_or_is_refused_by_name(argument: str, value: obj
     else:
         return
     assert message.startswith(f"{argument} must be")
+
+
+def test_plan_reports_the_same_problems_as_validate_when_a_duplicate_hides_a_cycle() -> None:
+    boot = Boot("duplicate")
+    boot.add(lambda b: None, name="a")
+    boot.add(lambda: None, name="a")  # the plan order of the whole list has no cycle
+    boot.add(lambda a: None, name="b")
+    expected = problems(boot)
+    with pytest.raises(GraphError) as caught:
+        boot.plan()
+    assert [d.summary for d in caught.value.diagnostics] == expected
+    assert any(summary.startswith("dependency cycle: a -> b -> a") for summary in expected)

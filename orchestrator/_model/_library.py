@@ -97,6 +97,8 @@ def privacy_problems(
     boot: str, specs: Iterable[PhaseSpec], private: Mapping[str, PrivatePhase]
 ) -> list[Diagnostic]:
     """A diagnostic for each phase that depends on another library's private phase."""
+    if not private:
+        return []
     found = []
     for spec in specs:
         for dependency in spec.waits_for:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import operator
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -289,6 +290,25 @@ PHASE_OPTIONS: tuple[PhaseOption, ...] = (
 
 OPTIONS_BY_NAME: dict[str, PhaseOption] = {option.name: option for option in PHASE_OPTIONS}
 
+DEFAULTS_STORED: dict[str, Any] = {
+    option.name: option.store(option.default) for option in PHASE_OPTIONS
+}
+"""Each option's default as a `PhaseSpec` keeps it (every default is a valid value)."""
+
+option_values = operator.attrgetter(*OPTIONS_BY_NAME)
+"""A declaration's option values, as a tuple in `PHASE_OPTIONS` order."""
+
+CANONICAL_CONVERSIONS: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+    (option.name, option.canonical)
+    for option in PHASE_OPTIONS
+    if option.canonical is not _unchanged
+)
+"""The options whose canonical form is not their stored value, with their conversion."""
+
+_GROWN_DEFAULTS = {
+    option.name: option.canonical(option.default) for option in PHASE_OPTIONS if option.grown
+}
+
 
 def fingerprint_form(canonical: dict[str, Any]) -> dict[str, Any]:
     """A phase's canonical form without the grown options left at their default.
@@ -296,12 +316,8 @@ def fingerprint_form(canonical: dict[str, Any]) -> dict[str, Any]:
     Fingerprints are compared across releases: an option added later changes
     the fingerprint only of the declarations that use it.
     """
-    return {
-        key: value
-        for key, value in canonical.items()
-        if not (
-            key in OPTIONS_BY_NAME
-            and OPTIONS_BY_NAME[key].grown
-            and value == OPTIONS_BY_NAME[key].canonical(OPTIONS_BY_NAME[key].default)
-        )
-    }
+    form = dict(canonical)
+    for name, default in _GROWN_DEFAULTS.items():
+        if name in form and form[name] == default:
+            del form[name]
+    return form

@@ -6,13 +6,20 @@ import difflib
 import enum
 import functools
 import inspect
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from ._checks import CallKind, call_kind, shown, with_article
-from ._options import CONTEXT_PARAMETER, OPTIONS_BY_NAME, PHASE_OPTIONS, RESET_AFTER
+from ._checks import CallKind, call_kind, is_plain_function, shown, with_article
+from ._options import (
+    CANONICAL_CONVERSIONS,
+    CONTEXT_PARAMETER,
+    DEFAULTS_STORED,
+    OPTIONS_BY_NAME,
+    PHASE_OPTIONS,
+    RESET_AFTER,
+    option_values,
+)
 from ._retry import Retry
 
 PhaseKind = Literal["phase", "gate", "service"]
@@ -70,8 +77,10 @@ class PhaseSpec:
     """Every phase this one waits for: dependencies first, then `after=` names."""
 
     def __post_init__(self) -> None:
-        extra = dict.fromkeys(name for name in self.after if name not in self.requires)
-        object.__setattr__(self, "waits_for", self.requires + tuple(extra))
+        extra: tuple[str, ...] = ()
+        if self.after:
+            extra = tuple(dict.fromkeys(name for name in self.after if name not in self.requires))
+        object.__setattr__(self, "waits_for", self.requires + extra)
 
     def problems(self) -> list[str]:
         """Every invalid option of this phase, one line each (its name is checked apart)."""
@@ -107,15 +116,15 @@ class PhaseSpec:
 
     def canonical(self) -> dict[str, Any]:
         """The options that define this phase, in a machine-independent form."""
-        return {
+        form = {
             "kind": self.kind,
-            "style": self.style.name,
+            "style": self.style._name_,  # `.name` is a property, a few times slower
             "requires": list(self.requires),
-            **{
-                option.name: option.canonical(getattr(self, option.name))
-                for option in PHASE_OPTIONS
-            },
         }
+        form.update(zip(OPTIONS_BY_NAME, option_values(self), strict=True))
+        for name, canonical in CANONICAL_CONVERSIONS:
+            form[name] = canonical(form[name])
+        return form
 
 
 _STYLES: dict[CallKind, PhaseStyle] = {
@@ -133,6 +142,8 @@ def classify(target: object) -> tuple[PhaseStyle, Callable[..., Any] | None, lis
     what calling it gives (an `async def __call__` is an async phase); any other
     object with a `start` method is a component.
     """
+    if is_plain_function(target):
+        return _STYLES[call_kind(target) or "function"], target, []
     if inspect.isclass(target) and callable(getattr(target, "start", None)):
         return (
             PhaseStyle.COMPONENT,
@@ -207,9 +218,7 @@ def _plain_parameters(start: object) -> list[tuple[str, bool, bool]] | None:
     times faster (declaration is part of boot time); None for anything else
     (a wrapper, a partial, a method, an explicit `__signature__`).
     """
-    if type(start) is not types.FunctionType or hasattr(start, "__wrapped__"):
-        return None
-    if hasattr(start, "__signature__"):
+    if not is_plain_function(start):
         return None
     code = start.__code__
     positional = code.co_argcount
@@ -228,6 +237,8 @@ def _plain_parameters(start: object) -> list[tuple[str, bool, bool]] | None:
 
 def source_of(target: object) -> str:
     """`file:line` where `target` (or its class) is defined, or '?'."""
+    if is_plain_function(target):
+        return f"{target.__code__.co_filename}:{target.__code__.co_firstlineno}"
     target = _unwrapped(target)
     function = inspect.unwrap(target) if inspect.isroutine(target) else None
     code = getattr(getattr(function, "__func__", function), "__code__", None)
@@ -262,15 +273,16 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
     if start is not None:
         requires, wants_context, found = inspect_parameters(start)
         problems += found
-    stored: dict[str, Any] = {}
-    for option in PHASE_OPTIONS:
-        value = options.get(option.name, option.default)
-        found = option.problems(value) if option.name != "name" else []
-        problems += found
-        stored[option.name] = option.default if found else option.store(value)
+    stored = dict(DEFAULTS_STORED)  # an option not given keeps its default, a valid value
+    for option in PHASE_OPTIONS if options else ():
+        if option.name in options and option.name != "name":
+            value = options[option.name]
+            found = option.problems(value)
+            problems += found
+            stored[option.name] = option.default if found else option.store(value)
     stored["name"] = _name_of(target, options.get("name"), problems)
     if stored["description"] is None:
-        doc = inspect.getdoc(_unwrapped(target)) if start is not None else None
+        doc = _docstring(target) if start is not None else None
         stored["description"] = doc.strip().splitlines()[0] if doc else ""
     return PhaseSpec(
         kind=kind,
@@ -283,6 +295,18 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
         options_checked=True,
         **stored,
     )
+
+
+def _docstring(target: object) -> str | None:
+    """`inspect.getdoc` of what `target` runs.
+
+    A plain function defined outside a class has no docstring to inherit:
+    its own is read without searching the classes of its module.
+    """
+    if is_plain_function(target) and "." not in target.__qualname__:
+        doc = target.__doc__
+        return inspect.cleandoc(doc) if isinstance(doc, str) else None
+    return inspect.getdoc(_unwrapped(target))
 
 
 def _name_of(target: object, given: object, problems: list[str]) -> str:

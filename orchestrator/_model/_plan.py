@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import networkx as nx
 
@@ -17,6 +17,7 @@ from ._overrides import Override
 from ._phase import PhaseSpec
 
 EdgeKind = Literal["requires", "after"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,20 +110,50 @@ def fingerprint_of(
 ) -> str:
     """First 12 hex digits of a sha256 over the canonical form of the plan.
 
-    Overrides and the boot's budget enter the canonical form only when there
-    are some, so a plan without them keeps the fingerprint it always had.
+    The canonical form is the JSON text of `{"boot", "phases", "edges"}` with
+    sorted keys and no spaces. Overrides and the boot's budget enter it only
+    when there are some, so a plan without them keeps the fingerprint it
+    always had.
     """
-    canonical: dict[str, Any] = {
-        "boot": boot,
-        "phases": [fingerprint_form(spec.canonical()) for spec in phases],
-        "edges": [[edge.dependency, edge.dependent, edge.kind] for edge in edges],
+    encoded = {
+        "boot": _json(boot),
+        "phases": _json_array(phases, lambda spec: fingerprint_form(spec.canonical())),
+        "edges": _json_array(edges, lambda edge: [edge.dependency, edge.dependent, edge.kind]),
     }
     if overrides:
-        canonical["overrides"] = [override.to_dict() for override in overrides]
+        encoded["overrides"] = _json([override.to_dict() for override in overrides])
     if budget is not None:
-        canonical["budget"] = budget
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=repr)
+        encoded["budget"] = _json(budget)
+    text = "{" + ",".join(f"{_json(key)}:{encoded[key]}" for key in sorted(encoded)) + "}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+_SLICE = 100
+"""Items of a large array put in canonical form at a time (`_json_array`)."""
+
+
+def _json(value: object) -> str:
+    """The canonical JSON text of `value`: sorted keys, no spaces, `repr` for anything else.
+
+    The canonical form is a tree of fresh lists and dicts around validated
+    values, so the encoder is spared its search for reference cycles.
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), default=repr, check_circular=False
+    )
+
+
+def _json_array(items: Sequence[T], form: Callable[[T], object]) -> str:
+    """`_json([form(item) for item in items])`, a slice at a time.
+
+    A plan of thousands of phases then never holds every phase's form at once:
+    less memory, and far fewer objects for the garbage collector to walk.
+    """
+    slices = (
+        _json([form(item) for item in items[start : start + _SLICE]])[1:-1]
+        for start in range(0, len(items), _SLICE)
+    )
+    return f"[{','.join(slices)}]"
 
 
 @dataclass(frozen=True)
@@ -155,7 +186,21 @@ class BootPlan:
         budget: float | None = None,
     ) -> BootPlan:
         """Plan a validated declaration (with the overrides that shaped it, if any)."""
-        ordered = in_plan_order(declared)
+        return cls.from_order(
+            boot, in_plan_order(declared), overrides=overrides, left_out=left_out, budget=budget
+        )
+
+    @classmethod
+    def from_order(
+        cls,
+        boot: str,
+        ordered: tuple[PhaseSpec, ...],
+        *,
+        overrides: tuple[Override, ...] = (),
+        left_out: tuple[str, ...] = (),
+        budget: float | None = None,
+    ) -> BootPlan:
+        """Plan a validated declaration already in plan order (`in_plan_order`)."""
         position = {spec.name: i for i, spec in enumerate(ordered)}
         edges = tuple(
             Edge(name, spec.name, "requires" if name in spec.requires else "after")

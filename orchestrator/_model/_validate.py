@@ -17,8 +17,18 @@ from ._plan import build_graph, is_acyclic
 _NAME = OPTIONS_BY_NAME["name"]
 
 
-def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
-    """Every problem in the declaration, in declaration order, as `invalid_graph` diagnostics."""
+def find_problems(
+    boot: str, declared: Sequence[PhaseSpec], *, acyclic: bool | None = None
+) -> list[Diagnostic]:
+    """Every problem in the declaration, in declaration order, as `invalid_graph` diagnostics.
+
+    Args:
+        boot: the boot's name.
+        declared: the phases as declared.
+        acyclic: whether `in_plan_order(declared)` kept every phase, when the
+            caller has it at hand (None: found out here). It is used only
+            when the names are unique.
+    """
 
     def problem(phase: str | None, summary: str, details: Sequence[str], action: str) -> None:
         found.append(
@@ -94,15 +104,18 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
                     f"'{spec.name}' need not wait for it."
                 ),
             )
-    found += _cycles(boot, declared)
+    unique = declared
+    if len(counts) != len(declared):  # each name stands for the first phase declared with it
+        unique = tuple({spec.name: spec for spec in reversed(declared)}.values())[::-1]
+    if acyclic is None or unique is not declared:
+        acyclic = is_acyclic(unique)
+    if not acyclic:  # the rare case: the graph is built to find the cycles
+        found += _cycles(boot, unique)
     return found
 
 
-def _cycles(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
-    unique = tuple({spec.name: spec for spec in reversed(declared)}.values())[::-1]
-    if is_acyclic(unique):  # the common case, without building the graph
-        return []
-    graph = build_graph(unique)
+def _cycles(boot: str, unique: Sequence[PhaseSpec]) -> list[Diagnostic]:
+    graph = build_graph(tuple(unique))
     graph.remove_nodes_from([n for n in list(graph) if "index" not in graph.nodes[n]])
     index = {spec.name: i for i, spec in enumerate(unique)}
     components = [
