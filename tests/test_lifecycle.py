@@ -324,3 +324,34 @@ async def test_a_signal_during_the_rollback_of_a_failed_boot_changes_nothing() -
     assert torn == ["first"]
     effects = [e.effect for e in events if isinstance(e, SignalReceived)]
     assert effects == ["already stopping; every teardown still runs"]
+
+
+async def test_a_finished_boot_nobody_holds_is_freed_without_the_collector() -> None:
+    import gc
+    import weakref
+    from collections.abc import AsyncIterator
+
+    boot = Boot("freed")
+
+    @boot.phase()
+    async def pool() -> AsyncIterator[str]:
+        yield "pool"
+
+    @boot.phase(critical=False)
+    async def optional(pool: str) -> None:
+        raise OSError("down")
+
+    @boot.service()
+    async def pump(pool: str, ctx: PhaseContext) -> None:
+        ctx.started(pool)
+        await anyio.sleep_forever()
+
+    gc.collect()
+    gc.disable()
+    try:
+        async with boot.start(sinks=[]) as running:
+            lifecycle = weakref.ref(running._lifecycle)
+        del running
+        assert lifecycle() is None
+    finally:
+        gc.enable()

@@ -36,6 +36,7 @@ from .._model._snapshot import RunSnapshot
 from .._model._status import BootState, PhaseStatus, TeardownOutcome
 from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
+from ._invoke import start_phase
 from ._phase_run import PhaseRun, error_info
 from ._recovery import Recovery, degraded_phases
 from ._scheduler import Engine, loop_clock
@@ -60,6 +61,36 @@ IN_SERVICE = (BootState.READY, BootState.DEGRADED)
 
 def _before_start() -> float:
     return 0.0
+
+
+class BootClock:
+    """Seconds since the boot started, on the event loop's clock; 0 before it starts."""
+
+    __slots__ = ("_read", "_t0")
+
+    def __init__(self) -> None:
+        self._read: Callable[[], float] = _before_start
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        """The boot starts now."""
+        self._read = loop_clock()
+        self._t0 = self._read()
+
+    def __call__(self) -> float:
+        return self._read() - self._t0
+
+
+def _stopping() -> bool:
+    return True
+
+
+async def _spent_after_the_stop(run: PhaseRun, error: BaseException, restarts: int) -> None:
+    """Nothing left to fail once the boot has stopped."""
+
+
+def _nothing() -> None:
+    """Nothing left to do once the boot has stopped."""
 
 
 class LifecycleError(RuntimeError):
@@ -92,9 +123,9 @@ class Lifecycle:
         self.state = BootState.STARTING
         self.outcome = BootState.STARTING
         self.stop_timeout = stop_timeout
-        self._sinks = SinkGroup([*sinks, *EXTRA_SINKS.get()], boot=plan.boot, now=self.now)
-        self._clock: Callable[[], float] = _before_start
-        self._t0 = 0.0
+        self.clock = BootClock()
+        self._sinks = SinkGroup([*sinks, *EXTRA_SINKS.get()], boot=plan.boot, now=self.clock)
+        emit = self._sinks if self._sinks else None
         self.started_at = ""
         self.duration = 0.0
         self.stopped_at: float | None = None
@@ -112,23 +143,23 @@ class Lifecycle:
             plan,
             max_concurrency=max_concurrency,
             deadline=deadline,
-            emit=self.emit if self._sinks else None,
-            now=self.now,
+            emit=emit,
+            now=self.clock,
             faults=faults,
         )
         self.services = Services(
             plan,
             {run.spec.name: run for run in self.engine.runs},
-            emit=self.emit if self._sinks else None,
-            now=self.now,
+            emit=emit,
+            now=self.clock,
             stopping=lambda: self._stop_requested,
             on_spent=self._service_spent,
         )
         self.engine.start_phase = self.services.start
         self.recovery = Recovery(
             self.engine,
-            emit=self.emit if self._sinks else None,
-            now=self.now,
+            emit=emit,
+            now=self.clock,
             on_settled=self._recovery_settled,
         )
         self.degraded: list[DegradedInterval] = []
@@ -139,16 +170,27 @@ class Lifecycle:
             self.engine.runs,
             limit=self.engine.limit,
             stop_timeout=stop_timeout,
-            emit=self.emit if self._sinks else None,
-            now=self.now,
+            emit=emit,
+            now=self.clock,
             faults=faults,
         )
+
+    def close(self) -> None:
+        """After the stop: drop what the parts hold of the lifecycle.
+
+        They hold it only through these callbacks, so a finished boot nobody
+        holds any more is freed at once, without waiting for the collector.
+        """
+        self.services.stopping = _stopping
+        self.services.on_spent = _spent_after_the_stop
+        self.recovery.on_settled = _nothing
+        self.engine.start_phase = start_phase
 
     # -- clock, events, transitions -------------------------------------------------
 
     def now(self) -> float:
         """Seconds since the boot started, on the event loop's clock."""
-        return self._clock() - self._t0
+        return self.clock()
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every sink; a sink that raises is detached and reported."""
@@ -314,8 +356,7 @@ class Lifecycle:
     async def start(self) -> None:
         """STARTING -> READY | DEGRADED | FAILED; a failed start is rolled back here."""
         self._serving = anyio.Event()
-        self._clock = loop_clock()
-        self._t0 = self._clock()
+        self.clock.start()
         self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         if self._sinks:
             self.emit(

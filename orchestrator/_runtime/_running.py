@@ -112,25 +112,28 @@ async def open_boot(
     lifecycle.analyzers = tuple(analyzers)
     running = RunningBoot(lifecycle)
     body_error: BaseException | None = None
-    async with anyio.create_task_group() as watchers:
-        lifecycle.host(watchers)  # services and recovery live until the stop has ended
-        try:
-            if handle_signals:
-                await watchers.start(lifecycle.watch_signals)
-            if interrupt is not None:
-                watchers.start_soon(lifecycle.watch_interrupt, interrupt)
-            with older_objects_frozen():
-                await lifecycle.start()
-            if lifecycle.state is not BootState.FAILED:
-                try:
-                    with lifecycle.in_service():
-                        yield running
-                except BaseException as exc:  # re-raised once the stop is done
-                    body_error = exc
+    try:
+        async with anyio.create_task_group() as watchers:
+            lifecycle.host(watchers)  # services and recovery live until the stop has ended
+            try:
+                if handle_signals:
+                    await watchers.start(lifecycle.watch_signals)
+                if interrupt is not None:
+                    watchers.start_soon(lifecycle.watch_interrupt, interrupt)
                 with older_objects_frozen():
-                    await lifecycle.stop()
-        finally:
-            watchers.cancel_scope.cancel()
+                    await lifecycle.start()
+                if lifecycle.state is not BootState.FAILED:
+                    try:
+                        with lifecycle.in_service():
+                            yield running
+                    except BaseException as exc:  # re-raised once the stop is done
+                        body_error = exc
+                    with older_objects_frozen():
+                        await lifecycle.stop()
+            finally:
+                watchers.cancel_scope.cancel()
+    finally:
+        lifecycle.close()  # nothing runs after this: a boot nobody holds is freed at once
     diagnostic = lifecycle.diagnostic or lifecycle.in_service_failure
     if diagnostic is not None:
         aborted = BootAborted(diagnostic, lifecycle.report(diagnostic=diagnostic.to_dict()))
