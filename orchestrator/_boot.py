@@ -24,6 +24,7 @@ from ._model._phase import PhaseKind, PhaseSpec, build_spec
 from ._model._plan import BootPlan, in_plan_order
 from ._model._retry import Retry
 from ._model._validate import find_problems
+from ._runtime._collector import smd_only
 from ._runtime._interrupt import BootInterrupt
 
 if TYPE_CHECKING:
@@ -320,20 +321,25 @@ class Boot:
             GraphError: the declaration is invalid.
         """
         if self._plan is None:
-            effective = self._effective()
-            ordered = in_plan_order(effective)  # what is on or behind a cycle is left out
-            self._refuse_problems(effective, acyclic=len(ordered) == len(effective))
-            dropped = left_out(self._declared, effective) if self._stand_ins else ()
-            if dropped:  # nothing kept waits for a dropped phase: the rest keep their order
-                ordered = tuple(spec for spec in ordered if spec.name not in dropped)
-            self._plan = BootPlan.from_order(
-                self.name,
-                ordered,
-                overrides=self.overrides,
-                left_out=dropped,
-                budget=self.budget,
-            )
+            with smd_only():  # smd's own code: it allocates the plan, no garbage
+                self._plan = self._planned()
         return self._plan
+
+    def _planned(self) -> BootPlan:
+        """Validate the declaration and plan it (`plan` caches the result)."""
+        effective = self._effective()
+        ordered = in_plan_order(effective)  # what is on or behind a cycle is left out
+        self._refuse_problems(effective, acyclic=len(ordered) == len(effective))
+        dropped = left_out(self._declared, effective) if self._stand_ins else ()
+        if dropped:  # nothing kept waits for a dropped phase: the rest keep their order
+            ordered = tuple(spec for spec in ordered if spec.name not in dropped)
+        return BootPlan.from_order(
+            self.name,
+            ordered,
+            overrides=self.overrides,
+            left_out=dropped,
+            budget=self.budget,
+        )
 
     def start(
         self,
@@ -410,8 +416,6 @@ class Boot:
             interrupt=interrupt,
         ) as running:
             pass
-        from ._runtime._collector import smd_only
-
         with smd_only():
             return running.report
 

@@ -208,3 +208,25 @@ def test_a_generator_phase_keeps_its_style_under_a_namespace() -> None:
     boot = Boot("app")
     boot.include(library, namespace="files")
     assert boot.plan()["files_handle"].style is library.plan()["handle"].style
+
+
+def test_an_included_phase_is_the_declared_one_but_for_where_it_came_from() -> None:
+    import dataclasses
+
+    library = Boot("lib")
+
+    @library.phase(timeout=5, critical=False, description="the pool")
+    async def pool() -> str:
+        return "pool"
+
+    @library.phase(after=["pool"])
+    async def cache(pool: str) -> str:
+        return pool
+
+    boot = Boot("app")
+    boot.include(library)
+
+    for declared, included in zip(library.phases, boot.phases, strict=True):
+        assert included.source == f"{declared.source} in library 'lib'"
+        assert included == dataclasses.replace(declared, source=included.source)
+        assert included.waits_for == declared.waits_for

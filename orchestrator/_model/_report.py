@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypeVar, get_args
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
 from ._overrides import Override
+from ._slots import slot_constructor
 from ._status import BootState, PhaseStatus, TeardownOutcome
-
-_Record = TypeVar("_Record")
 
 SCHEMA = "smd.report/1"
 AttemptOutcome = Literal["completed", "failed", "timed_out", "cancelled"]
@@ -256,29 +255,10 @@ class PhaseRecord:
         )
 
 
-def _slot_constructor(cls: type[_Record]) -> Callable[..., _Record]:
-    """What `cls(...)` builds, for a frozen, slotted dataclass, taking every field by name.
-
-    The dataclass's own `__init__` goes through `object.__setattr__` once per
-    field, which is most of what a report of many phases costs to build; this
-    one sets each slot through its descriptor. Generated the way `dataclasses`
-    generates `__init__`; there are no defaults and no `__post_init__` here.
-    """
-    names = [item.name for item in fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    namespace |= {f"set_{name}": getattr(cls, name).__set__ for name in names}
-    lines = [f"def construct(*, {', '.join(names)}):", "    built = new(cls)"]
-    lines += [f"    set_{name}(built, {name})" for name in names]
-    lines.append("    return built")
-    exec("\n".join(lines), namespace)
-    constructor: Callable[..., _Record] = namespace["construct"]
-    return constructor
-
-
-new_phase_record = _slot_constructor(PhaseRecord)
+new_phase_record = slot_constructor(PhaseRecord)
 """`PhaseRecord(...)` with every field given by name, at a fraction of its cost."""
 
-new_attempt_record = _slot_constructor(AttemptRecord)
+new_attempt_record = slot_constructor(AttemptRecord)
 """`AttemptRecord(...)` with every field given by name, for an outcome the engine knows."""
 
 
