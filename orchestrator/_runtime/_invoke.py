@@ -48,8 +48,13 @@ class AttemptTrace:
 
     def note_cancelled(self, exc: BaseException) -> None:
         """Keep where the attempt was waiting when cancelled (its await chain)."""
-        if self.stuck is None and exc.__traceback__ is not None:
-            self.stuck = traceback.extract_tb(exc.__traceback__)
+        if self.stuck is None:
+            self.stuck = stack_of(exc)
+
+
+def stack_of(exc: BaseException) -> traceback.StackSummary | None:
+    """Where `exc` was raised: for a cancellation, the await chain the attempt was waiting in."""
+    return None if exc.__traceback__ is None else traceback.extract_tb(exc.__traceback__)
 
 
 CURRENT_ATTEMPT: contextvars.ContextVar[AttemptTrace | None] = contextvars.ContextVar(

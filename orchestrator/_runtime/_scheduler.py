@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
+import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import CoroutineType
@@ -47,6 +48,7 @@ from ._invoke import (
     Teardown,
     continued,
     in_context,
+    stack_of,
     start_phase,
 )
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
@@ -326,7 +328,7 @@ class Engine:
         values = self.values
         arguments = {name: values[name] for name in spec.requires}
         run.attempts = 1
-        trace = AttemptTrace()
+        stuck: traceback.StackSummary | None = None
         started = run.start or 0.0  # launched and begun in the same step of the loop
         deadline = self._clock() + timeout
         cancelled = anyio.get_cancelled_exc_class()
@@ -340,7 +342,7 @@ class Engine:
                         phase = _awaited(phase)
                     value = await in_context(context, phase, self._hand_on)
                 except cancelled as exc:
-                    trace.note_cancelled(exc)
+                    stuck = stack_of(exc)
                     raise
         except BaseException as exc:  # any class: rule 7
             error = exc
@@ -360,7 +362,7 @@ class Engine:
             blocked = error is None and not scope.cancelled_caught
             cause, error = error, PhaseTimeout(spec.name, timeout, blocked_loop=blocked)
             error.__cause__ = cause
-            run.stuck = trace.stuck
+            run.stuck = stuck
         elif error is None and spec.kind == "gate":
             error = gate_refusal(spec, value)
         if error is not None:

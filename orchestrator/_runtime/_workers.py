@@ -58,6 +58,7 @@ class NativeWorkers:
         self._group = group
         self._loop = asyncio.get_running_loop()
         self._deadline = anyio.current_effective_deadline()
+        self._scope_class = cancel_scope_class()
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
         self._scopes: set[anyio.CancelScope] = set()
         self._cancelled = False
@@ -66,17 +67,18 @@ class NativeWorkers:
 
     def spawn(self, work: Work) -> None:
         """Start `work` in a new task of the loop."""
-        task = self._loop.create_task(self._worker(work), name="smd worker")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not self._tasks and self._idle is not None:
-            self._idle.set()
+        self._tasks.add(self._loop.create_task(self._worker(work), name="smd worker"))
 
     async def _worker(self, work: Work) -> None:
-        with anyio.CancelScope(deadline=self._deadline) as scope:
+        try:
+            await self._work_in_scope(work)
+        finally:  # not a done callback: that would cost the loop one more turn per worker
+            self._tasks.discard(asyncio.current_task())
+            if not self._tasks and self._idle is not None:
+                self._idle.set()
+
+    async def _work_in_scope(self, work: Work) -> None:
+        with self._scope_class(deadline=self._deadline) as scope:
             self._scopes.add(scope)
             if self._cancelled:
                 scope.cancel()
@@ -137,7 +139,7 @@ def cancel_scope_class() -> Callable[..., anyio.CancelScope]:
     asyncio it is the implementation.
     """
     if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
-        return anyio.CancelScope
+        return type(anyio.CancelScope())  # the backend's own, without looking it up each time
     import trio  # the backend in use: already loaded
 
     return cast("Callable[..., anyio.CancelScope]", trio.CancelScope)
