@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+from collections.abc import Iterable
 from typing import Literal
 
 _SHOWN_LIMIT = 80
@@ -135,3 +136,11 @@ def call_kind(target: object) -> CallKind | None:
 def with_article(kind: CallKind) -> str:
     """`kind` after its indefinite article: "a coroutine", "an async generator"."""
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def closest_name(word: str, names: Iterable[str]) -> str | None:
+    """The name in `names` most like `word`, for a did-you-mean, or None when none is close."""
+    import difflib  # only a mistake needs it: kept out of `import orchestrator`
+
+    guesses = difflib.get_close_matches(word, list(names), n=1, cutoff=0.6)
+    return guesses[0] if guesses else None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Sequence
 
 import networkx as nx
 
-from ._checks import LONGEST_WAIT, is_finite, is_number, shown
+from ._checks import LONGEST_WAIT, closest_name, is_finite, is_number, shown
 from ._diagnostic import Diagnostic
 from ._options import OPTIONS_BY_NAME
 from ._phase import PhaseSpec
@@ -76,15 +75,15 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
             if dependency in counts:
                 continue
             how = "a parameter" if dependency in spec.requires else "an after= name"
-            guesses = difflib.get_close_matches(dependency, names, n=1, cutoff=0.6)
-            hint = f"did you mean '{guesses[0]}'?" if guesses else "no phase has a similar name"
+            guess = closest_name(dependency, names)
+            hint = f"did you mean '{guess}'?" if guess else "no phase has a similar name"
             problem(
                 spec.name,
                 f"phase '{spec.name}' depends on unknown phase '{dependency}' ({hint})",
                 [f"'{dependency}' is {how} of '{spec.name}' declared at {spec.source}"],
                 (
-                    f"Rename it to '{guesses[0]}'"
-                    if guesses
+                    f"Rename it to '{guess}'"
+                    if guess
                     else f"Declare a phase named '{dependency}'"
                 )
                 + (
