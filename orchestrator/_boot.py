@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._model._analyzers import AnalyzerFunction, FailureAnalyzer, check_analyzer
-from ._model._budget import checked_budget
+from ._model._checks import checked_budget
 from ._model._errors import GraphError
 from ._model._library import PrivatePhase, include_library, namespace_problems, privacy_problems
 from ._model._options import RESET_AFTER

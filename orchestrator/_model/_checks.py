@@ -144,3 +144,20 @@ def closest_name(word: str, names: Iterable[str]) -> str | None:
 
     guesses = difflib.get_close_matches(word, list(names), n=1, cutoff=0.6)
     return guesses[0] if guesses else None
+
+
+def checked_budget(value: object) -> float | None:
+    """`Boot(name, budget=...)`'s value, refused where it is given.
+
+    Raises:
+        TypeError: it is not a number (nor None).
+        ValueError: it is not a finite number of seconds greater than 0.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"budget must be a number of seconds or None, got {shown(value)}")
+    problems = seconds_problems("budget", value, allow_zero=False)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return float(value)

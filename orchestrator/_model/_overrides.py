@@ -148,8 +148,7 @@ def unknown_phase_error(boot: str, name: object, known: Collection[str], call: s
                 phase=None,
                 summary=f"{call} names unknown phase '{text}' ({hint})",
                 details=(f"the phases of boot '{boot}' are: {', '.join(known) or 'none'}",),
-                action=f"Name a declared phase in {call}"
-                + (f": '{guess}'." if guess else "."),
+                action=f"Name a declared phase in {call}" + (f": '{guess}'." if guess else "."),
             )
         ]
     )

@@ -81,11 +81,7 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
                 spec.name,
                 f"phase '{spec.name}' depends on unknown phase '{dependency}' ({hint})",
                 [f"'{dependency}' is {how} of '{spec.name}' declared at {spec.source}"],
-                (
-                    f"Rename it to '{guess}'"
-                    if guess
-                    else f"Declare a phase named '{dependency}'"
-                )
+                (f"Rename it to '{guess}'" if guess else f"Declare a phase named '{dependency}'")
                 + (
                     ", or give the parameter a default value if it is not a dependency."
                     if dependency in spec.requires

@@ -15,7 +15,6 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 
 from .._model._analyzers import FailureAnalyzer
-from .._model._budget import budget_overruns, declares_budget
 from .._model._diagnostic import Diagnostic
 from .._model._events import (
     BootFailed,
@@ -31,7 +30,7 @@ from .._model._events import (
     SignalReceived,
     SinkGroup,
 )
-from .._model._plan import BootPlan
+from .._model._plan import BootPlan, declares_budget
 from .._model._report import BootReport, DegradedInterval, PhaseRecord
 from .._model._snapshot import RunSnapshot
 from .._model._status import BootState, PhaseStatus, TeardownOutcome
@@ -340,9 +339,14 @@ class Lifecycle:
                 ),
             )
             # Over budget is a warning in service, never a failure.
-            overruns = budget_overruns(self.report()) if declares_budget(self.plan) else ()
-            if overruns:
-                self.emit(BudgetExceeded(boot=self.plan.boot, at=self.duration, overruns=overruns))
+            if declares_budget(self.plan):  # the budget check loads only for a boot with one
+                from .._model._budget import budget_overruns
+
+                overruns = budget_overruns(self.report())
+                if overruns:
+                    self.emit(
+                        BudgetExceeded(boot=self.plan.boot, at=self.duration, overruns=overruns)
+                    )
             self._serving.set()
             if self._group is not None:
                 self.recovery.begin(self._group)
