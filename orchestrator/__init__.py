@@ -13,8 +13,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._boot import Boot as Boot
-from ._model._analyzers import FailureAnalysis as FailureAnalysis
-from ._model._diagnostic import Diagnostic as Diagnostic
 from ._model._errors import BootAborted as BootAborted
 from ._model._errors import BootError as BootError
 from ._model._errors import GateFailed as GateFailed
@@ -81,6 +79,8 @@ if TYPE_CHECKING:
     from ._analysis._stop import TeardownSlack as TeardownSlack
     from ._analysis._stop import stop_blame as stop_blame
     from ._analysis._stop import stop_critical_chain as stop_critical_chain
+    from ._model._analyzers import FailureAnalysis as FailureAnalysis
+    from ._model._diagnostic import Diagnostic as Diagnostic
 
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
@@ -88,6 +88,8 @@ _LAZY: dict[str, str] = {
     "BlameEntry": "_analysis._chain",
     "ChainLink": "_analysis._chain",
     "CriticalChain": "_analysis._chain",
+    "Diagnostic": "_model._diagnostic",
+    "FailureAnalysis": "_model._analyzers",
     "PhaseSlack": "_analysis._chain",
     "SimulatedBoot": "_analysis._prediction",
     "SimulatedPhase": "_analysis._prediction",

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._model._analyzers import AnalyzerFunction, FailureAnalyzer, check_analyzer
 from ._model._checks import checked_budget
 from ._model._errors import GraphError
 from ._model._library import PrivatePhase, include_library, namespace_problems, privacy_problems
@@ -27,6 +26,7 @@ from ._model._validate import find_problems
 from ._runtime._interrupt import BootInterrupt
 
 if TYPE_CHECKING:
+    from ._model._analyzers import AnalyzerFunction, FailureAnalyzer
     from ._model._events import EventSink
     from ._model._report import BootReport
     from ._runtime._running import RunningBoot
@@ -241,6 +241,8 @@ class Boot:
             TypeError: `exception_type` is not an exception class, or `function`
                 is not callable.
         """
+        from ._model._analyzers import check_analyzer  # the analyzers load with the first one
+
         self._analyzers.append(check_analyzer(exception_type, function))
 
     def override(self, **values: object) -> Boot:

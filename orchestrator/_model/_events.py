@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias, get_args
 
-from ._diagnostic import describe_exception, safe_repr
+from ._describe import describe_exception, safe_repr
 
 if TYPE_CHECKING:
     from ._diagnostic import Diagnostic

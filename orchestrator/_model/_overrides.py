@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._checks import closest_name
-from ._diagnostic import Diagnostic
 from ._errors import GraphError
 from ._options import PHASE_OPTIONS
 from ._phase import PhaseSpec, PhaseStyle, build_spec
@@ -136,6 +135,8 @@ def left_out(declared: Sequence[PhaseSpec], effective: Sequence[PhaseSpec]) -> t
 
 def unknown_phase_error(boot: str, name: object, known: Collection[str], call: str) -> GraphError:
     """The `GraphError` for an override of a phase the boot does not declare."""
+    from ._diagnostic import Diagnostic  # loaded on a mistake only
+
     text = name if isinstance(name, str) else repr(name)
     guess = closest_name(text, known)
     hint = f"did you mean '{guess}'?" if guess else "no phase has a similar name"

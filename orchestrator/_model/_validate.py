@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from ._checks import LONGEST_WAIT, closest_name, is_finite, is_number, shown
-from ._diagnostic import Diagnostic
 from ._options import OPTIONS_BY_NAME
 from ._phase import PhaseSpec
 from ._plan import build_graph, is_acyclic
+
+if TYPE_CHECKING:
+    from ._diagnostic import Diagnostic
 
 _NAME = OPTIONS_BY_NAME["name"]
 
@@ -20,6 +23,8 @@ def find_problems(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
     """Every problem in the declaration, in declaration order, as `invalid_graph` diagnostics."""
 
     def problem(phase: str | None, summary: str, details: Sequence[str], action: str) -> None:
+        from ._diagnostic import Diagnostic  # loaded on a mistake only
+
         found.append(
             Diagnostic(
                 boot=boot,
@@ -105,6 +110,8 @@ def _cycles(boot: str, declared: Sequence[PhaseSpec]) -> list[Diagnostic]:
         for component in nx.strongly_connected_components(graph)
         if len(component) > 1 or graph.has_edge(*(next(iter(component)),) * 2)
     ]
+    from ._diagnostic import Diagnostic  # loaded on a mistake only
+
     diagnostics = []
     for component in sorted(components, key=lambda c: index[c[0]]):
         cycle = _cycle_through(graph.subgraph(component), component[0])

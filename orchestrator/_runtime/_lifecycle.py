@@ -8,14 +8,12 @@ import signal
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 
-from .._model._analyzers import FailureAnalyzer
-from .._model._diagnostic import Diagnostic
 from .._model._events import (
     BootFailed,
     BootReady,
@@ -32,7 +30,6 @@ from .._model._events import (
 )
 from .._model._plan import BootPlan, declares_budget
 from .._model._report import BootReport, DegradedInterval, PhaseRecord
-from .._model._snapshot import RunSnapshot
 from .._model._status import BootState, PhaseStatus, TeardownOutcome
 from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
@@ -41,6 +38,11 @@ from ._recovery import Recovery, degraded_phases
 from ._scheduler import Engine
 from ._services import Services, spent_diagnostic
 from ._teardown import Teardowns
+
+if TYPE_CHECKING:
+    from .._model._analyzers import FailureAnalyzer
+    from .._model._diagnostic import Diagnostic
+    from .._model._snapshot import RunSnapshot
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """The signals that abort a boot in progress and stop a boot in service."""
@@ -384,6 +386,8 @@ class Lifecycle:
 
     def snapshot(self) -> RunSnapshot:
         """A frozen picture of the run, for diagnosis."""
+        from .._model._snapshot import RunSnapshot  # only a diagnosis or a verification needs it
+
         engine = self.engine
         return RunSnapshot(
             plan=self.plan,

@@ -23,7 +23,7 @@ import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
 
-from .._model._diagnostic import describe_exception
+from .._model._describe import describe_exception
 from .._model._errors import PhaseTimeout
 from .._model._events import (
     Event,

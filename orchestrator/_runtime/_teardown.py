@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import anyio
 from anyio.abc import TaskGroup
 
-from .._model._diagnostic import describe_exception
+from .._model._describe import describe_exception
 from .._model._errors import PhaseTimeout
 from .._model._events import Event, TeardownCompleted, TeardownFailed, TeardownStarted
 from .._model._plan import BootPlan
