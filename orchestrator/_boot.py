@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._model._checks import checked_budget
 from ._model._errors import GraphError
-from ._model._library import PrivatePhase, include_library, namespace_problems, privacy_problems
 from ._model._options import RESET_AFTER
 from ._model._overrides import (
     Override,
@@ -28,6 +27,7 @@ from ._runtime._interrupt import BootInterrupt
 if TYPE_CHECKING:
     from ._model._analyzers import AnalyzerFunction, FailureAnalyzer
     from ._model._events import EventSink
+    from ._model._library import PrivatePhase
     from ._model._report import BootReport
     from ._runtime._running import RunningBoot
 
@@ -194,6 +194,8 @@ class Boot:
             ValueError: `namespace` is not a Python identifier.
             GraphError: the library exports a phase it does not declare.
         """
+        from ._model._library import include_library, namespace_problems  # loaded on first use
+
         for problem in namespace_problems(namespace):
             raise ValueError(f"include(): {problem}")
         specs = other.phases if isinstance(other, Boot) else tuple(other)
@@ -309,7 +311,10 @@ class Boot:
         """
         effective = self._effective()
         problems = find_problems(self.name, effective)
-        problems += privacy_problems(self.name, effective, self._private)
+        if self._private:  # only an included library keeps phases private
+            from ._model._library import privacy_problems
+
+            problems += privacy_problems(self.name, effective, self._private)
         if problems:
             raise GraphError(problems)
 

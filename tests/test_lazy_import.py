@@ -23,13 +23,15 @@ HEAVY = (
     "opentelemetry",
 )
 
-# What only a mistake, a failure or a declared budget needs: neither `import orchestrator` nor a
-# boot that succeeds loads it.
+# What only a mistake, a failure, a gate, an included library or a declared budget needs:
+# neither `import orchestrator` nor a boot that succeeds without them loads it.
 ON_FAILURE = (
     "orchestrator._model._analyzers",
     "orchestrator._model._budget",
     "orchestrator._model._diagnostic",
     "orchestrator._model._frames",
+    "orchestrator._model._gate",
+    "orchestrator._model._library",
     "orchestrator._model._root_cause",
     "orchestrator._model._snapshot",
     "difflib",

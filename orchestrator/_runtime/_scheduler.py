@@ -24,7 +24,7 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from .._model._describe import describe_exception
-from .._model._errors import PhaseTimeout
+from .._model._errors import GateFailed, PhaseTimeout
 from .._model._events import (
     Event,
     PhaseBlocked,
@@ -35,8 +35,7 @@ from .._model._events import (
     PhaseSkipped,
     PhaseStarted,
 )
-from .._model._gate import gate_refusal
-from .._model._phase import PhaseStyle
+from .._model._phase import PhaseSpec, PhaseStyle
 from .._model._plan import BootPlan
 from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
@@ -53,6 +52,16 @@ class _Failed(Exception):
         super().__init__(type(error).__qualname__)
         self.error = error
         self.timed_out = timed_out
+
+
+def _gate_refusal(spec: PhaseSpec, value: object) -> GateFailed | None:
+    """What a gate's value amounts to (None: the boot may go on).
+
+    The gate module loads with the first gate that ends: a boot without gates never needs it.
+    """
+    from .._model._gate import gate_refusal
+
+    return gate_refusal(spec, value)
 
 
 async def _cancelled_from_outside() -> bool:
@@ -286,7 +295,7 @@ class Engine:
             run.abandoned.append(trace.abandoned)
         if error is None:
             if spec.kind == "gate":
-                error = gate_refusal(spec, value)
+                error = _gate_refusal(spec, value)
         elif _by_cancellation(error) and (
             self._cancel_requested() or await _cancelled_from_outside()
         ):
@@ -345,7 +354,7 @@ class Engine:
             error.__cause__ = cause
             run.stuck = trace.stuck
         elif error is None and spec.kind == "gate":
-            error = gate_refusal(spec, value)
+            error = _gate_refusal(spec, value)
         if error is not None:
             run.log_attempt(started, end, "timed_out" if timed_out else "failed", error)
             await self._failed(run, _Failed(error, timed_out=timed_out), end)
@@ -509,7 +518,7 @@ class Engine:
             outcome.error.__cause__ = cause
             return outcome
         if outcome.error is None and spec.kind == "gate":
-            outcome.error = gate_refusal(spec, outcome.value)
+            outcome.error = _gate_refusal(spec, outcome.value)
         return outcome
 
     # -- in service: recovery --------------------------------------------------------
