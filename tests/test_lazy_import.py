@@ -23,8 +23,8 @@ HEAVY = (
     "opentelemetry",
 )
 
-# What only a mistake, a failure, a gate, an included library or a declared budget needs:
-# neither `import orchestrator` nor a boot that succeeds without them loads it.
+# What only a mistake, a failure, a gate, an included library, a declared budget or an injected
+# fault needs: neither `import orchestrator` nor a boot that succeeds without them loads it.
 ON_FAILURE = (
     "orchestrator._model._analyzers",
     "orchestrator._model._budget",
@@ -34,6 +34,7 @@ ON_FAILURE = (
     "orchestrator._model._library",
     "orchestrator._model._root_cause",
     "orchestrator._model._snapshot",
+    "orchestrator._runtime._faults",
     "difflib",
     "sysconfig",
 )

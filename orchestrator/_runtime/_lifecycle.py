@@ -31,7 +31,7 @@ from .._model._events import (
 from .._model._plan import BootPlan, declares_budget
 from .._model._report import BootReport, DegradedInterval, PhaseRecord
 from .._model._status import BootState, PhaseStatus, TeardownOutcome
-from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
+from ._attached import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
 from ._phase_run import PhaseRun, error_info
 from ._recovery import Recovery, degraded_phases

@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
@@ -40,9 +40,11 @@ from .._model._plan import BootPlan
 from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
 from ._context import PhaseContext
-from ._faults import Fault, FaultMoment, apply_fault
 from ._invoke import CURRENT_ATTEMPT, AttemptTrace, Teardown, in_context, start_phase
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
+
+if TYPE_CHECKING:
+    from ._faults import Fault, FaultMoment
 
 
 class _Failed(Exception):
@@ -493,6 +495,8 @@ class Engine:
                             None if math.isinf(deadline) else deadline,
                         )
                     if fault is not None and (fault.attempts is None or attempt <= fault.attempts):
+                        from ._faults import apply_fault  # loaded by the first fault
+
                         await apply_fault(fault)
                     outcome.value, outcome.teardown = await self.start_phase(spec, arguments)
                 except cancelled as exc:
