@@ -22,20 +22,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class Event:
-    """Common fields: the boot's name and seconds since it started (`at`).
-
-    Every event shares this `__repr__`, `__eq__` and `__hash__`, which give
-    what `dataclass` would generate for each event class (same text, same
-    fields compared and hashed), instead of having them generated per class:
-    each generated method is compiled when the class is created, and the
-    events are created on every `import orchestrator`.
-    """
+    """Common fields: the boot's name and seconds since it started (`at`)."""
 
     name: ClassVar[str] = "event"
     boot: str
     at: float
     phase: str | None = None
 
+    # Every event shares these three, which give what `dataclass` would generate for each
+    # class (same text, same fields compared and hashed): a generated method is compiled when
+    # its class is created, and the events are created on every `import orchestrator`.
     @reprlib.recursive_repr()
     def __repr__(self) -> str:
         shown = (f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
