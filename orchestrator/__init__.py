@@ -3,8 +3,10 @@
 Boot a service as a dependency graph of phases, in the same order every time,
 and refuse to start when something that must hold does not.
 
-The analysis names (blame, critical chain, simulation, charts, diagrams) are
-loaded on first use: for a boot orchestrator, import time is boot time.
+The analysis names (blame, critical chain, simulation, charts, diagrams) and
+those only a failure or a gate needs (`Diagnostic`, `FailureAnalysis`,
+`GateResult`) are loaded on first use: for a boot orchestrator, import time is
+boot time.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._boot import Boot as Boot
-from ._model._analyzers import FailureAnalysis as FailureAnalysis
-from ._model._diagnostic import Diagnostic as Diagnostic
 from ._model._errors import BootAborted as BootAborted
 from ._model._errors import BootError as BootError
 from ._model._errors import GateFailed as GateFailed
@@ -42,7 +42,6 @@ from ._model._events import SinkFailed as SinkFailed
 from ._model._events import TeardownCompleted as TeardownCompleted
 from ._model._events import TeardownFailed as TeardownFailed
 from ._model._events import TeardownStarted as TeardownStarted
-from ._model._gate import GateResult as GateResult
 from ._model._masking import mask_secrets as mask_secrets
 from ._model._phase import PhaseSpec as PhaseSpec
 from ._model._plan import BootPlan as BootPlan
@@ -81,6 +80,9 @@ if TYPE_CHECKING:
     from ._analysis._stop import TeardownSlack as TeardownSlack
     from ._analysis._stop import stop_blame as stop_blame
     from ._analysis._stop import stop_critical_chain as stop_critical_chain
+    from ._model._analyzers import FailureAnalysis as FailureAnalysis
+    from ._model._diagnostic import Diagnostic as Diagnostic
+    from ._model._gate import GateResult as GateResult
 
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
@@ -88,6 +90,9 @@ _LAZY: dict[str, str] = {
     "BlameEntry": "_analysis._chain",
     "ChainLink": "_analysis._chain",
     "CriticalChain": "_analysis._chain",
+    "Diagnostic": "_model._diagnostic",
+    "FailureAnalysis": "_model._analyzers",
+    "GateResult": "_model._gate",
     "PhaseSlack": "_analysis._chain",
     "SimulatedBoot": "_analysis._prediction",
     "SimulatedPhase": "_analysis._prediction",

@@ -6,10 +6,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._model._analyzers import AnalyzerFunction, FailureAnalyzer, check_analyzer
-from ._model._budget import checked_budget
+from ._model._checks import checked_budget
 from ._model._errors import GraphError
-from ._model._library import PrivatePhase, include_library, namespace_problems, privacy_problems
 from ._model._options import RESET_AFTER
 from ._model._overrides import (
     Override,
@@ -28,7 +26,9 @@ from ._runtime._collector import smd_only
 from ._runtime._interrupt import BootInterrupt
 
 if TYPE_CHECKING:
+    from ._model._analyzers import AnalyzerFunction, FailureAnalyzer
     from ._model._events import EventSink
+    from ._model._library import PrivatePhase
     from ._model._report import BootReport
     from ._runtime._running import RunningBoot
 
@@ -195,6 +195,8 @@ class Boot:
             ValueError: `namespace` is not a Python identifier.
             GraphError: the library exports a phase it does not declare.
         """
+        from ._model._library import include_library, namespace_problems  # loaded on first use
+
         for problem in namespace_problems(namespace):
             raise ValueError(f"include(): {problem}")
         specs = other.phases if isinstance(other, Boot) else tuple(other)
@@ -242,6 +244,8 @@ class Boot:
             TypeError: `exception_type` is not an exception class, or `function`
                 is not callable.
         """
+        from ._model._analyzers import check_analyzer  # the analyzers load with the first one
+
         self._analyzers.append(check_analyzer(exception_type, function))
 
     def override(self, **values: object) -> Boot:
@@ -310,7 +314,10 @@ class Boot:
 
     def _refuse_problems(self, effective: list[PhaseSpec], *, acyclic: bool | None = None) -> None:
         problems = find_problems(self.name, effective, acyclic=acyclic)
-        problems += privacy_problems(self.name, effective, self._private)
+        if self._private:  # only an included library keeps phases private
+            from ._model._library import privacy_problems
+
+            problems += privacy_problems(self.name, effective, self._private)
         if problems:
             raise GraphError(problems)
 

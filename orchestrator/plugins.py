@@ -23,7 +23,7 @@ from importlib import metadata
 from typing import Any
 
 from ._boot import Boot
-from ._model._diagnostic import describe_exception
+from ._model._describe import describe_exception
 
 GROUP = "smd.phases"
 """The entry-point group phase libraries are offered in."""

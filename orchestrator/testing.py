@@ -25,7 +25,8 @@ from ._model._events import Event, EventSink
 from ._model._report import BootReport
 from ._model._status import BootState, TeardownOutcome
 from ._model._verification import GateVerdict, Verification
-from ._runtime._faults import ACTIVE_FAULTS, EXTRA_SINKS, Fault, FaultMoment
+from ._runtime._attached import ACTIVE_FAULTS, EXTRA_SINKS
+from ._runtime._faults import Fault, FaultMoment
 
 if TYPE_CHECKING:
     from ._boot import Boot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from dataclasses import dataclass
 
@@ -136,6 +137,51 @@ def test_event_names_are_unique() -> None:
 
 def test_the_samples_hold_one_event_of_each_type() -> None:
     assert {type(e) for e in every_event()} == set(EVENT_TYPES)
+
+
+def _generated_twin(event: Event) -> object:
+    """`event` as an instance of a class whose methods `dataclass` generated itself."""
+    twin_type = dataclasses.make_dataclass(
+        type(event).__name__,
+        [
+            (f.name, f.type, dataclasses.field(repr=f.repr, compare=f.compare))
+            for f in dataclasses.fields(event)
+        ],
+        frozen=True,
+        kw_only=True,
+    )
+    twin_type.__qualname__ = type(event).__qualname__
+    return twin_type(**{f.name: getattr(event, f.name) for f in dataclasses.fields(event)})
+
+
+@pytest.mark.parametrize("event", every_event(), ids=lambda event: type(event).__name__)
+def test_an_event_has_the_repr_dataclass_would_generate(event: Event) -> None:
+    assert repr(event) == repr(_generated_twin(event))
+
+
+@pytest.mark.parametrize("event", every_event(), ids=lambda event: type(event).__name__)
+def test_an_event_hashes_as_dataclass_would_hash_it(event: Event) -> None:
+    assert hash(event) == hash(_generated_twin(event))
+
+
+def test_events_are_equal_when_their_type_and_compared_fields_are() -> None:
+    failed = PhaseFailed(
+        boot="b",
+        at=1.0,
+        phase="db",
+        attempts=1,
+        duration=0.5,
+        error="OSError: x",
+        timed_out=False,
+        critical=True,
+        exception=OSError("x"),
+    )
+    assert failed == dataclasses.replace(failed, exception=None)  # not compared, as declared
+    assert failed != dataclasses.replace(failed, attempts=2)
+    assert PhaseStarted(boot="b", at=1.0, phase="db", attempt=1) != TeardownStarted(
+        boot="b", at=1.0, phase="db"
+    )
+    assert BootStopping(boot="b", at=1.0) != Event(boot="b", at=1.0)
 
 
 def test_narrow_refuses_an_event_the_boot_never_emits() -> None:

@@ -23,6 +23,39 @@ HEAVY = (
     "opentelemetry",
 )
 
+# What only a mistake, a failure, a gate, an included library, a declared budget or an injected
+# fault needs: neither `import orchestrator` nor a boot that succeeds without them loads it.
+ON_FAILURE = (
+    "orchestrator._model._analyzers",
+    "orchestrator._model._budget",
+    "orchestrator._model._diagnostic",
+    "orchestrator._model._frames",
+    "orchestrator._model._gate",
+    "orchestrator._model._library",
+    "orchestrator._model._root_cause",
+    "orchestrator._model._snapshot",
+    "orchestrator._runtime._faults",
+    "difflib",
+    "sysconfig",
+)
+
+
+def _boot_script(settings: str, backend: str) -> str:
+    """A two-phase boot run once on `backend` and logged by the default sink (to nowhere),
+    whose first phase's body is `settings`."""
+    return (
+        "import contextlib, anyio, structlog\n"
+        "from orchestrator import Boot, BootAborted\n"
+        "structlog.configure(logger_factory=structlog.ReturnLoggerFactory())\n"
+        "boot = Boot('small')\n"
+        "@boot.phase()\n"
+        f"def settings():\n    {settings}\n"
+        "@boot.phase()\n"
+        "async def database(settings):\n    yield settings\n"
+        "with contextlib.suppress(BootAborted):\n"
+        f"    anyio.run(boot.run_once, backend={backend!r})\n"
+    )
+
 
 def _modules_loaded_by(code: str) -> list[str]:
     """The modules `code` adds to sys.modules after anyio, structlog and networkx, in a fresh
@@ -47,6 +80,23 @@ def test_import_orchestrator_loads_no_analysis_rich_starlette_otel_health_or_sys
     assert _heavy(_modules_loaded_by("import orchestrator")) == []
 
 
+def test_import_orchestrator_loads_nothing_only_a_failure_needs() -> None:
+    loaded = _modules_loaded_by("import orchestrator")
+    assert [m for m in ON_FAILURE if m in loaded] == []
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_boot_that_succeeds_loads_nothing_only_a_failure_needs(backend: str) -> None:
+    loaded = _modules_loaded_by(_boot_script("return 'db://'", backend))
+    assert "orchestrator._runtime._scheduler" in loaded
+    assert [m for m in ON_FAILURE if m in loaded] == []
+
+
+def test_a_boot_that_fails_loads_its_diagnosis() -> None:
+    loaded = _modules_loaded_by(_boot_script("raise OSError('down')", "asyncio"))
+    assert "orchestrator._model._diagnostic" in loaded
+
+
 def test_an_analysis_name_loads_its_module_on_first_access() -> None:
     loaded = _modules_loaded_by("from orchestrator import critical_chain")
     assert "orchestrator._analysis._chain" in loaded
@@ -63,6 +113,14 @@ def test_lazy_names_are_the_objects_their_modules_define() -> None:
 
     assert orchestrator.critical_chain is critical_chain
     assert orchestrator.simulate is simulate
+
+
+def test_diagnostic_and_failure_analysis_are_the_objects_their_modules_define() -> None:
+    from orchestrator._model._analyzers import FailureAnalysis
+    from orchestrator._model._diagnostic import Diagnostic
+
+    assert orchestrator.Diagnostic is Diagnostic
+    assert orchestrator.FailureAnalysis is FailureAnalysis
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:

@@ -21,6 +21,7 @@ from orchestrator import (
     BootStopping,
     Diagnostic,
     Event,
+    PhaseContext,
 )
 from orchestrator._model._events import BootStateChanged, SignalReceived, SinkFailed
 from orchestrator._runtime._lifecycle import TRANSITIONS, Lifecycle, LifecycleError

@@ -80,6 +80,19 @@ async def test_boot_failed_carries_the_whole_diagnostic(json_lines: io.StringIO)
     assert diagnostic["action"].startswith("Fix the cause in 'database'")
 
 
+async def test_boot_failed_carries_the_kind_summary_and_exit_code(
+    json_lines: io.StringIO,
+) -> None:
+    await run(failing_boot())
+    failed = line(json_lines, "boot.failed")
+    diagnostic = failed["diagnostic"]
+    assert (failed["kind"], failed["summary"], failed["exit_code"]) == (
+        "phase_failed",
+        diagnostic["summary"],
+        69,
+    )
+
+
 async def test_a_console_pipeline_gets_the_traceback_as_masked_text() -> None:
     with structlog.testing.capture_logs() as logs:
         await run(failing_boot())

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ._diagnostic import describe_exception, safe_str
+from ._describe import describe_exception, safe_str
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._checks import seconds_problems, shown
-from ._plan import BootPlan
 from ._report import BootReport
 
 SCHEMA = "smd.budget-check/1"
@@ -32,23 +30,6 @@ def _is_seconds(value: object) -> bool:
         and math.isfinite(value)
         and value > 0
     )
-
-
-def checked_budget(value: object) -> float | None:
-    """`Boot(name, budget=...)`'s value, refused where it is given.
-
-    Raises:
-        TypeError: it is not a number (nor None).
-        ValueError: it is not a finite number of seconds greater than 0.
-    """
-    if value is None:
-        return None
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise TypeError(f"budget must be a number of seconds or None, got {shown(value)}")
-    problems = seconds_problems("budget", value, allow_zero=False)
-    if problems:
-        raise ValueError("; ".join(problems))
-    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +184,3 @@ def budget_overruns(report: BootReport) -> tuple[tuple[str, float, float], ...]:
     if budget.is_empty:
         return ()
     return tuple((item.name, item.budget, item.spent) for item in budget.check(report).overruns)
-
-
-def declares_budget(plan: BootPlan) -> bool:
-    """Whether the boot or any of its phases declares a budget (else nothing to check)."""
-    return plan.budget is not None or any(spec.budget is not None for spec in plan.phases)

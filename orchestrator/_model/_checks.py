@@ -10,6 +10,7 @@ import functools
 import inspect
 import math
 import types
+from collections.abc import Iterable
 from typing import Literal, TypeGuard
 
 _SHOWN_LIMIT = 80
@@ -161,3 +162,28 @@ def call_kind(target: object) -> CallKind | None:
 def with_article(kind: CallKind) -> str:
     """`kind` after its indefinite article: "a coroutine", "an async generator"."""
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def closest_name(word: str, names: Iterable[str]) -> str | None:
+    """The name in `names` most like `word`, for a did-you-mean, or None when none is close."""
+    import difflib  # only a mistake needs it: kept out of `import orchestrator`
+
+    guesses = difflib.get_close_matches(word, list(names), n=1, cutoff=0.6)
+    return guesses[0] if guesses else None
+
+
+def checked_budget(value: object) -> float | None:
+    """`Boot(name, budget=...)`'s value, refused where it is given.
+
+    Raises:
+        TypeError: it is not a number (nor None).
+        ValueError: it is not a finite number of seconds greater than 0.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"budget must be a number of seconds or None, got {shown(value)}")
+    problems = seconds_problems("budget", value, allow_zero=False)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return float(value)

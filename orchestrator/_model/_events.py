@@ -8,18 +8,19 @@ that does not handle it yet.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias, get_args
 
-from ._diagnostic import describe_exception, safe_repr
+from ._describe import describe_exception, safe_repr
 
 if TYPE_CHECKING:
     from ._diagnostic import Diagnostic
     from ._status import BootState
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class Event:
     """Common fields: the boot's name and seconds since it started (`at`)."""
 
@@ -28,8 +29,29 @@ class Event:
     at: float
     phase: str | None = None
 
+    # Every event shares these three, which give what `dataclass` would generate for each
+    # class (same text, same fields compared and hashed): a generated method is compiled when
+    # its class is created, and the events are created on every `import orchestrator`.
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        shown = (f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__qualname__}({', '.join(shown)})"
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _compared(self) == _compared(other)
+
+    def __hash__(self) -> int:
+        return hash(_compared(self))
+
+
+def _compared(event: Event) -> tuple[object, ...]:
+    """The values of the fields that equality and hashing look at, in field order."""
+    return tuple(getattr(event, f.name) for f in fields(event) if f.compare)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class BootStarted(Event):
     """The boot began; `phases` is how many its plan holds."""
 
@@ -38,7 +60,7 @@ class BootStarted(Event):
     phases: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseStarted(Event):
     """An attempt of a phase's start began."""
 
@@ -47,7 +69,7 @@ class PhaseStarted(Event):
     attempt: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseRetrying(Event):
     """An attempt failed and another will follow after `delay` seconds."""
 
@@ -58,7 +80,7 @@ class PhaseRetrying(Event):
     error: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseCompleted(Event):
     """A phase's start succeeded; its value is available to dependents."""
 
@@ -68,7 +90,7 @@ class PhaseCompleted(Event):
     duration: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseFailed(Event):
     """A phase's last attempt raised or timed out."""
 
@@ -83,7 +105,7 @@ class PhaseFailed(Event):
     """The exception itself, for sinks that log its traceback (never its locals)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseSkipped(Event):
     """A phase's `when=` was false, or something it needs was skipped."""
 
@@ -92,7 +114,7 @@ class PhaseSkipped(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseBlocked(Event):
     """A phase will never start: something it waits for failed, or the boot aborted."""
 
@@ -101,7 +123,7 @@ class PhaseBlocked(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseCancelled(Event):
     """A phase in flight was cancelled because the boot aborted."""
 
@@ -109,7 +131,7 @@ class PhaseCancelled(Event):
     phase: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class TeardownStarted(Event):
     """A started phase's teardown began."""
 
@@ -117,7 +139,7 @@ class TeardownStarted(Event):
     phase: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class TeardownCompleted(Event):
     """A phase's teardown finished."""
 
@@ -126,7 +148,7 @@ class TeardownCompleted(Event):
     duration: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class TeardownFailed(Event):
     """A phase's teardown raised or timed out; the remaining teardowns still run."""
 
@@ -136,7 +158,7 @@ class TeardownFailed(Event):
     error: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class BootReady(Event):
     """Every phase settled and the boot is READY or DEGRADED."""
 
@@ -145,7 +167,7 @@ class BootReady(Event):
     duration: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class BudgetExceeded(Event):
     """The boot became READY or DEGRADED over its declared budget: a warning, never a failure.
 
@@ -157,7 +179,7 @@ class BudgetExceeded(Event):
     overruns: tuple[tuple[str, float, float], ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class BootFailed(Event):
     """The boot aborted; `diagnostic` says why."""
 
@@ -165,14 +187,14 @@ class BootFailed(Event):
     diagnostic: Diagnostic
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class BootStopping(Event):
     """Shutdown began: the service leaves READY/DEGRADED and teardown follows."""
 
     name: ClassVar[str] = "boot.stopping"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class BootStopped(Event):
     """Teardown finished; the boot is STOPPED."""
 
@@ -180,7 +202,7 @@ class BootStopped(Event):
     duration: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class BootStateChanged(Event):
     """The boot moved between READY and DEGRADED while in service."""
 
@@ -190,7 +212,7 @@ class BootStateChanged(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseRestarting(Event):
     """A service stopped while supervised and starts again after `delay` seconds.
 
@@ -205,7 +227,7 @@ class PhaseRestarting(Event):
     error: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class PhaseRecovered(Event):
     """A phase that had failed completed in the background (`recover=`) after `attempts`.
 
@@ -217,7 +239,7 @@ class PhaseRecovered(Event):
     attempts: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class SignalReceived(Event):
     """SIGINT or SIGTERM (or a `BootInterrupt`) arrived; `effect` says what it does now."""
 
@@ -226,7 +248,7 @@ class SignalReceived(Event):
     effect: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False, eq=False)
 class SinkFailed(Event):
     """A sink raised; it receives no further events of this boot."""
 

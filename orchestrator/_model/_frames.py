@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import sysconfig
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -56,6 +55,8 @@ def _foreign_roots() -> tuple[str, ...]:
             continue
         if spec is not None and spec.submodule_search_locations:
             roots += [str(Path(p).resolve()) for p in spec.submodule_search_locations]
+    import sysconfig  # only a failure needs it: kept out of `import orchestrator`
+
     paths = sysconfig.get_paths()
     roots += {str(Path(paths[key]).resolve()) for key in ("stdlib", "platstdlib") if key in paths}
     return tuple(root + os.sep for root in roots)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
-from ._diagnostic import describe_exception, safe_repr, safe_str
+from ._describe import describe_exception, safe_repr, safe_str
 from ._errors import GateFailed
 
 if TYPE_CHECKING:

@@ -16,11 +16,13 @@ import dataclasses
 import inspect
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._diagnostic import Diagnostic
 from ._phase import PhaseSpec, PhaseStyle
 from ._slots import slot_copier
+
+if TYPE_CHECKING:
+    from ._diagnostic import Diagnostic
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,8 @@ def privacy_problems(
             where = f"library '{hidden.library}'" + (
                 f" (included as '{hidden.namespace}')" if hidden.namespace else ""
             )
+            from ._diagnostic import Diagnostic  # loaded on a mistake only
+
             found.append(
                 Diagnostic(
                     boot=boot,

@@ -10,14 +10,13 @@ report all say what was overridden, so such a boot is never mistaken for the rea
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._diagnostic import Diagnostic
+from ._checks import closest_name
 from ._errors import GraphError
 from ._options import PHASE_OPTIONS
 from ._phase import PhaseSpec, PhaseStyle, build_spec
@@ -136,9 +135,11 @@ def left_out(declared: Sequence[PhaseSpec], effective: Sequence[PhaseSpec]) -> t
 
 def unknown_phase_error(boot: str, name: object, known: Collection[str], call: str) -> GraphError:
     """The `GraphError` for an override of a phase the boot does not declare."""
+    from ._diagnostic import Diagnostic  # loaded on a mistake only
+
     text = name if isinstance(name, str) else repr(name)
-    guesses = difflib.get_close_matches(text, list(known), n=1, cutoff=0.6)
-    hint = f"did you mean '{guesses[0]}'?" if guesses else "no phase has a similar name"
+    guess = closest_name(text, known)
+    hint = f"did you mean '{guess}'?" if guess else "no phase has a similar name"
     return GraphError(
         [
             Diagnostic(
@@ -148,8 +149,7 @@ def unknown_phase_error(boot: str, name: object, known: Collection[str], call: s
                 phase=None,
                 summary=f"{call} names unknown phase '{text}' ({hint})",
                 details=(f"the phases of boot '{boot}' are: {', '.join(known) or 'none'}",),
-                action=f"Name a declared phase in {call}"
-                + (f": '{guesses[0]}'." if guesses else "."),
+                action=f"Name a declared phase in {call}" + (f": '{guess}'." if guess else "."),
             )
         ]
     )

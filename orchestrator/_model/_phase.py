@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 import functools
 import inspect
@@ -10,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from ._checks import CallKind, call_kind, is_plain_function, shown, with_article
+from ._checks import CallKind, call_kind, closest_name, is_plain_function, shown, with_article
 from ._options import (
     CANONICAL_CONVERSIONS,
     CONTEXT_PARAMETER,
@@ -261,10 +260,10 @@ def build_spec(target: object, *, kind: PhaseKind, **options: Any) -> PhaseSpec:
         problems.append(f"kind must be 'phase', 'gate' or 'service', got {shown(kind)}")
         kind = "phase"
     for unknown in sorted(options.keys() - OPTIONS_BY_NAME.keys()):
-        guesses = difflib.get_close_matches(unknown, list(OPTIONS_BY_NAME), n=1)
+        guess = closest_name(unknown, OPTIONS_BY_NAME)
         hint = (
-            f"did you mean {guesses[0]}=? {OPTIONS_BY_NAME[guesses[0]].meaning}"
-            if guesses
+            f"did you mean {guess}=? {OPTIONS_BY_NAME[guess].meaning}"
+            if guess
             else "the options are " + ", ".join(OPTIONS_BY_NAME)
         )
         problems.append(f"unknown option {unknown}= ({hint})")

@@ -244,3 +244,8 @@ class BootPlan:
             "left_out": list(self.left_out),
             "budget": self.budget,
         }
+
+
+def declares_budget(plan: BootPlan) -> bool:
+    """Whether the boot or any of its phases declares a budget (else nothing to check)."""
+    return plan.budget is not None or any(spec.budget is not None for spec in plan.phases)

@@ -6,7 +6,8 @@ import signal
 from typing import Any
 
 from ._analyzers import analyze
-from ._diagnostic import Diagnostic, describe_exception, exit_code_for, failure_kind
+from ._describe import describe_exception
+from ._diagnostic import Diagnostic, exit_code_for, failure_kind
 from ._errors import GateFailed, PhaseTimeout
 from ._frames import Frame, location_of, raised_frames, user_frames
 from ._phase import PhaseSpec

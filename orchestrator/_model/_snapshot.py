@@ -5,11 +5,14 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ._analyzers import FailureAnalyzer
 from ._plan import BootPlan
 from ._report import PhaseRecord
 from ._status import PhaseStatus
+
+if TYPE_CHECKING:
+    from ._analyzers import FailureAnalyzer
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from ._checks import LONGEST_WAIT, is_finite, is_number, shown
-from ._diagnostic import Diagnostic
+from ._checks import LONGEST_WAIT, closest_name, is_finite, is_number, shown
 from ._options import OPTIONS_BY_NAME
 from ._phase import PhaseSpec
 from ._plan import build_graph, is_acyclic
+
+if TYPE_CHECKING:
+    from ._diagnostic import Diagnostic
 
 _NAME = OPTIONS_BY_NAME["name"]
 
@@ -31,6 +33,8 @@ def find_problems(
     """
 
     def problem(phase: str | None, summary: str, details: Sequence[str], action: str) -> None:
+        from ._diagnostic import Diagnostic  # loaded on a mistake only
+
         found.append(
             Diagnostic(
                 boot=boot,
@@ -86,17 +90,13 @@ def find_problems(
             if dependency in counts:
                 continue
             how = "a parameter" if dependency in spec.requires else "an after= name"
-            guesses = difflib.get_close_matches(dependency, names, n=1, cutoff=0.6)
-            hint = f"did you mean '{guesses[0]}'?" if guesses else "no phase has a similar name"
+            guess = closest_name(dependency, names)
+            hint = f"did you mean '{guess}'?" if guess else "no phase has a similar name"
             problem(
                 spec.name,
                 f"phase '{spec.name}' depends on unknown phase '{dependency}' ({hint})",
                 [f"'{dependency}' is {how} of '{spec.name}' declared at {spec.source}"],
-                (
-                    f"Rename it to '{guesses[0]}'"
-                    if guesses
-                    else f"Declare a phase named '{dependency}'"
-                )
+                (f"Rename it to '{guess}'" if guess else f"Declare a phase named '{dependency}'")
                 + (
                     ", or give the parameter a default value if it is not a dependency."
                     if dependency in spec.requires
@@ -123,6 +123,8 @@ def _cycles(boot: str, unique: Sequence[PhaseSpec]) -> list[Diagnostic]:
         for component in nx.strongly_connected_components(graph)
         if len(component) > 1 or graph.has_edge(*(next(iter(component)),) * 2)
     ]
+    from ._diagnostic import Diagnostic  # loaded on a mistake only
+
     diagnostics = []
     for component in sorted(components, key=lambda c: index[c[0]]):
         cycle = _cycle_through(graph.subgraph(component), component[0])

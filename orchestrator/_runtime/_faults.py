@@ -1,14 +1,14 @@
-"""Faults that tests inject into named phases, and extra sinks they attach (context-local)."""
+"""Faults that tests inject into named phases: what each one does, and making it happen.
+
+The faults attached to the boots of a context are in `_attached`.
+"""
 
 from __future__ import annotations
 
-import contextvars
 from dataclasses import dataclass
 from typing import Literal
 
 import anyio
-
-from .._model._events import EventSink
 
 FaultMoment = Literal["start", "teardown"]
 
@@ -28,14 +28,6 @@ class Fault:
     delay: float | None = None
     hang: bool = False
     attempts: int | None = None
-
-
-ACTIVE_FAULTS: contextvars.ContextVar[tuple[Fault, ...]] = contextvars.ContextVar(
-    "smd_faults", default=()
-)
-EXTRA_SINKS: contextvars.ContextVar[tuple[EventSink, ...]] = contextvars.ContextVar(
-    "smd_extra_sinks", default=()
-)
 
 
 async def apply_fault(fault: Fault) -> None:

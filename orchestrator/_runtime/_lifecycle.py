@@ -7,15 +7,12 @@ import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 
-from .._model._analyzers import FailureAnalyzer
-from .._model._budget import budget_overruns, declares_budget
-from .._model._diagnostic import Diagnostic
 from .._model._events import (
     BootFailed,
     BootReady,
@@ -30,11 +27,10 @@ from .._model._events import (
     SignalReceived,
     SinkGroup,
 )
-from .._model._plan import BootPlan
+from .._model._plan import BootPlan, declares_budget
 from .._model._report import BootReport, DegradedInterval, PhaseRecord
-from .._model._snapshot import RunSnapshot
 from .._model._status import BootState, PhaseStatus, TeardownOutcome
-from ._faults import ACTIVE_FAULTS, EXTRA_SINKS
+from ._attached import ACTIVE_FAULTS, EXTRA_SINKS
 from ._interrupt import BootInterrupt
 from ._invoke import start_phase
 from ._phase_run import PhaseRun, error_info
@@ -42,6 +38,11 @@ from ._recovery import Recovery, degraded_phases
 from ._scheduler import Engine, loop_clock
 from ._services import Services, spent_diagnostic
 from ._teardown import Teardowns
+
+if TYPE_CHECKING:
+    from .._model._analyzers import FailureAnalyzer
+    from .._model._diagnostic import Diagnostic
+    from .._model._snapshot import RunSnapshot
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """The signals that abort a boot in progress and stop a boot in service."""
@@ -386,9 +387,14 @@ class Lifecycle:
                 ),
             )
             # Over budget is a warning in service, never a failure.
-            overruns = budget_overruns(self.report()) if declares_budget(self.plan) else ()
-            if overruns:
-                self.emit(BudgetExceeded(boot=self.plan.boot, at=self.duration, overruns=overruns))
+            if declares_budget(self.plan):  # the budget check loads only for a boot with one
+                from .._model._budget import budget_overruns
+
+                overruns = budget_overruns(self.report())
+                if overruns:
+                    self.emit(
+                        BudgetExceeded(boot=self.plan.boot, at=self.duration, overruns=overruns)
+                    )
             self._serving.set()
             if self._group is not None:
                 self.recovery.begin(self._group)
@@ -426,6 +432,8 @@ class Lifecycle:
 
     def snapshot(self) -> RunSnapshot:
         """A frozen picture of the run, for diagnosis."""
+        from .._model._snapshot import RunSnapshot  # only a diagnosis or a verification needs it
+
         engine = self.engine
         return RunSnapshot(
             plan=self.plan,

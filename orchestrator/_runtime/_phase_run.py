@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .._model._diagnostic import describe_exception
+from .._model._describe import describe_exception
 from .._model._phase import PhaseSpec
 from .._model._report import (
     AttemptOutcome,

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._model._analyzers import FailureAnalyzer
-from .._model._diagnostic import Diagnostic
 from .._model._errors import BootAborted
 from .._model._events import EventSink
 from .._model._plan import BootPlan
@@ -19,6 +17,10 @@ from .._model._status import BootState, PhaseStatus
 from ._collector import older_objects_frozen, smd_only
 from ._interrupt import BootInterrupt
 from ._lifecycle import Lifecycle
+
+if TYPE_CHECKING:
+    from .._model._analyzers import FailureAnalyzer
+    from .._model._diagnostic import Diagnostic
 
 
 class RunningBoot:

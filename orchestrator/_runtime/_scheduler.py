@@ -17,13 +17,13 @@ import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import CoroutineType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
 
-from .._model._diagnostic import describe_exception
-from .._model._errors import PhaseTimeout
+from .._model._describe import describe_exception
+from .._model._errors import GateFailed, PhaseTimeout
 from .._model._events import (
     Event,
     PhaseBlocked,
@@ -34,14 +34,12 @@ from .._model._events import (
     PhaseSkipped,
     PhaseStarted,
 )
-from .._model._gate import gate_refusal
-from .._model._phase import PhaseStyle
+from .._model._phase import PhaseSpec, PhaseStyle
 from .._model._plan import BootPlan
 from .._model._report import AttemptOutcome
 from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
 from ._context import PhaseContext
-from ._faults import Fault, FaultMoment, apply_fault
 from ._invoke import (
     CURRENT_ATTEMPT,
     AttemptTrace,
@@ -54,6 +52,9 @@ from ._invoke import (
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
 from ._workers import Workers, cancel_scope_class, open_workers
 
+if TYPE_CHECKING:
+    from ._faults import Fault, FaultMoment
+
 
 class _Failed(Exception):
     """Internal: the last attempt of a phase failed on its own (raised, refused, timed out)."""
@@ -62,6 +63,16 @@ class _Failed(Exception):
         super().__init__(type(error).__qualname__)
         self.error = error
         self.timed_out = timed_out
+
+
+def _gate_refusal(spec: PhaseSpec, value: object) -> GateFailed | None:
+    """What a gate's value amounts to (None: the boot may go on).
+
+    The gate module loads with the first gate that ends: a boot without gates never needs it.
+    """
+    from .._model._gate import gate_refusal
+
+    return gate_refusal(spec, value)
 
 
 async def _cancelled_from_outside() -> bool:
@@ -267,7 +278,7 @@ class Engine:
                     error = exc
             end = self.now()
             if error is None and spec.kind == "gate":
-                error = gate_refusal(spec, value)
+                error = _gate_refusal(spec, value)
             if error is None:
                 run.log_attempt(run.start or 0.0, end, "completed")
                 self._completed(run, value, None, end)
@@ -364,7 +375,7 @@ class Engine:
             error.__cause__ = cause
             run.stuck = stuck
         elif error is None and spec.kind == "gate":
-            error = gate_refusal(spec, value)
+            error = _gate_refusal(spec, value)
         if error is not None:
             run.log_attempt(started, end, "timed_out" if timed_out else "failed", error)
             await self._failed(run, _Failed(error, timed_out=timed_out), end)
@@ -503,6 +514,8 @@ class Engine:
                             None if math.isinf(deadline) else deadline,
                         )
                     if fault is not None and (fault.attempts is None or attempt <= fault.attempts):
+                        from ._faults import apply_fault  # loaded by the first fault
+
                         await apply_fault(fault)
                     outcome.value, outcome.teardown = await self.start_phase(spec, arguments)
                 except cancelled as exc:
@@ -528,7 +541,7 @@ class Engine:
             outcome.error.__cause__ = cause
             return outcome
         if outcome.error is None and spec.kind == "gate":
-            outcome.error = gate_refusal(spec, outcome.value)
+            outcome.error = _gate_refusal(spec, outcome.value)
         return outcome
 
     # -- in service: recovery --------------------------------------------------------

@@ -13,20 +13,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
 
-from .._model._diagnostic import Diagnostic, describe_exception
+from .._model._describe import describe_exception
 from .._model._events import Event, PhaseRestarting
 from .._model._phase import PhaseSpec
 from .._model._plan import BootPlan
 from .._model._report import RestartRecord
-from .._model._snapshot import RunSnapshot
 from ._context import PhaseContext
 from ._invoke import Teardown, start_phase
 from ._phase_run import PhaseRun
+
+if TYPE_CHECKING:
+    from .._model._diagnostic import Diagnostic
+    from .._model._snapshot import RunSnapshot
 
 
 class ServiceReturned(Exception):

@@ -8,7 +8,6 @@ from typing import Any, assert_never
 
 import structlog
 
-from .._model._diagnostic import Diagnostic
 from .._model._events import (
     AnyEvent,
     BootFailed,
@@ -112,9 +111,13 @@ def event_fields(event: Event) -> dict[str, Any]:
             values[f"{name}_ms"] = round(value * 1000, 3)
         elif isinstance(value, enum.Enum):
             values[name] = value.value
-        elif isinstance(value, Diagnostic):
-            values.update(kind=value.kind, summary=value.summary, exit_code=value.exit_code)
-            values["diagnostic"] = value.to_dict()
+        elif isinstance(event, BootFailed) and name == "diagnostic":
+            # Told by the event, not by the value's class: the diagnostics load only on a failure.
+            diagnostic = event.diagnostic
+            values.update(
+                kind=diagnostic.kind, summary=diagnostic.summary, exit_code=diagnostic.exit_code
+            )
+            values[name] = diagnostic.to_dict()
         elif isinstance(value, BaseException):
             values[name] = logged_exception(value)
         else:

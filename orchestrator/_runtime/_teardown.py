@@ -5,19 +5,22 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
 
-from .._model._diagnostic import describe_exception
+from .._model._describe import describe_exception
 from .._model._errors import PhaseTimeout
 from .._model._events import Event, TeardownCompleted, TeardownFailed, TeardownStarted
 from .._model._plan import BootPlan
 from .._model._schedule import StopQueue
 from .._model._status import TeardownOutcome
-from ._faults import Fault, FaultMoment, apply_fault
 from ._invoke import discard
 from ._phase_run import PhaseRun, error_info
+
+if TYPE_CHECKING:
+    from ._faults import Fault, FaultMoment
 
 THREAD_GRACE = 5.0
 """Seconds a teardown waits for a dependent's abandoned thread when nothing else bounds it."""
@@ -119,6 +122,8 @@ class Teardowns:
                 await self._wait_for_abandoned_threads(run, bounded=limit is not None)
                 fault = self.faults.get((name, "teardown")) if self.faults else None
                 if fault is not None:
+                    from ._faults import apply_fault  # loaded by the first fault
+
                     await apply_fault(fault)
                 await teardown()
         except BaseException as exc:  # any class: rule 3

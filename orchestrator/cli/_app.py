@@ -10,7 +10,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from .._model._diagnostic import Diagnostic, describe_exception
+from .._model._describe import describe_exception
+from .._model._diagnostic import Diagnostic
 from .._model._errors import GraphError
 from ._load import TargetError, usage_error
 from ._output import print_diagnostic

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .._boot import Boot
 from .._model._analyzers import analyze
-from .._model._diagnostic import Diagnostic, describe_exception
+from .._model._describe import describe_exception
+from .._model._diagnostic import Diagnostic
 from .._model._frames import location_of, raised_frames
 
 
