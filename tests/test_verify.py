@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from orchestrator import (
@@ -317,3 +318,46 @@ def test_smd_verify_describes_failures_with_the_boots_failure_analyzers(
     assert code == 69
     assert document["gates"][0]["violations"][0] == "the vault is down"
     assert document["gates"][0]["action"].startswith("start the vault")
+
+
+@pytest.mark.anyio
+async def test_a_gate_is_judged_even_when_a_phase_it_does_not_need_fails_first() -> None:
+    boot = Boot("unrelated")
+
+    @boot.phase()
+    async def secrets() -> str:
+        raise ConnectionError("vault:8200 refused")
+
+    @boot.gate()
+    async def secrets_ok(secrets: str) -> GateResult:
+        return GateResult(True)
+
+    @boot.gate()
+    async def slow_ok() -> GateResult:
+        await anyio.sleep(0.01)  # still running when `secrets` has failed
+        return GateResult(True)
+
+    verification = await testing.verify_gates(boot)
+
+    assert verification["slow_ok"].verdict == "passed"
+    assert verification["secrets_ok"].blocked_by == ("secrets",)
+    assert verification.diagnostic is not None
+    assert verification.diagnostic.phase == "secrets"
+
+
+@pytest.mark.anyio
+async def test_a_phase_that_would_only_degrade_the_boot_does_not_fail_its_verification() -> None:
+    boot = Boot("optional")
+
+    @boot.phase(critical=False)
+    async def metrics() -> str:
+        raise ConnectionError("collector down")
+
+    @boot.gate()
+    async def metrics_ok(metrics: str) -> GateResult:
+        return GateResult(True)
+
+    verification = await testing.verify_gates(boot)
+
+    assert verification["metrics_ok"].verdict == "blocked"
+    assert verification["metrics_ok"].blocked_by == ("metrics",)

@@ -133,9 +133,11 @@ class Verification:
 def verification_plan(plan: BootPlan) -> BootPlan:
     """The gates of `plan` and everything they wait for, each gate judged on its own.
 
-    In this plan a gate is not critical: its refusal blocks only what waits
-    for it, and the other gates still run. The plan keeps the real plan's
-    fingerprint and overrides: it verifies that boot.
+    Nothing in this plan is critical: a failure or a refusal blocks only what
+    waits for it, and every gate that needs nothing that failed still runs, so
+    the same boot gets the same verdicts every time (an abort would cancel
+    whichever gates happened to be still running). The plan keeps the real
+    plan's fingerprint and overrides: it verifies that boot.
     """
     graph = plan.graph
     needed: set[str] = set()
@@ -143,7 +145,7 @@ def verification_plan(plan: BootPlan) -> BootPlan:
         if spec.kind == "gate":
             needed |= {spec.name, *nx.ancestors(graph, spec.name)}
     specs = tuple(
-        dataclasses.replace(spec, critical=False) if spec.kind == "gate" else spec
+        dataclasses.replace(spec, critical=False) if spec.critical else spec
         for spec in plan.phases
         if spec.name in needed
     )
@@ -169,8 +171,20 @@ def judge(plan: BootPlan, snapshot: RunSnapshot, report: BootReport) -> Verifica
     aborted = aborted or snapshot.internal_error is not None
     if aborted:
         diagnostic: Diagnostic | None = diagnose(snapshot)
-    else:
-        diagnostic = next((v.diagnostic for v in verdicts if v.diagnostic is not None), None)
+    else:  # a phase the gates needed failed, that fails the real boot; else the first gate
+        fatal = {spec.name for spec in plan.phases if spec.critical and spec.kind != "gate"}
+        needed = next(
+            (
+                position
+                for position, record in enumerate(snapshot.records)
+                if record.name in fatal and record.status in _FAILED
+            ),
+            None,
+        )
+        if needed is not None:
+            diagnostic = diagnose(dataclasses.replace(snapshot, failures=(needed,)))
+        else:
+            diagnostic = next((v.diagnostic for v in verdicts if v.diagnostic is not None), None)
     return Verification(
         boot=plan.boot,
         fingerprint=plan.fingerprint,
