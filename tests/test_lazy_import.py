@@ -57,11 +57,11 @@ def _boot_script(settings: str, backend: str) -> str:
     )
 
 
-def _modules_loaded_by(code: str) -> list[str]:
-    """The modules `code` adds to sys.modules after anyio, structlog and networkx, in a fresh
-    interpreter."""
+def _modules_loaded_by(code: str, *, first: str = "anyio, structlog, networkx") -> list[str]:
+    """The modules `code` adds to sys.modules after `first` (by default anyio, structlog and
+    networkx), in a fresh interpreter."""
     script = (
-        "import sys, json, anyio, structlog, networkx\n"
+        f"import sys, json, {first}\n"
         "before = set(sys.modules)\n"
         f"{code}\n"
         "print(json.dumps(sorted(set(sys.modules) - before)))\n"
@@ -90,6 +90,28 @@ def test_a_boot_that_succeeds_loads_nothing_only_a_failure_needs(backend: str) -
     loaded = _modules_loaded_by(_boot_script("return 'db://'", backend))
     assert "orchestrator._runtime._scheduler" in loaded
     assert [m for m in ON_FAILURE if m in loaded] == []
+
+
+def test_import_orchestrator_loads_no_networkx() -> None:
+    assert "networkx" not in _modules_loaded_by("import orchestrator", first="anyio, structlog")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_boot_that_succeeds_plans_and_runs_without_networkx(backend: str) -> None:
+    loaded = _modules_loaded_by(_boot_script("return 'db://'", backend), first="anyio, structlog")
+    assert "orchestrator._runtime._scheduler" in loaded
+    assert "networkx" not in loaded
+
+
+def test_the_graph_of_a_plan_loads_networkx_on_first_access() -> None:
+    code = (
+        "from orchestrator import Boot\n"
+        "boot = Boot('small')\n"
+        "@boot.phase()\n"
+        "def settings():\n    return 1\n"
+        "assert list(boot.plan().graph) == ['settings']\n"
+    )
+    assert "networkx" in _modules_loaded_by(code, first="anyio, structlog")
 
 
 def test_a_boot_that_fails_loads_its_diagnosis() -> None:

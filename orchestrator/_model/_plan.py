@@ -8,13 +8,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, TypeVar
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._options import fingerprint_form
 from ._overrides import Override
 from ._phase import PhaseSpec
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 EdgeKind = Literal["requires", "after"]
 T = TypeVar("T")
@@ -30,7 +31,12 @@ class Edge:
 
 
 def build_graph(phases: tuple[PhaseSpec, ...]) -> nx.DiGraph:
-    """The phase graph: one node per phase, an edge from each dependency to its dependent."""
+    """The phase graph: one node per phase, an edge from each dependency to its dependent.
+
+    networkx is loaded here, on first use: a boot plans and runs without it.
+    """
+    import networkx as nx
+
     graph = nx.DiGraph()
     for index, spec in enumerate(phases):
         graph.add_node(spec.name, index=index, kind=spec.kind, spec=spec)
@@ -45,6 +51,8 @@ def build_graph(phases: tuple[PhaseSpec, ...]) -> nx.DiGraph:
 
 def plan_order(graph: nx.DiGraph) -> list[str]:
     """The lexicographic topological order keyed by declaration order."""
+    import networkx as nx
+
     index: Mapping[str, int] = nx.get_node_attributes(graph, "index")
     return list(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
 

@@ -6,14 +6,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from ._checks import LONGEST_WAIT, closest_name, is_finite, is_number, shown
 from ._options import OPTIONS_BY_NAME
 from ._phase import PhaseSpec
 from ._plan import build_graph, is_acyclic
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from ._diagnostic import Diagnostic
 
 _NAME = OPTIONS_BY_NAME["name"]
@@ -115,6 +115,8 @@ def find_problems(
 
 
 def _cycles(boot: str, unique: Sequence[PhaseSpec]) -> list[Diagnostic]:
+    import networkx as nx  # loaded on a mistake only
+
     graph = build_graph(tuple(unique))
     graph.remove_nodes_from([n for n in list(graph) if "index" not in graph.nodes[n]])
     index = {spec.name: i for i, spec in enumerate(unique)}
@@ -151,6 +153,8 @@ def _cycles(boot: str, unique: Sequence[PhaseSpec]) -> list[Diagnostic]:
 
 def _cycle_through(component: nx.DiGraph, start: str) -> list[str]:
     """A shortest cycle through `start`, as the list of its phases in dependency order."""
+    import networkx as nx
+
     best: list[str] | None = None
     for predecessor in component.predecessors(start):
         path = nx.shortest_path(component, start, predecessor)

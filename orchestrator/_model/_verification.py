@@ -13,8 +13,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import networkx as nx
-
 from ._diagnostic import Diagnostic
 from ._plan import BootPlan
 from ._report import BootReport
@@ -139,6 +137,8 @@ def verification_plan(plan: BootPlan) -> BootPlan:
     whichever gates happened to be still running). The plan keeps the real
     plan's fingerprint and overrides: it verifies that boot.
     """
+    import networkx as nx  # loaded by a verification only
+
     graph = plan.graph
     needed: set[str] = set()
     for spec in plan.phases:
@@ -218,6 +218,8 @@ def _verdict(snapshot: RunSnapshot, position: int, records: dict[str, Any]) -> G
             duration=record.duration,
             diagnostic=diagnostic,
         )
+    import networkx as nx
+
     graph = snapshot.plan.graph
     blockers = nx.ancestors(graph, name)
     blocked_by = tuple(
