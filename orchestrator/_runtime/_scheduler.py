@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import math
 import traceback
 from collections import deque
@@ -163,6 +164,7 @@ class Engine:
         self._scope_class: Callable[..., anyio.CancelScope] = anyio.CancelScope  # idem
         self._launched: deque[PhaseRun] = deque()
         self._spares = 0  # workers spawned that have not begun yet
+        self._spare_work = functools.partial(self._work, spare=True)
 
     async def start(self) -> None:
         """Start every phase in dependency order; return once every phase has settled."""
@@ -229,13 +231,15 @@ class Engine:
                 )
             launch(run)
 
-    async def _work(self) -> None:
+    async def _work(self, *, spare: bool = False) -> None:
         """Run launched phases until none is left; a spare takes over if one waits.
 
         A plain async phase (no timeout, retry, context or fault) is begun right
         here: its first step runs at once, in a context of its own, and only if
         it waits does it cost anything more than the call.
         """
+        if spare:  # spawned by `_hand_on`: it has begun
+            self._spares -= 1
         launched = self._launched
         values = self.values
         while launched:
@@ -304,11 +308,7 @@ class Engine:
         assert self._workers is not None
         for _ in range(len(self._launched) - self._spares):
             self._spares += 1
-            self._workers.spawn(self._take_over)
-
-    async def _take_over(self) -> None:
-        self._spares -= 1
-        await self._work()
+            self._workers.spawn(self._spare_work)
 
     def _never_began(self, run: PhaseRun) -> None:
         self.in_flight -= 1

@@ -71,27 +71,24 @@ class NativeWorkers:
 
     async def _worker(self, work: Work) -> None:
         try:
-            await self._work_in_scope(work)
+            with self._scope_class(deadline=self._deadline) as scope:
+                self._scopes.add(scope)
+                if self._cancelled:
+                    scope.cancel()
+                try:
+                    await work()
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except BaseException as exc:  # handed to the waiting task, as a group would
+                    if self._error is None:
+                        self._error = exc
+                    self.cancel()
+                finally:
+                    self._scopes.discard(scope)
         finally:  # not a done callback: that would cost the loop one more turn per worker
             self._tasks.discard(asyncio.current_task())
             if not self._tasks and self._idle is not None:
                 self._idle.set()
-
-    async def _work_in_scope(self, work: Work) -> None:
-        with self._scope_class(deadline=self._deadline) as scope:
-            self._scopes.add(scope)
-            if self._cancelled:
-                scope.cancel()
-            try:
-                await work()
-            except anyio.get_cancelled_exc_class():
-                raise
-            except BaseException as exc:  # handed to the waiting task, as a task group would
-                if self._error is None:
-                    self._error = exc
-                self.cancel()
-            finally:
-                self._scopes.discard(scope)
 
     def cancel(self) -> None:
         """Cancel every worker, those spawned from now on too, and the task group's task."""
