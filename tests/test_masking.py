@@ -275,3 +275,19 @@ async def test_phase_context_logger_masks_credentials() -> None:
     assert line["dsn"] == "redis://:***@cache:6379"
     assert line["password"] == "***"
     assert line["phase"] == "database"
+
+
+@given(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,40}", fullmatch=True))
+def test_a_single_word_is_never_changed_by_masking_as_the_full_scan_says(word: str) -> None:
+    from orchestrator._model._masking import _mask_dsn_passwords, _mask_pairs
+
+    assert mask_secrets(word) == _mask_pairs(_mask_dsn_passwords(word)) == word
+
+
+def test_the_secret_key_verdict_is_the_same_when_asked_again() -> None:
+    assert [is_secret_key(key) for key in ("password", "phase", "api_key", "at_ms")] * 2 == [
+        True,
+        False,
+        True,
+        False,
+    ] * 2

@@ -15,6 +15,7 @@ The module imports only the standard library, so the WebSocket domain can take
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -66,6 +67,7 @@ _PEM_BEGIN = "-----BEGIN "
 _PEM_LABEL = re.compile(r"[A-Z0-9 ]*+-----")
 
 
+@functools.lru_cache(maxsize=4096)  # a log's keys are few and asked again on every line
 def is_secret_key(key: str) -> bool:
     """Whether a mapping key or field name looks like it holds a credential."""
     name = key.rstrip(".-_")
@@ -110,6 +112,8 @@ def mask_secrets(text: str) -> str:
     Returns:
         The text with each secret replaced by `***`.
     """
+    if text.isidentifier():  # one word, no separator: no name=value, DSN, Bearer or PEM
+        return text
     pieces: list[str] = []
     for segment, is_pem in _split_private_keys(text):
         pieces.append(segment if is_pem else _mask_pairs(_mask_dsn_passwords(segment)))
