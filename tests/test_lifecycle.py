@@ -356,7 +356,9 @@ async def test_a_finished_boot_nobody_holds_is_freed_without_the_collector() -> 
     try:
         async with boot.start(sinks=[]) as running:
             lifecycle = weakref.ref(running._lifecycle)
+            engine = weakref.ref(running._lifecycle.engine)
         del running
         assert lifecycle() is None
+        assert engine() is None
     finally:
         gc.enable()

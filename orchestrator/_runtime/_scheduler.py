@@ -164,7 +164,6 @@ class Engine:
         self._scope_class: Callable[..., anyio.CancelScope] = anyio.CancelScope  # idem
         self._launched: deque[PhaseRun] = deque()
         self._spares = 0  # workers spawned that have not begun yet
-        self._spare_work = functools.partial(self._work, spare=True)
 
     async def start(self) -> None:
         """Start every phase in dependency order; return once every phase has settled."""
@@ -173,11 +172,14 @@ class Engine:
         if self.deadline is not None:
             self._boot_scope.deadline = anyio.current_time() + self.deadline
         with self._boot_scope:
-            async with open_workers() as workers:
-                self._workers = workers
-                self._dispatch()
-                await self._work()
-                await workers.wait()
+            try:
+                async with open_workers() as workers:
+                    self._workers = workers
+                    self._dispatch()
+                    await self._work()
+                    await workers.wait()
+            finally:
+                self._workers = None  # they have all ended: nothing left to cancel
         if self._boot_scope.cancel_called and not self.aborting:
             self.boot_timed_out = True
         while self._launched:  # launched, but the abort came before any worker began it
@@ -308,7 +310,7 @@ class Engine:
         assert self._workers is not None
         for _ in range(len(self._launched) - self._spares):
             self._spares += 1
-            self._workers.spawn(self._spare_work)
+            self._workers.spawn(functools.partial(self._work, spare=True))
 
     def _never_began(self, run: PhaseRun) -> None:
         self.in_flight -= 1
@@ -570,11 +572,14 @@ class Engine:
             self.runs[position].status = PhaseStatus.PENDING
         run.error = run.exception = None
         self.in_flight += 1
-        async with open_workers() as workers:
-            self._workers = workers
-            self._completed(run, value, teardown, self.now())
-            await self._work()
-            await workers.wait()
+        try:
+            async with open_workers() as workers:
+                self._workers = workers
+                self._completed(run, value, teardown, self.now())
+                await self._work()
+                await workers.wait()
+        finally:
+            self._workers = None
 
     # -- settling -------------------------------------------------------------------
 
