@@ -47,9 +47,9 @@ class StartQueue:
         "_dependencies",
         "_dependents",
         "_names",
-        "_ready",
         "_settled",
         "_waiting",
+        "ready",
     )
 
     def __init__(self, phases: Sequence[PhaseSpec]) -> None:
@@ -59,14 +59,15 @@ class StartQueue:
         self._block: list[tuple[PhaseStatus, str] | None] = [None] * len(phases)
         self._settled: list[PhaseStatus | None] = [None] * len(phases)
         self._dependencies: list[list[tuple[int, bool]]] | None = None  # only a recovery needs it
-        self._ready = [index for index, waiting in enumerate(self._waiting) if waiting == 0]
+        self.ready = [index for index, waiting in enumerate(self._waiting) if waiting == 0]
+        """The positions that may start, a heap: its smallest is the earliest in plan order."""
 
     def __bool__(self) -> bool:
-        return bool(self._ready)
+        return bool(self.ready)
 
     def pop(self) -> int:
         """The ready phase earliest in plan order (removed from the queue)."""
-        return heapq.heappop(self._ready)
+        return heapq.heappop(self.ready)
 
     def settle(self, position: int, status: PhaseStatus) -> list[Unstarted]:
         """Record that `position` ended with `status`; queue the dependents now ready.
@@ -76,9 +77,26 @@ class StartQueue:
             in the order they were found: BLOCKED when a value it needs did not
             come (a failure, a block), SKIPPED when it needs a skipped value.
         """
-        never: list[Unstarted] = []
         settled_of, blocks, waiting = self._settled, self._block, self._waiting
-        work = [(position, status)]
+        never: list[Unstarted] = []
+        work: list[tuple[int, PhaseStatus]] = []
+        if status is PhaseStatus.COMPLETED:  # the common case: what it unblocks, one level
+            settled_of[position] = status
+            for dependent, _ in self._dependents[position]:
+                if settled_of[dependent] is not None:
+                    continue  # blocked earlier and reopened around: nothing left to wait for
+                left = waiting[dependent] - 1
+                waiting[dependent] = left
+                if left:
+                    continue
+                block = blocks[dependent]
+                if block is None:
+                    heapq.heappush(self.ready, dependent)
+                    continue
+                never.append((dependent, *block))  # it also waited for something that failed
+                work.append((dependent, block[0]))
+        else:
+            work.append((position, status))
         while work:
             index, settled = work.pop()
             settled_of[index] = settled
@@ -94,7 +112,7 @@ class StartQueue:
                     continue
                 block = blocks[dependent]
                 if block is None:
-                    heapq.heappush(self._ready, dependent)
+                    heapq.heappush(self.ready, dependent)
                     continue
                 never.append((dependent, *block))
                 work.append((dependent, block[0]))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import heapq
 import math
+import time
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -37,7 +39,7 @@ from .._model._events import (
 )
 from .._model._phase import PhaseSpec, PhaseStyle
 from .._model._plan import BootPlan
-from .._model._report import AttemptOutcome
+from .._model._report import AttemptOutcome, new_attempt_record
 from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
 from ._context import PhaseContext
@@ -117,7 +119,10 @@ class _Outcome:
 def loop_clock() -> Callable[[], float]:
     """The clock `anyio.current_time()` reads, without looking the backend up at every call."""
     if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
-        return asyncio.get_running_loop().time
+        loop = asyncio.get_running_loop()
+        if type(loop).time is asyncio.BaseEventLoop.time:
+            return time.monotonic  # what that method returns, without the method call
+        return loop.time
     import trio.lowlevel  # the backend in use: already loaded
 
     return trio.lowlevel.current_clock().current_time
@@ -216,9 +221,9 @@ class Engine:
         Called only from a worker (or `start` before it works), which runs what it launched.
         `at` is the time now, when the caller has just read the clock.
         """
-        queue, runs, launch = self.queue, self.runs, self._launched.append
-        while queue and self.in_flight < self.limit and not self.halted:
-            run = runs[queue.pop()]
+        ready, runs, launch = self.queue.ready, self.runs, self._launched.append
+        while ready and self.in_flight < self.limit and not self.halted:
+            run = runs[heapq.heappop(ready)]  # the ready phase earliest in plan order
             spec = run.spec
             if spec.when is not None:
                 if not self._condition_holds(run):
@@ -286,7 +291,11 @@ class Engine:
             if error is None and spec.kind == "gate":
                 error = _gate_refusal(spec, value)
             if error is None:
-                run.log_attempt(run.start or 0.0, end, "completed")
+                run.attempt_log = (  # its first and only attempt
+                    new_attempt_record(
+                        number=1, start=run.start or 0.0, end=end, outcome="completed", error=None
+                    ),
+                )
                 self._completed(run, value, None, end)
             else:
                 await self._plain_failed(run, error, end)
