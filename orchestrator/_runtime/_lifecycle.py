@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskStatus
 
 from .._model._events import (
     BootFailed,
@@ -38,6 +38,7 @@ from ._recovery import Recovery, degraded_phases
 from ._scheduler import Engine, loop_clock
 from ._services import Services, spent_diagnostic
 from ._teardown import Teardowns
+from ._workers import Spawner
 
 if TYPE_CHECKING:
     from .._model._analyzers import FailureAnalyzer
@@ -164,7 +165,7 @@ class Lifecycle:
             on_settled=self._recovery_settled,
         )
         self.degraded: list[DegradedInterval] = []
-        self._group: TaskGroup | None = None
+        self._group: Spawner | None = None
         self._serving: anyio.Event | None = None
         self.teardowns = Teardowns(
             plan,
@@ -304,7 +305,7 @@ class Lifecycle:
 
     # -- in service: services and recovery ---------------------------------------------
 
-    def host(self, group: TaskGroup) -> None:
+    def host(self, group: Spawner) -> None:
         """The task group, open until the stop has ended, that services and recovery run in."""
         self._group = group
         self.services.host(group)

@@ -18,6 +18,7 @@ from .._model._events import Event, PhaseRecovered
 from .._model._status import PhaseStatus
 from ._phase_run import PhaseRun, error_info
 from ._scheduler import Engine
+from ._workers import Spawner
 
 DEGRADING = (PhaseStatus.FAILED, PhaseStatus.TIMED_OUT, PhaseStatus.BLOCKED)
 """The statuses that keep a boot in service DEGRADED."""
@@ -58,7 +59,7 @@ class Recovery:
         self._recovering: set[int] = set()
         self._ended: anyio.Event | None = None
 
-    def begin(self, group: TaskGroup) -> None:
+    def begin(self, group: Spawner) -> None:
         """Start recovering, in `group`, every failed phase that declares `recover=`."""
         if (
             self._ended is None

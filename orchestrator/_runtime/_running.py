@@ -17,6 +17,7 @@ from .._model._status import BootState, PhaseStatus
 from ._collector import older_objects_frozen, smd_only
 from ._interrupt import BootInterrupt
 from ._lifecycle import Lifecycle
+from ._workers import open_host
 
 if TYPE_CHECKING:
     from .._model._analyzers import FailureAnalyzer
@@ -115,8 +116,8 @@ async def open_boot(
     running = RunningBoot(lifecycle)
     body_error: BaseException | None = None
     try:
-        async with anyio.create_task_group() as watchers:
-            lifecycle.host(watchers)  # services and recovery live until the stop has ended
+        async with anyio.create_task_group() as watchers, open_host(watchers) as host:
+            lifecycle.host(host)  # services and recovery live until the stop has ended
             try:
                 if handle_signals:
                     await watchers.start(lifecycle.watch_signals)

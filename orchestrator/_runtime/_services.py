@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup
 
 from .._model._describe import describe_exception
 from .._model._events import Event, PhaseRestarting
@@ -26,6 +25,7 @@ from .._model._report import RestartRecord
 from ._context import PhaseContext
 from ._invoke import Teardown, start_phase
 from ._phase_run import PhaseRun
+from ._workers import Spawner
 
 if TYPE_CHECKING:
     from .._model._diagnostic import Diagnostic
@@ -95,9 +95,9 @@ class Services:
         self.stopping = stopping
         self.on_spent = on_spent
         self.restarts: dict[str, list[RestartRecord]] = {}
-        self._group: TaskGroup | None = None
+        self._group: Spawner | None = None
 
-    def host(self, group: TaskGroup) -> None:
+    def host(self, group: Spawner) -> None:
         """The task group the services run in: open from the boot's start to its stop's end."""
         self._group = group
 

@@ -14,9 +14,10 @@ and the first error a worker raised, re-raised by that task.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import anyio
 from anyio.abc import TaskGroup
@@ -127,6 +128,48 @@ class NativeWorkers:
 
 
 Workers = TrioWorkers | NativeWorkers
+
+
+class Spawner(Protocol):
+    """What services and recovery are started in: an anyio task group or a trio nursery."""
+
+    def start_soon(
+        self, function: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, name: object = None
+    ) -> object:
+        """Start `function(*args)` in a new task."""
+
+
+class _NativeSpawner:
+    """`start_soon` on `NativeWorkers`."""
+
+    def __init__(self, workers: NativeWorkers) -> None:
+        self._workers = workers
+
+    def start_soon(
+        self, function: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, name: object = None
+    ) -> None:
+        self._workers.spawn(functools.partial(function, *args))
+
+
+@asynccontextmanager
+async def open_host(group: TaskGroup) -> AsyncIterator[Spawner]:
+    """Where a boot's services and recoveries run, inside `group` (which cancels them).
+
+    The backend's own tasks, as the engine's workers are: on asyncio the loop's
+    tasks, each under an anyio cancel scope of its own, waited for when the
+    block ends (cancelled first if the group is); on trio a nursery.
+    """
+    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
+        workers = NativeWorkers(group)
+        try:
+            yield _NativeSpawner(workers)
+        finally:
+            await workers.wait()
+    else:
+        import trio  # the backend in use: already loaded
+
+        async with trio.open_nursery() as nursery:
+            yield cast("Spawner", nursery)
 
 
 def cancel_scope_class() -> Callable[..., anyio.CancelScope]:
