@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import inspect
 import math
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -343,3 +344,69 @@ async def test_native_workers_spawned_after_a_cancel_begin_cancelled(anyio_backe
             await workers.wait()
 
     assert reached == []
+
+
+def sleepers(count: int) -> Boot:
+    boot = Boot("sleepers")
+    for index in range(count):
+
+        async def sleeper(**_: object) -> None:
+            await anyio.lowlevel.checkpoint()
+
+        boot.add(sleeper, name=f"s{index}")
+    return boot
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_workers_go_through_the_loops_task_factory(anyio_backend: str) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    made: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **options)
+        made.append(task)
+        return task
+
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    try:
+        with anyio.fail_after(30):  # a hang fails the test instead of blocking the suite
+            report = await sleepers(50).run_once(sinks=[])
+    finally:
+        loop.set_task_factory(None)
+
+    assert all(record.status is PhaseStatus.COMPLETED for record in report.phases)
+    assert "smd worker" in [task.get_name() for task in made]  # named once made
+
+
+EAGER_BOOT = """
+import asyncio
+from orchestrator import Boot, PhaseStatus
+
+boot = Boot("eager")
+for index in range(2000):
+    async def sleeper(**_):
+        await asyncio.sleep(0)
+    boot.add(sleeper, name=f"s{index}")
+
+async def main():
+    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+    report = await boot.run_once(sinks=[])
+    print(sum(record.status is PhaseStatus.COMPLETED for record in report.phases))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory: 3.12+")
+def test_a_boot_completes_when_the_loop_starts_tasks_eagerly() -> None:
+    import subprocess
+
+    # In a process of its own: it used to hang (a worker done at once was never forgotten).
+    completed = subprocess.run(
+        [sys.executable, "-c", EAGER_BOOT], check=False, capture_output=True, text=True, timeout=120
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["2000"]

@@ -60,6 +60,9 @@ class NativeWorkers:
         self._loop = asyncio.get_running_loop()
         self._deadline = anyio.current_effective_deadline()
         self._scope_class = cancel_scope_class()
+        # A task factory may run a task's first step inside `create_task` (asyncio's eager
+        # tasks): such a worker yields first, so that workers never nest in their spawner.
+        self._yield_first = self._loop.get_task_factory() is not None
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
         self._scopes: set[anyio.CancelScope] = set()
         self._cancelled = False
@@ -68,9 +71,13 @@ class NativeWorkers:
 
     def spawn(self, work: Work) -> None:
         """Start `work` in a new task of the loop."""
-        self._tasks.add(self._loop.create_task(self._worker(work), name="smd worker"))
+        task = self._loop.create_task(self._worker(work), name="smd worker")
+        if not task.done():
+            self._tasks.add(task)
 
     async def _worker(self, work: Work) -> None:
+        if self._yield_first:
+            await asyncio.sleep(0)
         try:
             with self._scope_class(deadline=self._deadline) as scope:
                 self._scopes.add(scope)
