@@ -410,3 +410,25 @@ def test_a_boot_completes_when_the_loop_starts_tasks_eagerly() -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["2000"]
+
+
+@pytest.mark.skipif(
+    not hasattr(inspect, "markcoroutinefunction"), reason="inspect.markcoroutinefunction: 3.12+"
+)
+async def test_what_a_phase_marked_async_does_when_called_stays_in_its_context() -> None:
+    def eager() -> Any:
+        SEEN.set("set when called")
+        return anyio.lowlevel.checkpoint()
+
+    marked = inspect.markcoroutinefunction(eager)  # type: ignore[attr-defined]
+    boot = Boot("called")
+    boot.add(marked, name="eager")
+    read: list[str] = []
+
+    @boot.phase()
+    async def later() -> None:
+        read.append(SEEN.get())
+
+    await boot.run_once(sinks=[])
+
+    assert read == ["unset"]

@@ -272,8 +272,8 @@ class Engine:
             value: Any = None
             error: BaseException | None = None
             try:
-                # Calling a coroutine function runs none of its code: only the steps need `context`.
-                phase = spec.target(**{name: values[name] for name in spec.requires})
+                arguments = {name: values[name] for name in spec.requires}
+                phase = context.run(spec.target, **arguments)  # marked async, it may run code
                 if type(phase) is not CoroutineType:
                     phase = _awaited(phase)
                 step = context.run(phase.send, None)
@@ -359,7 +359,7 @@ class Engine:
         try:
             with self._scope_class(deadline=deadline) as scope:
                 try:
-                    phase = spec.target(**arguments)
+                    phase = context.run(spec.target, **arguments)
                     if type(phase) is not CoroutineType:
                         phase = _awaited(phase)
                     value = await in_context(context, phase, self._hand_on)
