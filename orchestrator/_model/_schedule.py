@@ -79,24 +79,7 @@ class StartQueue:
         """
         settled_of, blocks, waiting = self._settled, self._block, self._waiting
         never: list[Unstarted] = []
-        work: list[tuple[int, PhaseStatus]] = []
-        if status is PhaseStatus.COMPLETED:  # the common case: what it unblocks, one level
-            settled_of[position] = status
-            for dependent, _ in self._dependents[position]:
-                if settled_of[dependent] is not None:
-                    continue  # blocked earlier and reopened around: nothing left to wait for
-                left = waiting[dependent] - 1
-                waiting[dependent] = left
-                if left:
-                    continue
-                block = blocks[dependent]
-                if block is None:
-                    heapq.heappush(self.ready, dependent)
-                    continue
-                never.append((dependent, *block))  # it also waited for something that failed
-                work.append((dependent, block[0]))
-        else:
-            work.append((position, status))
+        work = [(position, status)]
         while work:
             index, settled = work.pop()
             settled_of[index] = settled
