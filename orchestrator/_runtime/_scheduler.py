@@ -39,7 +39,7 @@ from .._model._events import (
 )
 from .._model._phase import PhaseSpec, PhaseStyle
 from .._model._plan import BootPlan
-from .._model._report import AttemptOutcome, new_attempt_record
+from .._model._report import AttemptOutcome
 from .._model._schedule import StartQueue
 from .._model._status import PhaseStatus
 from ._context import PhaseContext
@@ -291,11 +291,7 @@ class Engine:
             if error is None and spec.kind == "gate":
                 error = _gate_refusal(spec, value)
             if error is None:
-                run.attempt_log = (  # its first and only attempt
-                    new_attempt_record(
-                        number=1, start=run.start or 0.0, end=end, outcome="completed", error=None
-                    ),
-                )
+                run.log_attempt(run.start or 0.0, end, "completed")
                 self._completed(run, value, None, end)
             else:
                 await self._plain_failed(run, error, end)
