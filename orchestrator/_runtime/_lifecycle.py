@@ -35,10 +35,10 @@ from ._interrupt import BootInterrupt
 from ._invoke import start_phase
 from ._phase_run import PhaseRun, error_info
 from ._recovery import Recovery, degraded_phases
-from ._scheduler import Engine, loop_clock
+from ._scheduler import Engine
 from ._services import Services, spent_diagnostic
 from ._teardown import Teardowns
-from ._workers import Spawner
+from ._workers import Spawner, loop_clock
 
 if TYPE_CHECKING:
     from .._model._analyzers import FailureAnalyzer

@@ -10,12 +10,10 @@ own task would have.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import heapq
 import math
-import time
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -53,7 +51,7 @@ from ._invoke import (
     start_phase,
 )
 from ._phase_run import PhaseRun, caused_by_cancellation, error_info
-from ._workers import Workers, cancel_scope_class, open_workers
+from ._workers import Workers, cancel_scope_class, loop_clock, open_workers
 
 if TYPE_CHECKING:
     from ._faults import Fault, FaultMoment
@@ -114,18 +112,6 @@ class _Outcome:
         self.cancelled = False
         self.timed_out = False
         self.trace = AttemptTrace()
-
-
-def loop_clock() -> Callable[[], float]:
-    """The clock `anyio.current_time()` reads, without looking the backend up at every call."""
-    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
-        loop = asyncio.get_running_loop()
-        if type(loop).time is asyncio.BaseEventLoop.time:
-            return time.monotonic  # what that method returns, without the method call
-        return loop.time
-    import trio.lowlevel  # the backend in use: already loaded
-
-    return trio.lowlevel.current_clock().current_time
 
 
 class Engine:

@@ -1,4 +1,4 @@
-"""The engine's worker tasks: anyio's task group on trio, the loop's own tasks on asyncio.
+"""The backend's own tasks, cancel scopes and clock, where anyio's cost more than they give.
 
 A worker runs phases one after another until none is left to run; the engine
 spawns one only when a phase waits (see `_scheduler`). On asyncio, anyio's
@@ -8,13 +8,16 @@ and a boot whose phases wait spawns a worker for nearly every phase. There,
 task group would: a cancel scope of its own (so that shielded scopes inside a
 phase hold when the boot is aborted), the deadline the spawning task had, the
 cancellation of all of them when the task that waits for them is cancelled,
-and the first error a worker raised, re-raised by that task.
+and the first error a worker raised, re-raised by that task. On trio, anyio's
+task group and cancel scope are a nursery and trio's scope underneath, which
+the engine uses directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, cast
@@ -23,6 +26,23 @@ import anyio
 from anyio.abc import TaskGroup
 
 Work = Callable[[], Coroutine[Any, Any, None]]
+
+
+def _on_asyncio() -> bool:
+    """Whether the running backend is asyncio (else trio, the other one anyio runs on)."""
+    return anyio.get_cancelled_exc_class() is asyncio.CancelledError
+
+
+def loop_clock() -> Callable[[], float]:
+    """The clock `anyio.current_time()` reads, without looking the backend up at every call."""
+    if _on_asyncio():
+        loop = asyncio.get_running_loop()
+        if type(loop).time is asyncio.BaseEventLoop.time:
+            return time.monotonic  # what that method returns, without the method call
+        return loop.time
+    import trio.lowlevel  # the backend in use: already loaded
+
+    return trio.lowlevel.current_clock().current_time
 
 
 class TrioWorkers:
@@ -166,7 +186,7 @@ async def open_host(group: TaskGroup) -> AsyncIterator[Spawner]:
     tasks, each under an anyio cancel scope of its own, waited for when the
     block ends (cancelled first if the group is); on trio a nursery.
     """
-    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
+    if _on_asyncio():
         workers = NativeWorkers(group)
         try:
             yield _NativeSpawner(workers)
@@ -185,7 +205,7 @@ def cancel_scope_class() -> Callable[..., anyio.CancelScope]:
     anyio's cancel scope on trio wraps trio's and only forwards to it; on
     asyncio it is the implementation.
     """
-    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
+    if _on_asyncio():
         return type(anyio.CancelScope())  # the backend's own, without looking it up each time
     import trio  # the backend in use: already loaded
 
@@ -198,7 +218,7 @@ async def open_workers() -> AsyncIterator[Workers]:
 
     The block must end by awaiting `wait()`.
     """
-    if anyio.get_cancelled_exc_class() is asyncio.CancelledError:
+    if _on_asyncio():
         async with anyio.create_task_group() as group:
             yield NativeWorkers(group)
     else:
