@@ -206,7 +206,8 @@ def waits_first(boot: Boot, release: anyio.Event) -> None:
         await release.wait()
 
 
-async def test_a_phase_begun_by_a_spare_sees_the_deadline_of_the_boot() -> None:
+def deadline_seen_by_a_spare() -> tuple[Boot, list[float]]:
+    """A boot whose second phase begins in a spare and notes the seconds to its deadline."""
     boot = Boot("spare deadline")
     release = anyio.Event()
     waits_first(boot, release)
@@ -218,22 +219,19 @@ async def test_a_phase_begun_by_a_spare_sees_the_deadline_of_the_boot() -> None:
         deadlines.append(anyio.current_effective_deadline() - anyio.current_time())
         release.set()
 
+    return boot, deadlines
+
+
+async def test_a_phase_begun_by_a_spare_sees_the_deadline_of_the_boot() -> None:
+    boot, deadlines = deadline_seen_by_a_spare()
+
     await boot.run_once(sinks=[], deadline=60)
 
     assert 0 < deadlines[0] <= 60
 
 
 async def test_a_phase_begun_by_a_spare_sees_the_deadline_of_the_caller() -> None:
-    boot = Boot("caller deadline")
-    release = anyio.Event()
-    waits_first(boot, release)
-    deadlines: list[float] = []
-
-    @boot.phase()
-    async def later() -> None:
-        await anyio.lowlevel.checkpoint()
-        deadlines.append(anyio.current_effective_deadline() - anyio.current_time())
-        release.set()
+    boot, deadlines = deadline_seen_by_a_spare()
 
     with anyio.fail_after(60):
         await boot.run_once(sinks=[])
